@@ -1,0 +1,1 @@
+"""Executable models checked by ``vigilnet check``."""

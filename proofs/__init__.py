@@ -1,0 +1,1 @@
+"""Proof modules run by ``vigilnet prove``."""
