@@ -24,7 +24,18 @@ from vigilnet.thresholds import (
 
 THRESHOLDS = [
     Fraction(a, b)
-    for a, b in [(51, 100), (14, 25), (3, 5), (5, 8), (2, 3), (7, 10), (3, 4), (4, 5), (9, 10), (1, 1)]
+    for a, b in [
+        (51, 100),
+        (14, 25),
+        (3, 5),
+        (5, 8),
+        (2, 3),
+        (7, 10),
+        (3, 4),
+        (4, 5),
+        (9, 10),
+        (1, 1),
+    ]
 ]
 
 
@@ -79,7 +90,10 @@ def test_float_trap() -> None:
     assert max_live_faults(5, 4) == 1
 
 
-@given(st.fractions(min_value=Fraction(1, 2), max_value=1, max_denominator=10**6), st.integers(1, 10**6))
+@given(
+    st.fractions(min_value=Fraction(1, 2), max_value=1, max_denominator=10**6),
+    st.integers(1, 10**6),
+)
 def test_quorum_is_the_exact_ceiling(t: Fraction, n: int) -> None:
     if t <= Fraction(1, 2):
         with pytest.raises(LocalProtocolError, match="greater than 1/2"):
@@ -92,10 +106,22 @@ def test_quorum_is_the_exact_ceiling(t: Fraction, n: int) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"n": 5, "threshold": Fraction(1, 2), "members": tuple(bytes([i]) for i in range(5))}, "greater than 1/2"),
-        ({"n": 5, "threshold": Fraction(2, 5), "members": tuple(bytes([i]) for i in range(5))}, "greater than 1/2"),
-        ({"n": 5, "threshold": Fraction(6, 5), "members": tuple(bytes([i]) for i in range(5))}, "at most 1"),
-        ({"n": 5, "threshold": Fraction(3, 4), "members": tuple(bytes([i]) for i in range(4))}, "4 entries but n = 5"),
+        (
+            {"n": 5, "threshold": Fraction(1, 2), "members": tuple(bytes([i]) for i in range(5))},
+            "greater than 1/2",
+        ),
+        (
+            {"n": 5, "threshold": Fraction(2, 5), "members": tuple(bytes([i]) for i in range(5))},
+            "greater than 1/2",
+        ),
+        (
+            {"n": 5, "threshold": Fraction(6, 5), "members": tuple(bytes([i]) for i in range(5))},
+            "at most 1",
+        ),
+        (
+            {"n": 5, "threshold": Fraction(3, 4), "members": tuple(bytes([i]) for i in range(4))},
+            "4 entries but n = 5",
+        ),
         ({"n": 3, "threshold": Fraction(3, 4), "members": (b"a", b"a", b"b")}, "duplicates"),
         ({"n": 0, "threshold": Fraction(3, 4), "members": ()}, "positive integer"),
     ],
@@ -114,7 +140,12 @@ def test_quorum_larger_than_group_rejected(n: int, q: int) -> None:
 def test_config_counts_distinct_members_only() -> None:
     members = tuple(bytes([i]) for i in range(5))
     config = QuorumConfig.build(threshold="3/4", members=members)
-    assert (config.quorum, config.blocking, config.max_safe_faults, config.max_live_faults) == (4, 2, 2, 1)
+    assert (config.quorum, config.blocking, config.max_safe_faults, config.max_live_faults) == (
+        4,
+        2,
+        2,
+        1,
+    )
     assert config.is_quorum(frozenset(members[:4]))
     assert not config.is_quorum(frozenset(members[:3]) | {b"outsider"})
     assert config.is_blocking(frozenset(members[:2]))

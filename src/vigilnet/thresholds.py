@@ -64,8 +64,16 @@ def parse_threshold(text: str | int | Fraction) -> Fraction:
 
 def _check_threshold(t: Fraction) -> None:
     ensure(isinstance(t, Fraction), f"threshold must be a Fraction, got {t!r}", LocalProtocolError)
-    ensure(t > Fraction(1, 2), f"threshold t = {t} must be greater than 1/2 (two quorums must intersect)", LocalProtocolError)
-    ensure(t <= 1, f"threshold t = {t} must be at most 1 (a quorum cannot exceed the group)", LocalProtocolError)
+    ensure(
+        t > Fraction(1, 2),
+        f"threshold t = {t} must be greater than 1/2 (two quorums must intersect)",
+        LocalProtocolError,
+    )
+    ensure(
+        t <= 1,
+        f"threshold t = {t} must be at most 1 (a quorum cannot exceed the group)",
+        LocalProtocolError,
+    )
 
 
 def _check_n(n: int) -> None:
