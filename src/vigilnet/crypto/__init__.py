@@ -1,1 +1,45 @@
-"""crypto"""
+"""Ed25519 signatures for vigilnet, over PyNaCl (libsodium).
+
+One validation rule (libsodium's ``crypto_sign_ed25519_verify_detached``),
+domain-separated key ids, and :func:`verify_many` for batches.  The rule,
+key ids, sign bytes and batch semantics are documented in ``docs/crypto.md``
+and in :mod:`vigilnet.crypto._keys`.
+"""
+
+from vigilnet.crypto._batch import (
+    DEFAULT_CACHE_ENTRIES,
+    DEFAULT_PARALLEL_THRESHOLD,
+    BatchVerifier,
+    CacheInfo,
+    SignatureItem,
+    default_verifier,
+    verify_many,
+)
+from vigilnet.crypto._keys import (
+    KEY_ID_TAG,
+    PUBLIC_KEY_BYTES,
+    SEED_BYTES,
+    SIGNATURE_BYTES,
+    SigningKey,
+    VerifyKey,
+    key_id,
+    verify_signature,
+)
+
+__all__ = [
+    "DEFAULT_CACHE_ENTRIES",
+    "DEFAULT_PARALLEL_THRESHOLD",
+    "KEY_ID_TAG",
+    "PUBLIC_KEY_BYTES",
+    "SEED_BYTES",
+    "SIGNATURE_BYTES",
+    "BatchVerifier",
+    "CacheInfo",
+    "SignatureItem",
+    "SigningKey",
+    "VerifyKey",
+    "default_verifier",
+    "key_id",
+    "verify_many",
+    "verify_signature",
+]
