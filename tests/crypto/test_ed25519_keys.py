@@ -162,8 +162,8 @@ def test_generate_gives_distinct_keys() -> None:
 @given(seed=seeds)
 def test_key_id_is_domain_separated_sha256(seed: bytes) -> None:
     verify_key = SigningKey(seed).verify_key
-    expected = hashlib.sha256(b"vigilnet/ed25519/key-id/v1\x00" + verify_key.key).digest()
-    assert KEY_ID_TAG == b"vigilnet/ed25519/key-id/v1\x00"
+    expected = hashlib.sha256(b"vigilnet-key-id/ed25519/v1\x00" + verify_key.key).digest()
+    assert KEY_ID_TAG == b"vigilnet-key-id/ed25519/v1\x00"
     assert key_id(verify_key) == expected == key_id(verify_key.key) == verify_key.key_id
     assert key_id(verify_key) != hashlib.sha256(verify_key.key).digest()
 

@@ -72,7 +72,7 @@ def signature_items(draw: st.DrawFn) -> SignatureItem:
     elif kind == "long":
         signature += b"\x00"
     elif kind == "bad_key":
-        public_key = public_key[:31]
+        public_key = signer.verify_key.key[:31]
     elif kind == "zero":
         signature = bytes(64)
     elif kind == "vk":

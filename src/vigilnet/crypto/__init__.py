@@ -25,6 +25,7 @@ from vigilnet.crypto._keys import (
     key_id,
     verify_signature,
 )
+from vigilnet.crypto._messages import sign_message, verify_message
 
 __all__ = [
     "DEFAULT_CACHE_ENTRIES",
@@ -40,6 +41,8 @@ __all__ = [
     "VerifyKey",
     "default_verifier",
     "key_id",
+    "sign_message",
     "verify_many",
+    "verify_message",
     "verify_signature",
 ]

@@ -34,10 +34,18 @@ Theory of operation
    32-byte RFC 8032 seed and never shows it in its ``repr``.
 
 3. **Key ids** are ``SHA-256(KEY_ID_TAG || A)``, all 32 bytes, where
-   ``KEY_ID_TAG`` is ``b"vigilnet/ed25519/key-id/v1\\x00"``.  The tag keeps
-   a key id from ever equalling any other SHA-256 value vigilnet computes
-   (Merkle leaves and nodes, sign bytes); the full width keeps ids
-   collision-resistant even when an adversary chooses its keys.
+   ``KEY_ID_TAG`` is ``b"vigilnet-key-id/ed25519/v1\\x00"``.  The tag keeps
+   the hashed bytes apart from everything else vigilnet hashes or signs:
+   Merkle leaves and nodes start with 0x00 or 0x01, and sign-bytes tags
+   start with ``vigilnet/`` (see :mod:`vigilnet.encoding`), which this tag
+   does not.  The full width keeps ids collision-resistant even when an
+   adversary chooses its keys.
+
+4. **Sign bytes.**  Protocol messages are signed with :func:`sign_message`
+   and checked with :func:`verify_message` (in :mod:`vigilnet.crypto._messages`),
+   which sign ``vigilnet.encoding.sign_bytes(tag, fields)``, that is
+   ``tag || canonical_cbor(fields)``.  :meth:`SigningKey.sign` and
+   :meth:`VerifyKey.verify` work on raw bytes and are the core both use.
 """
 
 from __future__ import annotations
@@ -66,7 +74,7 @@ __all__ = [
 SEED_BYTES = 32
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
-KEY_ID_TAG = b"vigilnet/ed25519/key-id/v1\x00"
+KEY_ID_TAG = b"vigilnet-key-id/ed25519/v1\x00"
 
 
 def verify_signature(public_key: bytes, message: bytes, signature: bytes) -> bool:
@@ -128,13 +136,13 @@ class VerifyKey:
         """Return if ``signature`` is valid on ``message`` under the pinned
         rule; raise :class:`~vigilnet.errors.BadSignatureError` otherwise
         (also for a signature that is not 64 bytes)."""
-        if not isinstance(message, bytes) or not isinstance(signature, bytes):
+        if type(message) is not bytes or type(signature) is not bytes:
             raise TypeError("message and signature must be bytes")
         if len(signature) != SIGNATURE_BYTES:
             raise BadSignatureError(
                 f"signature must be {SIGNATURE_BYTES} bytes, got {len(signature)}"
             )
-        if not verify_signature(self.key, bytes(message), bytes(signature)):
+        if not verify_signature(self.key, message, signature):
             raise BadSignatureError(f"bad signature under key {self.key.hex()[:16]}...")
 
 
