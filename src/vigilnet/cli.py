@@ -17,7 +17,9 @@ from vigilnet import __version__
 __all__ = ["SUBCOMMANDS", "main"]
 
 #: name -> "module:attribute" of a click command.
-SUBCOMMANDS: dict[str, str] = {}
+SUBCOMMANDS: dict[str, str] = {
+    "vectors": "vigilnet.vectors.cli:vectors",
+}
 
 
 class _LazyGroup(click.Group):
