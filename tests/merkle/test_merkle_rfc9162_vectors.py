@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from conftest import load_external
+from tests.conftest import load_external
 from vigilnet.merkle import (
     EMPTY_ROOT,
     ConsistencyProof,
@@ -83,39 +83,49 @@ def test_node_hashes_by_level() -> None:
             assert sub.root().hex() == expected
 
 
-@pytest.mark.parametrize("case", _VECTORS["inclusion_proofs"],
-                         ids=lambda c: f"index{c['index']}-size{c['size']}")
+@pytest.mark.parametrize(
+    "case", _VECTORS["inclusion_proofs"], ids=lambda c: f"index{c['index']}-size{c['size']}"
+)
 def test_inclusion_proof_vector(case: dict[str, Any]) -> None:
     proof = inclusion_proof(_LEAVES[: case["size"]], case["index"])
-    assert proof == InclusionProof(leaf_index=case["index"], tree_size=case["size"],
-                                   audit_path=_hashes(case["path"]))
+    assert proof == InclusionProof(
+        leaf_index=case["index"], tree_size=case["size"], audit_path=_hashes(case["path"])
+    )
     assert leaf_hash(bytes.fromhex(case["leaf_hex"])).hex() == case["leaf_hash"]
-    verify_inclusion(leaf_hash=bytes.fromhex(case["leaf_hash"]), proof=proof,
-                     root=bytes.fromhex(case["root"]))
+    verify_inclusion(
+        leaf_hash=bytes.fromhex(case["leaf_hash"]), proof=proof, root=bytes.fromhex(case["root"])
+    )
 
 
-@pytest.mark.parametrize("case", _VECTORS["consistency_proofs"],
-                         ids=lambda c: f"{c['size1']}to{c['size2']}")
+@pytest.mark.parametrize(
+    "case", _VECTORS["consistency_proofs"], ids=lambda c: f"{c['size1']}to{c['size2']}"
+)
 def test_consistency_proof_vector(case: dict[str, Any]) -> None:
     proof = consistency_proof(_LEAVES[: case["size2"]], case["size1"])
-    assert proof == ConsistencyProof(old_size=case["size1"], new_size=case["size2"],
-                                     consistency_path=_hashes(case["path"]))
-    verify_consistency(proof=proof, old_root=bytes.fromhex(case["root1"]),
-                       new_root=bytes.fromhex(case["root2"]))
+    assert proof == ConsistencyProof(
+        old_size=case["size1"], new_size=case["size2"], consistency_path=_hashes(case["path"])
+    )
+    verify_consistency(
+        proof=proof, old_root=bytes.fromhex(case["root1"]), new_root=bytes.fromhex(case["root2"])
+    )
 
 
 def _judge_inclusion(probe: dict[str, Any]) -> None:
-    proof = InclusionProof(leaf_index=probe["index"], tree_size=probe["size"],
-                           audit_path=_hashes(probe["path"]))
-    verify_inclusion(leaf_hash=bytes.fromhex(probe["leaf_hash"]), proof=proof,
-                     root=bytes.fromhex(probe["root"]))
+    proof = InclusionProof(
+        leaf_index=probe["index"], tree_size=probe["size"], audit_path=_hashes(probe["path"])
+    )
+    verify_inclusion(
+        leaf_hash=bytes.fromhex(probe["leaf_hash"]), proof=proof, root=bytes.fromhex(probe["root"])
+    )
 
 
 def _judge_consistency(probe: dict[str, Any]) -> None:
-    proof = ConsistencyProof(old_size=probe["size1"], new_size=probe["size2"],
-                             consistency_path=_hashes(probe["path"]))
-    verify_consistency(proof=proof, old_root=bytes.fromhex(probe["root1"]),
-                       new_root=bytes.fromhex(probe["root2"]))
+    proof = ConsistencyProof(
+        old_size=probe["size1"], new_size=probe["size2"], consistency_path=_hashes(probe["path"])
+    )
+    verify_consistency(
+        proof=proof, old_root=bytes.fromhex(probe["root1"]), new_root=bytes.fromhex(probe["root2"])
+    )
 
 
 @pytest.mark.parametrize("probe", _INCLUSION_PROBES, ids=lambda p: p["file"])

@@ -131,10 +131,10 @@ class InclusionProof:
     audit_path: tuple[bytes, ...]
 
     def __post_init__(self) -> None:
-        ensure(_is_uint64(self.leaf_index), "leaf index is not a uint64",
-               raising=InclusionProofError)
-        ensure(_is_uint64(self.tree_size), "tree size is not a uint64",
-               raising=InclusionProofError)
+        ensure(
+            _is_uint64(self.leaf_index), "leaf index is not a uint64", raising=InclusionProofError
+        )
+        ensure(_is_uint64(self.tree_size), "tree size is not a uint64", raising=InclusionProofError)
         _check_path(self.audit_path, InclusionProofError)
 
 
@@ -147,10 +147,8 @@ class ConsistencyProof:
     consistency_path: tuple[bytes, ...]
 
     def __post_init__(self) -> None:
-        ensure(_is_uint64(self.old_size), "old size is not a uint64",
-               raising=ConsistencyProofError)
-        ensure(_is_uint64(self.new_size), "new size is not a uint64",
-               raising=ConsistencyProofError)
+        ensure(_is_uint64(self.old_size), "old size is not a uint64", raising=ConsistencyProofError)
+        ensure(_is_uint64(self.new_size), "new size is not a uint64", raising=ConsistencyProofError)
         _check_path(self.consistency_path, ConsistencyProofError)
 
 
@@ -181,8 +179,11 @@ class MerkleLog:
 
     def append_leaf_hash(self, hashed_leaf: bytes) -> int:
         """Append an already hashed leaf (``SHA-256(0x00 || leaf)``)."""
-        ensure(type(hashed_leaf) is bytes and len(hashed_leaf) == HASH_SIZE,
-               "a leaf hash must be 32 bytes", raising=LocalProtocolError)
+        ensure(
+            type(hashed_leaf) is bytes and len(hashed_leaf) == HASH_SIZE,
+            "a leaf hash must be 32 bytes",
+            raising=LocalProtocolError,
+        )
         levels = self._levels
         levels[0].append(hashed_leaf)
         level = 0
@@ -209,8 +210,11 @@ class MerkleLog:
         """``PATH(index, D[size])``; the current size when ``size`` is None."""
         size = self.size if size is None else size
         self._check_size(size, "size beyond the log")
-        ensure(type(index) is int and 0 <= index < size, "leaf index beyond the tree size",
-               raising=LocalProtocolError)
+        ensure(
+            type(index) is int and 0 <= index < size,
+            "leaf index beyond the tree size",
+            raising=LocalProtocolError,
+        )
         border = self._right_border(size)
         path: list[bytes] = []
         node, last, level = index, size - 1, 0
@@ -229,20 +233,24 @@ class MerkleLog:
         is None.  Refuses ``old_size == 0`` (the size-0 rule)."""
         new_size = self.size if new_size is None else new_size
         self._check_size(new_size, "size beyond the log")
-        ensure(type(old_size) is int and 0 <= old_size <= new_size,
-               "old size beyond the new size", raising=LocalProtocolError)
-        ensure(old_size > 0, "no consistency proof from an empty tree (size-0 rule)",
-               raising=LocalProtocolError)
+        ensure(
+            type(old_size) is int and 0 <= old_size <= new_size,
+            "old size beyond the new size",
+            raising=LocalProtocolError,
+        )
+        ensure(
+            old_size > 0,
+            "no consistency proof from an empty tree (size-0 rule)",
+            raising=LocalProtocolError,
+        )
         path: list[bytes] = []
         self._subproof(old_size, 0, new_size, True, path)
-        return ConsistencyProof(old_size=old_size, new_size=new_size,
-                                consistency_path=tuple(path))
+        return ConsistencyProof(old_size=old_size, new_size=new_size, consistency_path=tuple(path))
 
     # -- internals -----------------------------------------------------------
 
     def _check_size(self, size: int, message: str) -> None:
-        ensure(type(size) is int and 0 <= size <= self.size, message,
-               raising=LocalProtocolError)
+        ensure(type(size) is int and 0 <= size <= self.size, message, raising=LocalProtocolError)
 
     def _right_border(self, size: int) -> list[bytes]:
         """``r[k]``: the hash of the last node at each level of the tree of
@@ -319,12 +327,14 @@ def verify_inclusion(*, leaf_hash: bytes, proof: InclusionProof, root: bytes) ->
     ``root`` and ``proof.tree_size`` must come from a trusted (signed)
     checkpoint: the proof does not bind the size.
     """
-    ensure(type(leaf_hash) is bytes and len(leaf_hash) == HASH_SIZE,
-           "leaf hash is not 32 bytes", raising=InclusionProofError)
+    ensure(
+        type(leaf_hash) is bytes and len(leaf_hash) == HASH_SIZE,
+        "leaf hash is not 32 bytes",
+        raising=InclusionProofError,
+    )
     ensure(type(root) is bytes, "root must be bytes", raising=InclusionProofError)
     # 1. leaf_index must be below tree_size.
-    ensure(proof.leaf_index < proof.tree_size, "index beyond size",
-           raising=InclusionProofError)
+    ensure(proof.leaf_index < proof.tree_size, "index beyond size", raising=InclusionProofError)
     # 2.-3.
     fn, sn = proof.leaf_index, proof.tree_size - 1
     r = leaf_hash
@@ -352,8 +362,11 @@ def verify_consistency(*, proof: ConsistencyProof, old_root: bytes, new_root: by
     Sizes equal: the proof must be empty and the roots equal.  Old size 0:
     always rejected (the size-0 rule, module docstring).
     """
-    ensure(type(old_root) is bytes and type(new_root) is bytes, "roots must be bytes",
-           raising=ConsistencyProofError)
+    ensure(
+        type(old_root) is bytes and type(new_root) is bytes,
+        "roots must be bytes",
+        raising=ConsistencyProofError,
+    )
     first, second, path = proof.old_size, proof.new_size, proof.consistency_path
     ensure(first <= second, "old size beyond new size", raising=ConsistencyProofError)
     ensure(first != 0, "consistency from an empty tree", raising=ConsistencyProofError)
