@@ -16,7 +16,7 @@ from typing import Any
 import nacl
 import pytest
 
-from conftest import load_external
+from tests.conftest import load_external
 from vigilnet.crypto import BatchVerifier, SigningKey, VerifyKey, verify_signature
 from vigilnet.errors import BadSignatureError
 
