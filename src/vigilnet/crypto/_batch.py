@@ -54,6 +54,8 @@ __all__ = [
 
 DEFAULT_CACHE_ENTRIES = 1 << 16
 DEFAULT_PARALLEL_THRESHOLD = 64
+_CHUNKS_PER_WORKER = 4
+_MIN_CHUNK = 32
 
 SignatureItem = tuple[VerifyKey | bytes, bytes, bytes]
 _CacheKey = tuple[bytes, bytes, bytes]
@@ -194,7 +196,10 @@ class BatchVerifier:
     def _run(self, work: list[_CacheKeyAndMessage]) -> list[bool]:
         if self._workers == 1 or len(work) < self._parallel_threshold:
             return _verify_chunk(work)
-        size = -(-len(work) // self._workers)
+        # A few chunks per thread, not one: when another process takes a core
+        # for a while, the other thread picks up the remaining chunks.
+        pieces = min(self._workers * _CHUNKS_PER_WORKER, -(-len(work) // _MIN_CHUNK))
+        size = -(-len(work) // max(pieces, 1))
         chunks = [work[start : start + size] for start in range(0, len(work), size)]
         verdicts: list[bool] = []
         for part in self._pool().map(_verify_chunk, chunks):
