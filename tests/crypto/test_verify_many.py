@@ -241,3 +241,13 @@ def test_empty_batch() -> None:
 def test_bad_configuration_is_a_local_error(arguments: dict[str, int]) -> None:
     with pytest.raises(LocalProtocolError):
         BatchVerifier(**arguments)
+
+
+def test_any_iterable_of_triples(counter: _Counter) -> None:
+    items = _distinct_items(5)
+    with BatchVerifier() as verifier:
+        assert verifier.verify_many(item for item in items) == _one_by_one(items)
+        # A generator that itself uses the verifier does not deadlock.
+        nested = (verifier.verify_many([item]) and item for item in items)
+        assert verifier.verify_many(nested) == _one_by_one(items)
+    assert len(counter.calls) == 5

@@ -149,24 +149,34 @@ class BatchVerifier:
         self.close()
 
     def verify_many(self, items: Iterable[SignatureItem]) -> list[bool]:
-        """One verdict per triple, in order; see the module docstring."""
+        """One verdict per triple, in order; see the module docstring.
+
+        Two threads that submit the same uncached triple at the same moment
+        may both verify it (the cache is consulted before, and filled after,
+        the verification); one caller never verifies a triple twice.
+        """
         results: list[bool] = []
+        keyed: list[tuple[int, _CacheKey, bytes]] = []
+        malformed = 0
+        for index, (raw_key, message, signature) in enumerate(items):
+            public_key = raw_key.key if isinstance(raw_key, VerifyKey) else raw_key
+            results.append(False)
+            if (
+                type(public_key) is not bytes
+                or type(message) is not bytes
+                or type(signature) is not bytes
+                or len(public_key) != PUBLIC_KEY_BYTES
+                or len(signature) != SIGNATURE_BYTES
+            ):
+                malformed += 1
+                continue
+            keyed.append(
+                (index, (public_key, hashlib.sha256(message).digest(), signature), message)
+            )
         pending: dict[_CacheKey, tuple[bytes, list[int]]] = {}
-        hits = malformed = 0
+        hits = 0
         with self._lock:
-            for index, (raw_key, message, signature) in enumerate(items):
-                public_key = raw_key.key if isinstance(raw_key, VerifyKey) else raw_key
-                results.append(False)
-                if (
-                    type(public_key) is not bytes
-                    or type(message) is not bytes
-                    or type(signature) is not bytes
-                    or len(public_key) != PUBLIC_KEY_BYTES
-                    or len(signature) != SIGNATURE_BYTES
-                ):
-                    malformed += 1
-                    continue
-                cache_key = (public_key, hashlib.sha256(message).digest(), signature)
+            for index, cache_key, message in keyed:
                 cached = self._cache.get(cache_key)
                 if cached is not None:
                     self._cache.move_to_end(cache_key)
