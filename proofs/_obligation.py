@@ -65,7 +65,7 @@ __all__ = [
 #: The proof modules ``vigilnet prove`` runs, in order (``vigilnet.proofs.<name>``).
 PROOF_MODULES: tuple[str, ...] = (
     "thresholds",
-    # "sdbc",
+    "sdbc",
     # "aggregation",
     # "fixedpoint",
     # "merkle_sum",
@@ -115,6 +115,9 @@ class Check:
     statement: str
     formula: Callable[[], z3.BoolRef]
     replay: Replay | None = None
+    #: Says in words what a model shows (for example which invariant conjunct
+    #: a countermodel breaks); its text goes into the result's ``detail``.
+    explain: Callable[[z3.ModelRef], str] | None = None
     timeout_ms: int = DEFAULT_TIMEOUT_MS
 
 
@@ -281,9 +284,13 @@ def run_check(check: Check) -> Result:
             status = Status.REFUTED if outcome == z3.sat else Status.SURVIVED
         if model is not None:
             model_text = _model_to_dict(model)
+            notes = []
+            if check.explain is not None:
+                notes.append(check.explain(model))
             if check.replay is not None:
                 check.replay(model)
-                detail = "replayed against the Python implementation"
+                notes.append("replayed against the Python implementation")
+            detail = "; ".join(notes)
     except Exception as exc:  # a replay mismatch or a broken builder is a result, not a crash
         status = Status.ERROR
         detail = f"{type(exc).__name__}: {exc}"
