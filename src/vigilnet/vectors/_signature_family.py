@@ -250,7 +250,7 @@ SIGNATURE_FAMILY = Family(
         "Sign bytes are the ASCII tag 'vigilnet/<protocol>/<message>/v<version>', one zero byte, then the canonical CBOR of the fields.",
         "Signatures are Ed25519 (RFC 8032) under vigilnet's pinned validation rule (libsodium: canonical S, no small-order A or R, cofactorless).",
         "Build signBytes from tag and fields, compare, then verify signature under the group's publicKey.",
-        "keyId is SHA-256('vigilnet/ed25519/key-id/v1' || 0x00 || publicKey).",
+        "keyId is SHA-256('vigilnet-key-id/ed25519/v1' || 0x00 || publicKey).",
     ),
     notes=_NOTES,
     group_schema={

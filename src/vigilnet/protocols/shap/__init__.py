@@ -1,0 +1,1 @@
+"""SHAP: Merkle-verified hierarchical aggregation (DESIGN.md section 4.2)."""
