@@ -67,8 +67,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.merkle._errors import SumProofError
@@ -122,6 +122,8 @@ class SumLayout:
     """The width and kinds of the sum vectors of one tree."""
 
     kinds: tuple[SumKind, ...]
+    descriptor: bytes = field(init=False, repr=False, compare=False)
+    """``L``: one byte width, then one kind byte per coordinate."""
 
     def __post_init__(self) -> None:
         ensure(
@@ -131,6 +133,8 @@ class SumLayout:
             "a sum layout is a tuple of 1 to 255 SumKind values",
             raising=LocalProtocolError,
         )
+        descriptor = bytes([len(self.kinds), *(kind.value for kind in self.kinds)])
+        object.__setattr__(self, "descriptor", descriptor)
 
     @classmethod
     def counts(cls, width: int) -> SumLayout:
@@ -140,11 +144,6 @@ class SumLayout:
     @property
     def width(self) -> int:
         return len(self.kinds)
-
-    @property
-    def descriptor(self) -> bytes:
-        """``L``: one byte width, then one kind byte per coordinate."""
-        return bytes([len(self.kinds), *(kind.value for kind in self.kinds)])
 
     @property
     def zero(self) -> tuple[int, ...]:
@@ -164,8 +163,9 @@ class SumLayout:
                 return False
         return True
 
-    def encode(self, sums: Sequence[int]) -> bytes:
-        """``S(sums)``; the caller has checked :meth:`accepts`."""
+    def encode(self, sums: tuple[int, ...]) -> bytes:
+        """``S(sums)``; :class:`LocalProtocolError` unless :meth:`accepts`."""
+        ensure(self.accepts(sums), "sums out of range for the layout", raising=LocalProtocolError)
         return b"".join(
             value.to_bytes(_SUM_BYTES, "big", signed=kind is SumKind.SIGNED)
             for kind, value in zip(self.kinds, sums, strict=True)
