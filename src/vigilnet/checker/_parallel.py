@@ -1,0 +1,538 @@
+"""Parallel breadth-first search: ``--workers N`` processes, sharded seen-sets.
+
+Theory of operation
+-------------------
+1. The fingerprint space is cut into ``N`` shards (``mix64(key) % N``); the
+   worker that owns a shard holds the seen-set for it and nobody else does.
+2. The search is level-synchronous.  Each state of the current level has a
+   *rank*: its position in the level in generic-BFS queue order.  Each worker
+   expands its share of the level and gives every successor a key
+   ``(parent rank, position among the parent's successors)``: the generic
+   engine generates candidates in exactly that key order.
+3. Candidates go to the owner of their fingerprint (through the
+   coordinator's pipes, as numpy arrays).  The owner drops those it has seen
+   and keeps, for each new fingerprint, the candidate with the smallest key:
+   its first discovery in generic order.
+4. The coordinator sorts all owners' winners by key: their order is the next
+   level's queue order, so global state indices, parent links, coverage and
+   traces equal the single-worker engine's, and the distinct count is the
+   same by construction.
+5. Workers check the properties on the states they hold for the new level
+   and report the first failing rank; the coordinator keeps, per level, the
+   keys and parent links (8 + 8 bytes per state) and rebuilds traces through
+   the model as the sequential engines do.
+
+With the generic engine a worker keeps the successor states it generated and
+adopts those that won; with a vectorised kernel the owner holds the packed
+states it accepted.  Either way states never go through the coordinator.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import resource
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from vigilnet.checker._common import Ledger, Options, make_result, safety_outcomes
+from vigilnet.checker._fingerprint import collision_observed, collision_optimistic, fingerprint
+from vigilnet.checker._model import Kind, Model, ModelError
+from vigilnet.checker._progress import ProgressInfo
+from vigilnet.checker._result import ActionCoverage, CheckResult, Trace
+from vigilnet.checker._trace import rebuild_trace
+
+__all__ = ["LAST_WORKER_RSS_KIB", "parallel_bfs", "shard_of"]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+
+SEQ_BITS = 20
+
+#: Peak RSS (KiB) of each worker of the last parallel run, for the bench.
+LAST_WORKER_RSS_KIB: list[int] = []
+
+
+def shard_of(keys: U64, workers: int) -> I64:
+    """``mix64(key) % workers`` on a whole array (SplitMix64's finaliser)."""
+    z = keys.copy()
+    with np.errstate(over="ignore"):
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    out: I64 = (z % np.uint64(workers)).astype(np.int64)
+    return out
+
+
+@dataclass(slots=True)
+class _Found:
+    level: int
+    rank: int
+
+
+# ---------------------------------------------------------------- workers ----
+
+
+class _GenericWorker:
+    def __init__(self, model: Model[Any], me: int, workers: int, symmetry: bool) -> None:
+        self.model = model
+        self.me = me
+        self.workers = workers
+        self.canon = model.symmetry if symmetry else None
+        self.boundary = model.boundary()
+        self.seen: set[int] = set()
+        self.frontier: list[tuple[int, Any]] = []
+        self.cands: list[Any] = []
+        self.ledger = Ledger(model)
+
+    def start(self, items: list[tuple[int, Any, int]], owned: list[int]) -> None:
+        self.frontier = [(rank, state) for rank, state, _ in items]
+        self.seen.update(owned)
+
+    def expand(self) -> dict[str, Any]:
+        model = self.model
+        nact = len(model.actions)
+        enabled = np.zeros(nact, dtype=np.int64)
+        fps: list[int] = []
+        keys: list[int] = []
+        acts: list[int] = []
+        self.cands = []
+        local: set[int] = set()
+        dead: list[int] = []
+        generated = 0
+        for rank, state in self.frontier:
+            seq = 0
+            for ai, action in enumerate(model.actions):
+                for _args, nxt in action.step(state):
+                    seq += 1
+                    enabled[ai] += 1
+                    if not self.boundary(nxt):
+                        continue
+                    key_state = self.canon(nxt) if self.canon is not None else nxt
+                    nfp = fingerprint(key_state)
+                    if nfp in local:
+                        continue
+                    local.add(nfp)
+                    fps.append(nfp)
+                    keys.append((rank << SEQ_BITS) | seq)
+                    acts.append(ai)
+                    self.cands.append(key_state)
+            generated += seq
+            if seq >= 1 << SEQ_BITS:
+                raise ModelError("a state has more than 2**20 successors")
+            if seq == 0:
+                dead.append(rank)
+        fp_arr = np.array(fps, dtype=np.uint64)
+        key_arr = np.array(keys, dtype=np.int64)
+        act_arr = np.array(acts, dtype=np.int64)
+        idx = np.arange(fp_arr.size, dtype=np.int64)
+        owner = shard_of(fp_arr, self.workers)
+        buckets = {
+            o: (fp_arr[owner == o], key_arr[owner == o], act_arr[owner == o], idx[owner == o])
+            for o in range(self.workers)
+        }
+        return {"buckets": buckets, "enabled": enabled, "generated": generated, "dead": dead}
+
+    def dedup(self, fps: U64, keys: I64, acts: I64, src: I64, idx: I64) -> tuple[Any, ...]:
+        order = np.argsort(keys, kind="stable")
+        win: list[int] = []
+        seen = self.seen
+        for i in order.tolist():
+            fp = int(fps[i])
+            if fp not in seen:
+                seen.add(fp)
+                win.append(i)
+        w = np.array(win, dtype=np.int64)
+        return fps[w], keys[w], acts[w], src[w], idx[w]
+
+    def adopt(self, idx: I64, ranks: I64) -> dict[int, int]:
+        order = np.argsort(ranks)
+        self.frontier = [(int(ranks[i]), self.cands[int(idx[i])]) for i in order]
+        self.cands = []
+        return self._check()
+
+    def _check(self) -> dict[int, int]:
+        hits: dict[int, int] = {}
+        props = [(i, p) for i, p in enumerate(self.model.properties)
+                 if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)]
+        for rank, state in self.frontier:
+            for i, prop in props:
+                if i in hits:
+                    continue
+                ok = prop.holds(state)
+                if (prop.kind is Kind.ALWAYS and not ok) or (prop.kind is Kind.SOMETIMES and ok):
+                    hits[i] = rank
+        return hits
+
+
+class _VectorWorker:
+    def __init__(self, model: Model[Any], me: int, workers: int, symmetry: bool) -> None:
+        kernel = model.kernel
+        assert kernel is not None
+        self.model = model
+        self.kernel = kernel
+        self.me = me
+        self.workers = workers
+        self.symmetry = symmetry
+        self.width = len(kernel.instances)
+        self.seen: U64 = np.zeros(0, dtype=np.uint64)
+        self.values: U64 = np.zeros(0, dtype=np.uint64)
+        self.pending: U64 = np.zeros(0, dtype=np.uint64)
+        self.ranks: I64 = np.zeros(0, dtype=np.int64)
+        self.names = [(i, p.name, p.kind) for i, p in enumerate(model.properties)
+                      if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)]
+
+    def start(self, values: U64, ranks: I64) -> dict[int, int]:
+        self.seen = np.sort(values)
+        self.values = values[np.argsort(ranks)]
+        self.ranks = np.sort(ranks)
+        return self._check()
+
+    def expand(self) -> dict[str, Any]:
+        from vigilnet.checker._vector import CHUNK_CANDIDATES
+
+        kernel = self.kernel
+        width = self.width
+        enabled = np.zeros(width, dtype=np.int64)
+        parts: list[U64] = []
+        kparts: list[I64] = []
+        dead: list[int] = []
+        rows = max(1, CHUNK_CANDIDATES // width)
+        for lo in range(0, self.values.size, rows):
+            chunk = self.values[lo : lo + rows]
+            ranks = self.ranks[lo : lo + rows]
+            succ, ok = kernel.expand(chunk)
+            enabled += ok.sum(axis=0, dtype=np.int64)
+            if self.model.check_deadlock:
+                dead.extend(int(r) for r in ranks[~ok.any(axis=1)])
+            flat = np.flatnonzero(ok.ravel())
+            vals = succ.ravel()[flat]
+            if self.symmetry:
+                vals = kernel.canonical(vals)
+            keep = vals != chunk[flat // width]
+            flat = flat[keep]
+            parts.append(vals[keep])
+            kparts.append(ranks[flat // width] * width + (flat % width))
+        cand = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
+        keys = np.concatenate(kparts) if kparts else np.zeros(0, np.int64)
+        order = np.argsort(keys, kind="stable")
+        cand, keys = cand[order], keys[order]
+        uniq, first = np.unique(cand, return_index=True)
+        keys = keys[first]
+        owner = shard_of(uniq, self.workers)
+        buckets = {o: (uniq[owner == o], keys[owner == o]) for o in range(self.workers)}
+        return {"buckets": buckets, "enabled": enabled,
+                "generated": int(enabled.sum()), "dead": dead}
+
+    def dedup(self, values: U64, keys: I64) -> tuple[U64, I64]:
+        order = np.argsort(keys, kind="stable")
+        values, keys = values[order], keys[order]
+        uniq, first = np.unique(values, return_index=True)
+        keys = keys[first]
+        if self.seen.size:
+            pos = np.searchsorted(self.seen, uniq)
+            pos[pos == self.seen.size] = 0
+            fresh = self.seen[pos] != uniq
+            uniq, keys = uniq[fresh], keys[fresh]
+        self.seen = np.insert(self.seen, np.searchsorted(self.seen, uniq), uniq)
+        self.pending = uniq
+        return uniq, keys
+
+    def adopt(self, ranks: I64) -> dict[int, int]:
+        order = np.argsort(ranks)
+        self.values = self.pending[order]
+        self.ranks = ranks[order]
+        self.pending = np.zeros(0, dtype=np.uint64)
+        return self._check()
+
+    def _check(self) -> dict[int, int]:
+        hits: dict[int, int] = {}
+        if self.values.size == 0:
+            return hits
+        verdicts = self.kernel.check(self.values)
+        for i, name, kind in self.names:
+            flags = verdicts[name]
+            where = np.flatnonzero(~flags if kind is Kind.ALWAYS else flags)
+            if where.size:
+                hits[i] = int(self.ranks[where[0]])
+        return hits
+
+
+def _serve(conn: multiprocessing.connection.Connection, worker: Any) -> None:
+    try:
+        while True:
+            message = conn.recv()
+            op = message[0]
+            if op == "stop":
+                conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+                return
+            conn.send(("ok", getattr(worker, op)(*message[1:])))
+    except EOFError:
+        return
+    except Exception as error:  # relayed to the coordinator, which raises it
+        conn.send(("error", repr(error)))
+
+
+def _worker_main(
+    conn: multiprocessing.connection.Connection,
+    model: Model[Any], me: int, workers: int, vector: bool, symmetry: bool,
+) -> None:
+    worker: Any = (_VectorWorker if vector else _GenericWorker)(model, me, workers, symmetry)
+    _serve(conn, worker)
+
+
+# ------------------------------------------------------------ coordinator ----
+
+
+class _Pool:
+    def __init__(self, model: Model[Any], workers: int, vector: bool, symmetry: bool) -> None:
+        context = multiprocessing.get_context("fork")
+        self.conns: list[multiprocessing.connection.Connection] = []
+        self.procs: list[Any] = []
+        for me in range(workers):
+            ours, theirs = context.Pipe()
+            proc = context.Process(
+                target=_worker_main, args=(theirs, model, me, workers, vector, symmetry),
+                daemon=True,
+            )
+            proc.start()
+            theirs.close()
+            self.conns.append(ours)
+            self.procs.append(proc)
+
+    def call_all(self, messages: list[tuple[Any, ...]]) -> list[Any]:
+        for conn, message in zip(self.conns, messages, strict=True):
+            conn.send(message)
+        replies = [conn.recv() for conn in self.conns]
+        for status, payload in replies:
+            if status == "error":
+                raise ModelError(f"worker failed: {payload}")
+        return [payload for _, payload in replies]
+
+    def close(self) -> list[int]:
+        rss: list[int] = []
+        for conn in self.conns:
+            try:
+                conn.send(("stop",))
+                rss.append(int(conn.recv()))
+            except (EOFError, OSError, BrokenPipeError):
+                rss.append(0)
+        for proc in self.procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+        return rss
+
+
+def parallel_bfs(
+    model: Model[Any], options: Options, *, workers: int, vector: bool
+) -> CheckResult:
+    """Breadth-first search in ``workers`` processes (see the module doc)."""
+    model.check_assumptions()
+    use_symmetry = options.symmetry and model.symmetry is not None
+    canon = model.symmetry if use_symmetry else None
+    kernel = model.kernel if vector else None
+    if vector and kernel is None:
+        raise ModelError(f"model {model.name} has no vectorised kernel")
+    start = time.monotonic()
+    boundary = model.boundary()
+
+    # Level 0, computed here exactly as the sequential engines do.
+    inits: list[Any] = []
+    keys0: list[int] = []
+    seen0: set[int] = set()
+    generated = 0
+    for state in model.init_states():
+        generated += 1
+        if not boundary(state):
+            continue
+        key_state = canon(state) if canon is not None else state
+        if kernel is not None:
+            value = kernel.encode(key_state)
+            key = int(kernel.canonical(np.array([value], dtype=np.uint64))[0]) if use_symmetry \
+                else value
+        else:
+            key = fingerprint(key_state)
+        if key in seen0:
+            continue
+        seen0.add(key)
+        inits.append(key_state)
+        keys0.append(key)
+
+    nact = len(model.actions)
+    action_of_instance: I64 | None = None
+    width = 0
+    if kernel is not None:
+        width = len(kernel.instances)
+        index = {a.name: i for i, a in enumerate(model.actions)}
+        action_of_instance = np.array([index[name] for name, _ in kernel.instances],
+                                      dtype=np.int64)
+    level_keys: list[U64] = [np.array(keys0, dtype=np.uint64)]
+    level_parents: list[I64] = [np.full(len(keys0), -1, dtype=np.int64)]
+    enabled = np.zeros(nact, dtype=np.int64)
+    new = np.zeros(nact, dtype=np.int64)
+    found: dict[int, _Found] = {}
+    deadlock: _Found | None = None
+    complete = True
+    ledger = Ledger(model)
+    always = {i for i, p in enumerate(model.properties) if p.kind is Kind.ALWAYS}
+
+    def note_hits(level: int, replies: list[dict[int, int]]) -> bool:
+        bad = False
+        for i in sorted({i for reply in replies for i in reply}):
+            if i in found:
+                continue
+            rank = min(reply[i] for reply in replies if i in reply)
+            found[i] = _Found(level, rank)
+            bad = bad or i in always
+        return bad
+
+    pool = _Pool(model, workers, vector, use_symmetry)
+    try:
+        owner0 = shard_of(level_keys[0], workers)
+        if kernel is not None:
+            replies = pool.call_all([
+                ("start", level_keys[0][owner0 == w],
+                 np.flatnonzero(owner0 == w).astype(np.int64))
+                for w in range(workers)
+            ])
+        else:
+            ranks = list(range(len(inits)))
+            pool.call_all([
+                ("start", [(r, inits[r], keys0[r]) for r in ranks if r % workers == w],
+                 [keys0[r] for r in ranks if owner0[r] == w])
+                for w in range(workers)
+            ])
+            probe = _GenericWorker(model, 0, 1, use_symmetry)
+            probe.frontier = list(enumerate(inits))
+            replies = [probe._check()]
+        stop = note_hits(0, replies) and options.stop_on_violation
+        while not stop:
+            level = len(level_keys) - 1
+            if options.max_depth is not None and level >= options.max_depth:
+                complete = False
+                break
+            expanded = pool.call_all([("expand",)] * workers)
+            generated += sum(int(r["generated"]) for r in expanded)
+            if kernel is not None:
+                assert action_of_instance is not None
+                for r in expanded:
+                    np.add.at(enabled, action_of_instance, r["enabled"])
+            else:
+                for r in expanded:
+                    enabled += r["enabled"]
+            dead = [rank for r in expanded for rank in r["dead"]]
+            if dead and deadlock is None:
+                deadlock = _Found(level, min(dead))
+                if options.stop_on_violation:
+                    stop = True
+            # Route candidates to their owners.
+            if kernel is not None:
+                routed = pool.call_all([
+                    ("dedup",
+                     np.concatenate([r["buckets"][o][0] for r in expanded]),
+                     np.concatenate([r["buckets"][o][1] for r in expanded]))
+                    for o in range(workers)
+                ])
+                win_keys = [np.asarray(keys) for _, keys in routed]
+                win_vals = [np.asarray(vals) for vals, _ in routed]
+            else:
+                routed = pool.call_all([
+                    ("dedup",
+                     np.concatenate([r["buckets"][o][0] for r in expanded]),
+                     np.concatenate([r["buckets"][o][1] for r in expanded]),
+                     np.concatenate([r["buckets"][o][2] for r in expanded]),
+                     np.concatenate([np.full(r["buckets"][o][0].size, s, dtype=np.int64)
+                                     for s, r in enumerate(expanded)]),
+                     np.concatenate([r["buckets"][o][3] for r in expanded]))
+                    for o in range(workers)
+                ])
+                win_keys = [np.asarray(t[1]) for t in routed]
+                win_vals = [np.asarray(t[0]) for t in routed]
+            all_keys = np.concatenate(win_keys) if win_keys else np.zeros(0, np.int64)
+            if all_keys.size == 0:
+                break
+            order = np.argsort(all_keys, kind="stable")
+            rank_of = np.empty(order.size, dtype=np.int64)
+            rank_of[order] = np.arange(order.size, dtype=np.int64)
+            sorted_keys = all_keys[order]
+            all_vals = np.concatenate(win_vals)[order]
+            offset = sum(int(k.size) for k in level_keys[:-1])
+            if kernel is not None:
+                assert action_of_instance is not None
+                parents = sorted_keys // width
+                acts = action_of_instance[sorted_keys % width]
+            else:
+                parents = sorted_keys >> SEQ_BITS
+                acts = np.concatenate([np.asarray(t[2]) for t in routed])[order]
+            new += np.bincount(acts, minlength=nact).astype(np.int64)
+            level_keys.append(all_vals.astype(np.uint64))
+            level_parents.append(parents.astype(np.int64) + offset)
+            # Hand the ranks back.
+            bounds = np.cumsum([0] + [int(k.size) for k in win_keys])
+            if kernel is not None:
+                replies = pool.call_all([
+                    ("adopt", rank_of[bounds[o] : bounds[o + 1]]) for o in range(workers)
+                ])
+            else:
+                src_all = np.concatenate([np.asarray(t[3]) for t in routed])
+                idx_all = np.concatenate([np.asarray(t[4]) for t in routed])
+                replies = pool.call_all([
+                    ("adopt", idx_all[src_all == s], rank_of[src_all == s])
+                    for s in range(workers)
+                ])
+            if note_hits(len(level_keys) - 1, replies) and options.stop_on_violation:
+                stop = True
+            options.progress(
+                ProgressInfo(
+                    generated=generated, distinct=sum(int(k.size) for k in level_keys),
+                    queue=int(all_keys.size), depth=len(level_keys) - 1,
+                    seconds=time.monotonic() - start,
+                )
+            )
+    finally:
+        LAST_WORKER_RSS_KIB[:] = pool.close()
+    if stop:
+        complete = False
+    seconds = time.monotonic() - start
+
+    offsets = np.cumsum([0] + [int(k.size) for k in level_keys])
+    flat_keys = np.concatenate(level_keys)
+    flat_parents = np.concatenate(level_parents)
+
+    def key_of_state(state: Any) -> Hashable:
+        key_state = canon(state) if canon is not None else state
+        if kernel is not None:
+            return kernel.encode(key_state)
+        return fingerprint(key_state)
+
+    def trace_at(where: _Found) -> Trace:
+        index = int(offsets[where.level]) + where.rank
+        chain = [index]
+        while flat_parents[chain[-1]] >= 0:
+            chain.append(int(flat_parents[chain[-1]]))
+        chain.reverse()
+        return rebuild_trace(model, [int(flat_keys[i]) for i in chain], key_of_state)
+
+    ledger.found = {i: (w.level, w.rank) for i, w in found.items()}
+    traces = {i: trace_at(w) for i, w in found.items()}
+    distinct = int(flat_keys.size)
+    return make_result(
+        model=model, engine="vector" if vector else "generic", strategy="bfs",
+        workers=workers, symmetry=use_symmetry, distinct=distinct, generated=generated,
+        depth=len(level_keys) - 1, seconds=seconds, complete=complete,
+        outcomes=safety_outcomes(model, ledger, traces, complete=complete),
+        coverage={a.name: ActionCoverage(enabled=int(enabled[i]), new=int(new[i]))
+                  for i, a in enumerate(model.actions)},
+        collision_optimistic=0.0 if vector else collision_optimistic(distinct, generated),
+        collision_observed=0.0 if vector else collision_observed(flat_keys.tolist()),
+        deadlock=trace_at(deadlock) if deadlock is not None else None,
+        notes=(f"{workers} worker processes, fingerprint sets sharded by mix64(fp) % {workers}",),
+    )

@@ -1,0 +1,112 @@
+"""Finding models by name: the registry, ``module:attr`` and file paths.
+
+``MODEL`` on the command line is one of
+
+* a registered name (``twophase``; see ``vigilnet.models.REGISTRY``),
+* ``package.module:ATTR`` naming a :class:`ModelFamily`, a :class:`Model`,
+  or a function of no arguments returning one,
+* ``path/to/file.py`` or ``path/to/file.py:ATTR`` (``ATTR`` defaults to
+  ``FAMILY``).
+
+A bare :class:`Model` is wrapped in a family with one configuration,
+``default``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from vigilnet.checker._model import Constants, Model, ModelError, ModelFamily
+
+__all__ = ["load_family", "parse_constant", "registered"]
+
+
+def registered() -> Mapping[str, str]:
+    from vigilnet.models import REGISTRY
+
+    return REGISTRY
+
+
+def _from_file(path: Path) -> Any:
+    name = f"vigilnet_user_model_{abs(hash(str(path.resolve())))}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ModelError(f"cannot load a model from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _wrap(obj: Any, ref: str) -> ModelFamily:
+    if isinstance(obj, ModelFamily):
+        return obj
+    if isinstance(obj, Model):
+        model: Model[Any] = obj
+
+        def build(constants: Constants) -> Model[Any]:
+            if dict(constants) != dict(model.constants):
+                raise ModelError(f"{ref} is a fixed model; its constants cannot change")
+            return model
+
+        return ModelFamily(
+            name=model.name, summary=f"{model.name} ({ref})", build=build,
+            configs={"default": dict(model.constants)}, default_config="default",
+        )
+    if callable(obj):
+        return _wrap(obj(), ref)
+    raise ModelError(f"{ref} is not a ModelFamily, a Model, or a function returning one")
+
+
+def load_family(ref: str) -> ModelFamily:
+    """The model family that ``ref`` names (see the module docstring)."""
+    registry = registered()
+    if ref in registry:
+        ref_target = registry[ref]
+        module_name, _, attr = ref_target.partition(":")
+        return _wrap(getattr(importlib.import_module(module_name), attr), ref)
+    target, _, attr = ref.partition(":") if not _is_windows_drive(ref) else (ref, "", "")
+    try:
+        if target.endswith(".py") or "/" in target:
+            path = Path(target)
+            if not path.is_file():
+                raise ModelError(f"no model file {path}")
+            module = _from_file(path)
+        else:
+            if not attr:
+                known = ", ".join(sorted(registry))
+                raise ModelError(f"unknown model {ref!r} (registered: {known})")
+            module = importlib.import_module(target)
+    except ImportError as error:
+        raise ModelError(f"cannot import model {ref!r}: {error}") from error
+    name = attr or "FAMILY"
+    if not hasattr(module, name):
+        raise ModelError(f"{target} has no attribute {name}")
+    return _wrap(getattr(module, name), ref)
+
+
+def _is_windows_drive(ref: str) -> bool:
+    return len(ref) > 2 and ref[1] == ":" and ref[2] in "\\/"
+
+
+def parse_constant(text: str) -> tuple[str, object]:
+    """``K=V``: an int when ``V`` is one, TRUE/FALSE as bools, else a string."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ModelError(f"--const wants K=V, got {text!r}")
+    value = value.strip()
+    parsed: object
+    if value.lstrip("-").isdigit():
+        parsed = int(value)
+    elif value.upper() in ("TRUE", "FALSE"):
+        parsed = value.upper() == "TRUE"
+    else:
+        parsed = value
+    return key.strip(), parsed
