@@ -153,6 +153,23 @@ def test_consistency_proof_matches_reference_and_verifies(case: tuple[list[bytes
     verify_consistency(proof=proof, old_root=ref_mth(hashes[:old_size]), new_root=ref_mth(hashes))
 
 
+@given(leaf_lists)
+def test_every_proof_of_a_random_log_verifies(leaves: list[bytes]) -> None:
+    """All inclusion proofs and all consistency proofs (old size 1..n) of one
+    random leaf list verify against the reference roots."""
+    log = MerkleLog(leaves)
+    hashes = [leaf_hash(leaf) for leaf in leaves]
+    tree_root = ref_mth(hashes)
+    for index in range(len(leaves)):
+        verify_inclusion(leaf_hash=hashes[index], proof=log.inclusion_proof(index), root=tree_root)
+    for old_size in range(1, len(leaves) + 1):
+        verify_consistency(
+            proof=log.consistency_proof(old_size),
+            old_root=ref_mth(hashes[:old_size]),
+            new_root=tree_root,
+        )
+
+
 def test_every_proof_of_a_small_log_verifies_for_every_historical_size() -> None:
     log = MerkleLog(bytes([i]) for i in range(33))
     for size in range(1, 34):
