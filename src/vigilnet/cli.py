@@ -18,6 +18,8 @@ __all__ = ["SUBCOMMANDS", "main"]
 
 #: name -> "module:attribute" of a click command.
 SUBCOMMANDS: dict[str, str] = {
+    "check": "vigilnet.checker.cli:check",
+    "replay": "vigilnet.checker.cli:replay",
     "vectors": "vigilnet.vectors.cli:vectors",
 }
 

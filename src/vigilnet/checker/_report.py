@@ -73,6 +73,10 @@ def format_trace(model: Model[Any], trace: Trace) -> str:
     """A trace as the initial state plus one diff per step; lassos end with
     the step back into the loop."""
     lines: list[str] = []
+    if trace.loop is not None:
+        last = len(trace.steps) - 1
+        lines.append(f"Lasso: prefix = states 0..{trace.loop}, cycle = states {trace.loop}..{last} "
+                     "and back")
     previous: Mapping[str, object] | None = None
     for index, step in enumerate(trace.steps):
         view = model.view(step.state)
@@ -97,6 +101,10 @@ def format_trace(model: Model[Any], trace: Trace) -> str:
     return "\n".join(lines)
 
 
+def _steps(count: int) -> str:
+    return f"{count} step" if count == 1 else f"{count} steps"
+
+
 def format_result(model: Model[Any], result: CheckResult) -> str:
     """The final summary, TLC style."""
     consts = ", ".join(f"{k}={v}" for k, v in result.constants.items()) or "none"
@@ -117,9 +125,9 @@ def format_result(model: Model[Any], result: CheckResult) -> str:
             what = "lasso" if prop.trace.loop is not None else "shortest counterexample"
             if result.strategy != "bfs":
                 what = "counterexample" if prop.trace.loop is None else "lasso"
-            lines.append(f"\nProperty {prop.name} is violated; {what} ({len(prop.trace)} steps):")
+            lines.append(f"\nProperty {prop.name} is violated; {what} ({_steps(len(prop.trace))}):")
         else:
-            lines.append(f"\nProperty {prop.name} is witnessed ({len(prop.trace)} steps):")
+            lines.append(f"\nProperty {prop.name} is witnessed ({_steps(len(prop.trace))}):")
         lines.append(format_trace(model, prop.trace))
     for prop in result.properties:
         if prop.status is Status.UNWITNESSED:
@@ -128,7 +136,7 @@ def format_result(model: Model[Any], result: CheckResult) -> str:
                 f"{'explored' if not result.complete else 'reachable'} state satisfies it."
             )
     if result.deadlock is not None:
-        lines.append(f"\nDeadlock reached ({len(result.deadlock)} steps):")
+        lines.append(f"\nDeadlock reached ({_steps(len(result.deadlock))}):")
         lines.append(format_trace(model, result.deadlock))
     rate = result.distinct_states / result.seconds if result.seconds > 0 else 0.0
     lines.append("")

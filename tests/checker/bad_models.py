@@ -1,0 +1,65 @@
+"""Two deliberately broken models for the exit-code contract of
+``vigilnet check`` (run as ``vigilnet check tests/checker/bad_models.py:ATTR``).
+
+* ``UNREACHABLE``: a counter that counts 0, 1, 2 and wraps to 0; its
+  sometimes-property ``ReachesThree`` (``count = 3``) is never witnessed, so
+  the check exits 1 and says so.
+* ``FALSE_ASSUMPTION``: the same counter with ``ASSUME LIMIT > 5`` while
+  ``LIMIT = 3``: the check exits 2 before searching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+
+from vigilnet.checker import (
+    Action,
+    Assumption,
+    Constants,
+    Model,
+    ModelFamily,
+    Property,
+)
+
+__all__ = ["FALSE_ASSUMPTION", "UNREACHABLE", "build"]
+
+
+def build(constants: Constants, *, assume: bool = False) -> Model[int]:
+    limit = int(str(constants["LIMIT"]))
+
+    def init() -> Iterator[int]:
+        yield 0
+
+    def tick(count: int) -> Iterator[tuple[tuple[Hashable, ...], int]]:
+        yield (), (count + 1) % limit
+
+    return Model(
+        name="counter",
+        constants={"LIMIT": limit},
+        variables=("count",),
+        init_states=init,
+        actions=(Action(name="Tick", step=tick),),
+        properties=(
+            Property.always("InRange", lambda c: 0 <= c < limit),
+            Property.sometimes("ReachesThree", lambda c: c == 3),
+        ),
+        view=lambda c: {"count": c},
+        assumptions=(Assumption(name="LimitAboveFive", holds=limit > 5),) if assume else (),
+    )
+
+
+UNREACHABLE = ModelFamily(
+    name="unreachable",
+    summary="a counter mod 3 that never reaches 3",
+    build=build,
+    configs={"default": {"LIMIT": 3}},
+    default_config="default",
+)
+
+FALSE_ASSUMPTION = ModelFamily(
+    name="false_assumption",
+    summary="a counter whose ASSUME is false",
+    build=lambda constants: build(constants, assume=True),
+    configs={"default": {"LIMIT": 3}},
+    default_config="default",
+)
