@@ -151,7 +151,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
             )
 
     def set_rm(s: TPState, rm: int, value: str) -> tuple[str, ...]:
-        return s.rmState[:rm] + (value,) + s.rmState[rm + 1 :]
+        return (*s.rmState[:rm], value, *s.rmState[rm + 1:])
 
     def rm_prepare(s: TPState) -> Succ:
         for rm in rms:
@@ -272,7 +272,7 @@ class TwoPhaseKernel:
     RMRcvCommitMsg(...), RMRcvAbortMsg(...).
     """
 
-    __slots__ = ("commit_bit", "abort_bit", "instances", "n", "tm_shift")
+    __slots__ = ("abort_bit", "commit_bit", "instances", "n", "tm_shift")
 
     def __init__(self, n: int) -> None:
         self.n = n

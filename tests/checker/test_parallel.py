@@ -5,10 +5,10 @@ traces."""
 from __future__ import annotations
 
 import pytest
+from vigilnet.models import diehard, twophase
 
 from vigilnet.checker import CheckResult, Options
 from vigilnet.checker._run import check
-from vigilnet.models import diehard, twophase
 
 
 def _summary(result: CheckResult) -> tuple[object, ...]:

@@ -21,12 +21,12 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from vigilnet.models import diehard, peterson, twophase
+from vigilnet.models.twophase import Message, TPState
 
 from vigilnet.checker import Options
 from vigilnet.checker._bfs import explore
 from vigilnet.checker._run import check
-from vigilnet.models import diehard, peterson, twophase
-from vigilnet.models.twophase import Message, TPState
 
 
 def test_diehard_16_states_and_six_step_witness() -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from vigilnet.models import twophase
+from vigilnet.models.twophase import tc_next
 
 from vigilnet.checker import Options, Status
 from vigilnet.checker._bfs import explore
 from vigilnet.checker._run import check
 from vigilnet.checker._trace import successors
-from vigilnet.models import twophase
-from vigilnet.models.twophase import tc_next
 
 
 @pytest.mark.parametrize("rm", [2, 3, 4])

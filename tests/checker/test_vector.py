@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from vigilnet.models import twophase
 
 from vigilnet.checker import CheckResult, Options
 from vigilnet.checker._bfs import explore
 from vigilnet.checker._run import check
 from vigilnet.checker._trace import successors
 from vigilnet.checker._vector import kernel_supports
-from vigilnet.models import twophase
 
 
 def _summary(result: CheckResult) -> tuple[object, ...]:

@@ -27,7 +27,7 @@ from collections.abc import Hashable, Iterable
 
 import numpy as np
 
-__all__ = ["MASK64", "collision_optimistic", "collision_observed", "fingerprint", "mix64"]
+__all__ = ["MASK64", "collision_observed", "collision_optimistic", "fingerprint", "mix64"]
 
 MASK64 = (1 << 64) - 1
 

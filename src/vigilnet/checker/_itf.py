@@ -45,7 +45,7 @@ def _sort_key(value: Any) -> str:
 
 def to_itf_value(value: Any) -> Any:
     """One Python value as an ITF JSON value."""
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, (bool, str)):
         return value
     if isinstance(value, enum.Enum):
         return value.name

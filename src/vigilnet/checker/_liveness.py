@@ -36,6 +36,7 @@ property reported as holding has no fair counterexample in the graph.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
@@ -132,7 +133,7 @@ def _prefix(graph: StateGraph, index: int) -> list[tuple[int, Edge | None]]:
         chain.append(graph.parent[chain[-1]])
     chain.reverse()
     out: list[tuple[int, Edge | None]] = [(chain[0], None)]
-    for prev, node in zip(chain, chain[1:], strict=False):
+    for prev, node in itertools.pairwise(chain):
         edge = next(e for e in graph.edges[prev] if e[0] == node)
         out.append((node, edge))
     return out
@@ -226,11 +227,11 @@ def _cycle(model: Model[Any], graph: StateGraph, component: list[int], entry: in
         if disabled:
             waypoints.append((disabled[0], None))
         else:
-            source, edge = next((n, e) for n, e in internal if e[3] & bit)
-            waypoints.append((source, edge))
+            source, fair_edge = next((n, e) for n, e in internal if e[3] & bit)
+            waypoints.append((source, fair_edge))
     if not any(edge is not None for _, edge in waypoints):
-        source, edge = next((n, e) for n, e in internal if n == entry)
-        waypoints.append((source, edge))
+        source, any_edge = next((n, e) for n, e in internal if n == entry)
+        waypoints.append((source, any_edge))
     cycle: list[Edge] = []
     current = entry
     for node, edge in waypoints:

@@ -27,9 +27,10 @@ __all__ = ["load_family", "parse_constant", "registered"]
 
 
 def registered() -> Mapping[str, str]:
-    from vigilnet.models import REGISTRY
-
-    return REGISTRY
+    """Registered model names -> ``"module:attribute"`` of their family."""
+    module = importlib.import_module("vigilnet.models")
+    registry: dict[str, str] = dict(module.REGISTRY)
+    return registry
 
 
 def _from_file(path: Path) -> Any:

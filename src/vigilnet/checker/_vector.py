@@ -132,6 +132,10 @@ def _ordered_unique(values: U64) -> U64:
     return out
 
 
+def ok_total(run: VectorRun) -> int:
+    return 0 if run.enabled is None else int(run.enabled.sum())
+
+
 def vector_explore(model: Model[Any], options: Options) -> VectorRun:
     """Breadth-first search on packed states; see the module docstring."""
     kernel = model.kernel
@@ -194,7 +198,7 @@ def vector_explore(model: Model[Any], options: Options) -> VectorRun:
             keep = values != parents
             cand_parts.append(values[keep])
             key_parts.append(flat[keep].astype(np.int64) + lo * width)
-        run.generated = len(inits) + int(run.enabled.sum())
+        run.generated = len(inits) + int(ok_total(run))
         cand = np.concatenate(cand_parts) if cand_parts else np.zeros(0, np.uint64)
         keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
         distinct = np.unique(cand)
