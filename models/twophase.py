@@ -272,11 +272,12 @@ class TwoPhaseKernel:
     RMRcvCommitMsg(...), RMRcvAbortMsg(...).
     """
 
-    __slots__ = ("abort_bit", "commit_bit", "instances", "n", "tm_shift")
+    __slots__ = ("abort_bit", "commit_bit", "instances", "n", "tm_shift", "value_bits")
 
     def __init__(self, n: int) -> None:
         self.n = n
         self.tm_shift = 4 * n
+        self.value_bits = 4 * n + 4
         self.commit_bit = 1 << (4 * n + 2)
         self.abort_bit = 1 << (4 * n + 3)
         names: list[tuple[str, tuple[Hashable, ...]]] = [("TMCommit", ()), ("TMAbort", ())]
@@ -325,51 +326,45 @@ class TwoPhaseKernel:
 
     # -- vectorised ------------------------------------------------------------
     def expand(self, frontier: U64) -> tuple[U64, Bools]:
-        """Successors of every state per instance: ``(n, instances)`` values
-        and an enabled mask of the same shape."""
+        """Successors of every state per instance: an ``(instances, n)``
+        array of packed successors and an enabled mask of the same shape
+        (row ``i`` is instance ``i`` applied to the whole frontier)."""
         n = self.n
         size = frontier.shape[0]
         width = len(self.instances)
-        out = np.zeros((size, width), dtype=np.uint64)
-        ok = np.zeros((size, width), dtype=np.bool_)
+        out = np.empty((width, size), dtype=np.uint64)
+        ok = np.empty((width, size), dtype=np.bool_)
         u = np.uint64
-        tm = (frontier >> u(self.tm_shift)) & u(3)
-        tm_init = tm == u(0)
-        has_commit = (frontier & u(self.commit_bit)) != u(0)
-        has_abort = (frontier & u(self.abort_bit)) != u(0)
-        all_prepared_mask = u(sum(2 << (4 * i) for i in range(n)))
+        band, bor, eq, ne = np.bitwise_and, np.bitwise_or, np.equal, np.not_equal
+        tm_init = eq(band(frontier, u(3 << self.tm_shift)), u(0))
+        has_commit = ne(band(frontier, u(self.commit_bit)), u(0))
+        has_abort = ne(band(frontier, u(self.abort_bit)), u(0))
+        all_prepared = u(sum(2 << (4 * i) for i in range(n)))
+        cleared_tm = band(frontier, ~u(3 << self.tm_shift))
         # TMCommit
-        ok[:, 0] = tm_init & ((frontier & all_prepared_mask) == all_prepared_mask)
-        out[:, 0] = (frontier & ~u(3 << self.tm_shift)) | u(1 << self.tm_shift) | u(
-            self.commit_bit
-        )
+        np.logical_and(tm_init, eq(band(frontier, all_prepared), all_prepared), out=ok[0])
+        bor(cleared_tm, u((1 << self.tm_shift) | self.commit_bit), out=out[0])
         # TMAbort
-        ok[:, 1] = tm_init
-        out[:, 1] = (frontier & ~u(3 << self.tm_shift)) | u(2 << self.tm_shift) | u(
-            self.abort_bit
-        )
-        col = 2
-        for rm in range(n):  # TMRcvPrepared
-            ok[:, col + rm] = tm_init & ((frontier & u(1 << (4 * rm))) != u(0))
-            out[:, col + rm] = frontier | u(2 << (4 * rm))
-        col += n
-        for rm in range(n):  # RMPrepare: working (3) -> prepared (2), send Prepared
-            code = (frontier >> u(4 * rm + 2)) & u(3)
-            ok[:, col + rm] = code == u(3)
-            out[:, col + rm] = (frontier & ~u(0xC << (4 * rm))) | u((2 << 2 | 1) << (4 * rm))
-        col += n
-        for rm in range(n):  # RMChooseToAbort: working -> aborted (0)
-            code = (frontier >> u(4 * rm + 2)) & u(3)
-            ok[:, col + rm] = code == u(3)
-            out[:, col + rm] = frontier & ~u(0xC << (4 * rm))
-        col += n
-        for rm in range(n):  # RMRcvCommitMsg: -> committed (1)
-            ok[:, col + rm] = has_commit
-            out[:, col + rm] = (frontier & ~u(0xC << (4 * rm))) | u(1 << (4 * rm + 2))
-        col += n
-        for rm in range(n):  # RMRcvAbortMsg: -> aborted (0)
-            ok[:, col + rm] = has_abort
-            out[:, col + rm] = frontier & ~u(0xC << (4 * rm))
+        ok[1] = tm_init
+        bor(cleared_tm, u((2 << self.tm_shift) | self.abort_bit), out=out[1])
+        rcv, prep, choose, commit, abort = (2 + k * n for k in range(5))
+        scratch = np.empty(size, dtype=np.uint64)
+        for rm in range(n):
+            shift = 4 * rm
+            # TMRcvPrepared(rm): tmState = "init" and Prepared(rm) in msgs.
+            np.logical_and(tm_init, ne(band(frontier, u(1 << shift)), u(0)), out=ok[rcv + rm])
+            bor(frontier, u(2 << shift), out=out[rcv + rm])
+            # RMPrepare(rm) / RMChooseToAbort(rm): rmState[rm] = "working" (3).
+            eq(band(frontier, u(0xC << shift)), u(0xC << shift), out=ok[prep + rm])
+            ok[choose + rm] = ok[prep + rm]
+            band(frontier, ~u(0xC << shift), out=scratch)  # rmState[rm] := "aborted" (0)
+            bor(scratch, u(0x9 << shift), out=out[prep + rm])  # "prepared" + Prepared msg
+            out[choose + rm] = scratch
+            # RMRcvCommitMsg(rm) / RMRcvAbortMsg(rm).
+            ok[commit + rm] = has_commit
+            bor(scratch, u(0x4 << shift), out=out[commit + rm])  # "committed" (1)
+            ok[abort + rm] = has_abort
+            out[abort + rm] = scratch
         return out, ok
 
     def _codes(self, values: U64) -> npt.NDArray[np.uint64]:

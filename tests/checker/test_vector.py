@@ -63,8 +63,8 @@ def test_kernel_agrees_with_model_on_every_reachable_state(rm: int) -> None:
             for ai, args, nxt in successors(model, state)
         ]
         got = [
-            (kernel.instances[col][0], kernel.instances[col][1], int(succ[row, col]))
-            for col in np.flatnonzero(ok[row])
+            (kernel.instances[col][0], kernel.instances[col][1], int(succ[col, row]))
+            for col in np.flatnonzero(ok[:, row])
         ]
         assert got == expected
         assert int(canonical[row]) == kernel.encode(model.symmetry(state))

@@ -196,40 +196,20 @@ class _VectorWorker:
         return self._check()
 
     def expand(self) -> dict[str, Any]:
-        from vigilnet.checker._vector import CHUNK_CANDIDATES
+        from vigilnet.checker._vector import expand_frontier, member
 
-        kernel = self.kernel
-        width = self.width
-        enabled = np.zeros(width, dtype=np.int64)
-        parts: list[U64] = []
-        kparts: list[I64] = []
-        dead: list[int] = []
-        rows = max(1, CHUNK_CANDIDATES // width)
-        for lo in range(0, self.values.size, rows):
-            chunk = self.values[lo : lo + rows]
-            ranks = self.ranks[lo : lo + rows]
-            succ, ok = kernel.expand(chunk)
-            enabled += ok.sum(axis=0, dtype=np.int64)
-            if self.model.check_deadlock:
-                dead.extend(int(r) for r in ranks[~ok.any(axis=1)])
-            flat = np.flatnonzero(ok.ravel())
-            vals = succ.ravel()[flat]
-            if self.symmetry:
-                vals = kernel.canonical(vals)
-            keep = vals != chunk[flat // width]
-            flat = flat[keep]
-            parts.append(vals[keep])
-            kparts.append(ranks[flat // width] * width + (flat % width))
-        cand = np.concatenate(parts) if parts else np.zeros(0, np.uint64)
-        keys = np.concatenate(kparts) if kparts else np.zeros(0, np.int64)
-        order = np.argsort(keys, kind="stable")
-        cand, keys = cand[order], keys[order]
-        uniq, first = np.unique(cand, return_index=True)
-        keys = keys[first]
-        owner = shard_of(uniq, self.workers)
-        buckets = {o: (uniq[owner == o], keys[owner == o]) for o in range(self.workers)}
-        return {"buckets": buckets, "enabled": enabled,
-                "generated": int(enabled.sum()), "dead": dead}
+        batch = expand_frontier(
+            self.kernel, self.values, self.ranks,
+            self.kernel.canonical if self.symmetry else None,
+            lambda values: member(self.seen, values),
+            deadlock=self.model.check_deadlock,
+        )
+        owner = shard_of(batch.values, self.workers)
+        buckets = {o: (batch.values[owner == o], batch.keys[owner == o])
+                   for o in range(self.workers)}
+        return {"buckets": buckets, "enabled": batch.enabled,
+                "generated": int(batch.enabled.sum()),
+                "dead": [] if batch.dead is None else [batch.dead]}
 
     def dedup(self, values: U64, keys: I64) -> tuple[U64, I64]:
         order = np.argsort(keys, kind="stable")

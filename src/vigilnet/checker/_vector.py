@@ -11,20 +11,21 @@ that it does (``tests/checker/test_vector.py``).
 Theory of operation
 -------------------
 1. Level ``k`` is an array of packed states in generic-BFS queue order.  The
-   kernel returns an ``(n, instances)`` matrix of successors and an enabled
-   mask; flattened in C order, the candidates come out parent-major, instance
-   minor: exactly the order in which the generic engine would generate them.
-   A candidate's *key* is its position in that order
-   (``parent * instances + instance``).
+   kernel returns an ``(instances, n)`` array of successors and an enabled
+   mask.  A candidate's *key* is ``parent * instances + instance``: its
+   position in the order in which the generic engine generates candidates
+   (parents in queue order, each parent's actions in declaration order).
 2. A candidate equal to its parent is a self-loop: already seen.
-3. The level's distinct candidates (``np.unique``) are checked against the
-   seen array (sorted, so ``searchsorted`` with sorted needles), leaving the
-   new states.  For each new state the smallest key among its candidates is
-   its first discovery in generic order (``np.minimum.at``): that candidate's
-   parent is the parent link, its instance the coverage ``new`` count, and
-   sorting the new states by that key gives level ``k + 1`` in generic queue
-   order.  So indices, parents, coverage and traces equal the generic
-   engine's.
+3. Per chunk of the frontier, ``value << 22 | key`` is sorted once: the first
+   entry of each run of equal values is that value's smallest key (when the
+   kernel's ``value_bits`` leave 22 bits free; else ``np.lexsort``).  The
+   distinct values are checked against the seen array and the values already
+   new in this level (sorted arrays, ``searchsorted`` with sorted needles).
+   The smallest key of a new state is its first discovery in generic order:
+   that candidate's parent is the parent link, its instance the coverage
+   ``new`` count, and sorting the new states by key gives level ``k + 1`` in
+   generic queue order.  So indices, parents, coverage and traces equal the
+   generic engine's.
 4. The new states are merged into the seen array (``searchsorted`` +
    ``np.insert``, linear); parent links are kept per level as ``int64``
    offsets into the previous level plus ``int16`` instance numbers.
@@ -56,8 +57,11 @@ U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 
-#: Candidate rows per kernel call (bounds the temporary matrices).
-CHUNK_CANDIDATES = 1 << 22
+#: Bits of a candidate's key within one chunk: ``row * instances + instance``
+#: stays below ``2**KEY_BITS``, so ``value << KEY_BITS | key`` sorts by value
+#: then key in one ``np.sort`` when the kernel's values fit the other bits.
+KEY_BITS = 22
+KEY_MASK = (1 << KEY_BITS) - 1
 
 
 class VectorKernel(Protocol):
@@ -69,6 +73,9 @@ class VectorKernel(Protocol):
 
     @property
     def instances(self) -> tuple[tuple[str, tuple[Hashable, ...]], ...]: ...
+
+    @property
+    def value_bits(self) -> int: ...
 
     def encode(self, state: Any) -> int: ...
 
@@ -132,6 +139,105 @@ def _ordered_unique(values: U64) -> U64:
     return out
 
 
+def member(sorted_values: U64, needles: U64) -> Bools:
+    """Which of the sorted ``needles`` are in ``sorted_values``."""
+    if sorted_values.size == 0:
+        return np.zeros(needles.size, dtype=np.bool_)
+    pos = np.searchsorted(sorted_values, needles)
+    pos[pos == sorted_values.size] = 0
+    found: Bools = sorted_values[pos] == needles
+    return found
+
+
+@dataclass(slots=True, kw_only=True)
+class Batch:
+    """The new states found by expanding one frontier: ``values`` in key
+    order with their ``keys``; per-instance enabled counts; the rank of the
+    first deadlocked state (if asked for)."""
+
+    values: U64
+    keys: I64
+    enabled: I64
+    dead: int | None
+
+
+def _first_per_value(values: U64, local: I64, value_bits: int) -> tuple[U64, I64]:
+    """Distinct values (sorted) and, for each, the smallest local key."""
+    if values.size == 0:
+        return values, local
+    if value_bits + KEY_BITS <= 64:
+        combined = (values << np.uint64(KEY_BITS)) | local.astype(np.uint64)
+        combined.sort()
+        ordered = combined >> np.uint64(KEY_BITS)
+        keys = (combined & np.uint64(KEY_MASK)).astype(np.int64)
+    else:
+        order = np.lexsort((local, values))
+        ordered, keys = values[order], local[order]
+    first = np.empty(ordered.size, dtype=np.bool_)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first], keys[first]
+
+
+def expand_frontier(
+    kernel: VectorKernel,
+    frontier: U64,
+    ranks: I64 | None,
+    canon: Any,
+    known: Any,
+    *,
+    deadlock: bool,
+) -> Batch:
+    """Expand ``frontier`` (states in rank order; ``ranks`` their global
+    ranks, or ``0..n-1`` when None) and keep, for each successor not
+    ``known`` and not a self-loop, its first discovery (smallest key
+    ``rank * instances + instance``)."""
+    width = len(kernel.instances)
+    rows = max(1, (1 << KEY_BITS) // width)
+    enabled = np.zeros(width, dtype=np.int64)
+    dead: int | None = None
+    level_sorted: list[U64] = []
+    out_values: list[U64] = []
+    out_keys: list[I64] = []
+    for lo in range(0, frontier.size, rows):
+        chunk = frontier[lo : lo + rows]
+        size = chunk.size
+        succ, ok = kernel.expand(chunk)
+        enabled += ok.sum(axis=1, dtype=np.int64)
+        if deadlock and dead is None:
+            stuck = np.flatnonzero(~ok.any(axis=0))
+            if stuck.size:
+                dead = int(stuck[0]) + lo if ranks is None else int(ranks[lo + int(stuck[0])])
+        ok &= succ != chunk[None, :]
+        flat = np.flatnonzero(ok)
+        values = succ.ravel()[flat]
+        row = flat % size
+        instance = flat // size
+        if canon is not None:
+            values = canon(values)
+            keep = values != chunk[row]
+            values, row, instance = values[keep], row[keep], instance[keep]
+        uniq, local = _first_per_value(values, row * width + instance, kernel.value_bits)
+        fresh = ~known(uniq)
+        for part in level_sorted:
+            fresh &= ~member(part, uniq)
+        uniq, local = uniq[fresh], local[fresh]
+        if uniq.size == 0:
+            continue
+        level_sorted.append(uniq)
+        row_of = local // width
+        base = (row_of + lo) if ranks is None else ranks[lo + row_of]
+        out_values.append(uniq)
+        out_keys.append(base * width + local % width)
+    if not out_values:
+        return Batch(values=np.zeros(0, np.uint64), keys=np.zeros(0, np.int64),
+                     enabled=enabled, dead=dead)
+    values = np.concatenate(out_values)
+    keys = np.concatenate(out_keys)
+    order = np.argsort(keys, kind="stable")
+    return Batch(values=values[order], keys=keys[order], enabled=enabled, dead=dead)
+
+
 def ok_total(run: VectorRun) -> int:
     return 0 if run.enabled is None else int(run.enabled.sum())
 
@@ -143,7 +249,7 @@ def vector_explore(model: Model[Any], options: Options) -> VectorRun:
         raise ModelError(f"model {model.name} has no vectorised kernel")
     model.check_assumptions()
     use_symmetry = options.symmetry and model.symmetry is not None
-    canon = kernel.canonical if use_symmetry else _identity
+    canon = kernel.canonical if use_symmetry else None
     width = len(kernel.instances)
     ledger = Ledger(model)
     props = [(i, p.name, p.kind) for i, p in enumerate(model.properties)
@@ -155,7 +261,8 @@ def vector_explore(model: Model[Any], options: Options) -> VectorRun:
 
     inits = [kernel.encode(s) for s in model.init_states()]
     run.generated = len(inits)
-    init = _ordered_unique(canon(np.array(inits, dtype=np.uint64)))
+    init_values = np.array(inits, dtype=np.uint64)
+    init = _ordered_unique(canon(init_values) if canon is not None else init_values)
     run.levels.append(init)
     run.parents.append(np.full(init.size, -1, dtype=np.int64))
     seen: U64 = np.sort(init)
@@ -181,40 +288,19 @@ def vector_explore(model: Model[Any], options: Options) -> VectorRun:
         if options.max_depth is not None and len(run.levels) - 1 >= options.max_depth:
             run.complete = False
             break
-        cand_parts: list[U64] = []
-        key_parts: list[I64] = []
-        rows = max(1, CHUNK_CANDIDATES // width)
-        for lo in range(0, frontier.size, rows):
-            chunk = frontier[lo : lo + rows]
-            succ, ok = kernel.expand(chunk)
-            run.enabled += ok.sum(axis=0, dtype=np.int64)
-            if model.check_deadlock and run.deadlock is None:
-                dead = np.flatnonzero(~ok.any(axis=1))
-                if dead.size:
-                    run.deadlock = (len(run.levels) - 1, lo + int(dead[0]))
-            flat = np.flatnonzero(ok.ravel())
-            values = canon(succ.ravel()[flat])
-            parents = chunk[flat // width]
-            keep = values != parents
-            cand_parts.append(values[keep])
-            key_parts.append(flat[keep].astype(np.int64) + lo * width)
+        batch = expand_frontier(
+            kernel, frontier, None, canon, lambda values: member(seen, values),
+            deadlock=model.check_deadlock,
+        )
+        run.enabled += batch.enabled
         run.generated = len(inits) + int(ok_total(run))
-        cand = np.concatenate(cand_parts) if cand_parts else np.zeros(0, np.uint64)
-        keys = np.concatenate(key_parts) if key_parts else np.zeros(0, np.int64)
-        distinct = np.unique(cand)
-        pos = np.searchsorted(seen, distinct)
-        pos[pos == seen.size] = 0
-        fresh = distinct[seen[pos] != distinct]
-        if fresh.size == 0:
+        if batch.dead is not None and run.deadlock is None:
+            run.deadlock = (len(run.levels) - 1, batch.dead)
+        if batch.values.size == 0:
             break
-        where = np.searchsorted(fresh, cand)
-        where[where == fresh.size] = 0
-        hit = fresh[where] == cand
-        first = np.full(fresh.size, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first, where[hit], keys[hit])
-        order = np.argsort(first, kind="stable")
-        level_values: U64 = fresh[order]
-        level_keys = first[order]
+        level_values: U64 = batch.values
+        level_keys = batch.keys
+        fresh = np.sort(level_values)
         instance = level_keys % width
         assert run.new is not None
         run.new += np.bincount(instance, minlength=width).astype(np.int64)
