@@ -37,6 +37,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -111,8 +112,8 @@ class VectorRun:
     levels: list[U64] = field(default_factory=list)
     parents: list[I64] = field(default_factory=list)
     generated: int = 0
-    enabled: I64 | None = None
-    new: I64 | None = None
+    enabled: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    new: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     complete: bool = True
     seconds: float = 0.0
     found: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -239,7 +240,7 @@ def expand_frontier(
 
 
 def ok_total(run: VectorRun) -> int:
-    return 0 if run.enabled is None else int(run.enabled.sum())
+    return int(run.enabled.sum())
 
 
 def vector_explore(model: Model[Any], options: Options) -> VectorRun:
@@ -289,7 +290,7 @@ def vector_explore(model: Model[Any], options: Options) -> VectorRun:
             run.complete = False
             break
         batch = expand_frontier(
-            kernel, frontier, None, canon, lambda values: member(seen, values),
+            kernel, frontier, None, canon, functools.partial(member, seen),
             deadlock=model.check_deadlock,
         )
         run.enabled += batch.enabled
@@ -302,7 +303,6 @@ def vector_explore(model: Model[Any], options: Options) -> VectorRun:
         level_keys = batch.keys
         fresh = np.sort(level_values)
         instance = level_keys % width
-        assert run.new is not None
         run.new += np.bincount(instance, minlength=width).astype(np.int64)
         parent_index = level_keys // width
         run.levels.append(level_values)
@@ -352,7 +352,7 @@ def vector_trace(model: Model[Any], run: VectorRun, level: int, index: int,
 
 def coverage_of(model: Model[Any], run: VectorRun) -> dict[str, ActionCoverage]:
     kernel = model.kernel
-    assert kernel is not None and run.enabled is not None and run.new is not None
+    assert kernel is not None
     enabled = {action.name: 0 for action in model.actions}
     new = {action.name: 0 for action in model.actions}
     for column, (name, _args) in enumerate(kernel.instances):
