@@ -66,9 +66,9 @@ __all__ = [
 PROOF_MODULES: tuple[str, ...] = (
     "thresholds",
     "sdbc",
-    # "aggregation",
-    # "fixedpoint",
-    # "merkle_sum",
+    "aggregation",
+    "fixedpoint",
+    "merkle_sum",
 )
 
 DEFAULT_TIMEOUT_MS = 30_000
