@@ -1,0 +1,95 @@
+"""Statistical consistency: when may a verdict be final during a partition?
+
+Derivation
+==========
+
+Let ``L`` be an agent's log-odds computed from the evidence a replica holds
+(``L = L0 + sum of the latest cumulative llr_sum of every source``), and let
+``L*`` be the log-odds over all the evidence that exists at that moment,
+including what sources behind a partition have produced but the replica has
+not seen.  Write ``U`` for the set of *unreachable* sources (those whose
+latest entry at the replica is not known to be current) and, for ``s`` in
+``U``, ``d_s`` for its staleness: the ticks since the replica last learned
+``s``'s state first-hand (the send time of the sync request whose answer it
+merged; the replica's own clock, so no clock synchronisation is assumed).
+
+1. Each clamped term satisfies ``|lambda_i| <= lambda_max``.
+2. The rate bound: a source (honest or Byzantine: the node refuses entries
+   that exceed it) contributes at most ``rate`` terms per tick, so at most
+   ``ceil(rate * d_s)`` terms the replica has not seen.
+3. Hence ``|L* - L| <= sum over s in U of lambda_max * ceil(rate * d_s)
+   <= lambda_max * ceil(rate * d) * |U| =: B`` with ``d = max d_s``.
+   This is :func:`consistency_bound`: ``lambda_max x rate bound x staleness x
+   unreachable sources``, rounded up (only ever conservative).
+4. The SPRT verdict is monotone in ``L``.  If ``L - B >= A`` (upper
+   threshold) then ``L* >= A`` and the verdict on all the evidence is FLAGGED
+   too; if ``L + B <= B_lo`` (lower threshold) then ``L* <= B_lo`` and it is
+   CLEARED.  In those two cases, and only those, the verdict is **final**:
+   no evidence hidden behind the partition (within the rate bound) can move
+   ``L`` back across the threshold, so after heal and merge the converged
+   replicas reach the same verdict on the same evidence (``FinalNeverFlips``).
+   Otherwise a verdict against the plain thresholds is **provisional**: it is
+   answered (the side stays available) but may be reversed on heal.
+5. In DEGRADED mode the margin used is ``max(B, raised)`` where ``raised`` is
+   the running maximum of ``B`` since the partition was declared: the
+   finality thresholds ``A + raised`` and ``B_lo - raised`` only move outward
+   while degraded (``ThresholdOnlyRisesInDegraded``), even when a source's
+   staleness drops because one of its deltas slipped through; they return to
+   the plain thresholds only through HEALING to NORMAL.
+
+Every quantity is an integer in the fixed-point scale of
+:mod:`vigilnet.fixedpoint`; ``rate`` is an exact :class:`~fractions.Fraction`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from vigilnet.errors import LocalProtocolError, ensure
+from vigilnet.evidence import Verdict
+
+__all__ = ["Judgement", "consistency_bound", "judge", "max_unseen_terms"]
+
+
+def max_unseen_terms(rate: Fraction | int, staleness: int) -> int:
+    """``ceil(rate * staleness)``: the most terms one source can have produced
+    in ``staleness`` ticks under its rate bound."""
+    rate = Fraction(rate)
+    ensure(rate >= 0, f"rate bound {rate} is negative", LocalProtocolError)
+    ensure(staleness >= 0, f"staleness {staleness} is negative", LocalProtocolError)
+    product = rate * staleness
+    return -(-product.numerator // product.denominator)
+
+
+def consistency_bound(
+    lambda_max: int, rate: Fraction | int, staleness: int, unreachable: int
+) -> int:
+    """``B = lambda_max * ceil(rate * staleness) * unreachable``: the most
+    that evidence the replica has not seen can move ``L`` (derivation step 3)."""
+    ensure(lambda_max > 0, "lambda_max must be positive", LocalProtocolError)
+    ensure(unreachable >= 0, "unreachable count is negative", LocalProtocolError)
+    return lambda_max * max_unseen_terms(rate, staleness) * unreachable
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Judgement:
+    """A verdict and whether it is final (derivation step 4)."""
+
+    verdict: Verdict
+    final: bool
+
+
+def judge(log_odds: int, *, upper: int, lower: int, margin: int) -> Judgement:
+    """Judge ``L`` against the SPRT thresholds ``upper`` (> 0) and ``lower``
+    (< 0) with the hidden-evidence margin ``margin`` (``B``, or ``max(B,
+    raised)`` in DEGRADED).  The verdict is the plain SPRT verdict; it is
+    final only when ``L - margin`` (FLAGGED) or ``L + margin`` (CLEARED)
+    still clears the threshold."""
+    ensure(lower < 0 < upper, "thresholds must satisfy lower < 0 < upper", LocalProtocolError)
+    ensure(margin >= 0, f"margin {margin} is negative", LocalProtocolError)
+    if log_odds >= upper:
+        return Judgement(verdict=Verdict.FLAGGED, final=log_odds - margin >= upper)
+    if log_odds <= lower:
+        return Judgement(verdict=Verdict.CLEARED, final=log_odds + margin <= lower)
+    return Judgement(verdict=Verdict.UNDECIDED, final=False)

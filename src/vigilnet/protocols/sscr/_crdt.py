@@ -1,0 +1,266 @@
+"""The SSCR evidence state: a state-based CRDT with delta propagation.
+
+Theory of operation
+===================
+
+Every *source* (a local monitor) reports, per *agent*, a cumulative summary
+of what it has observed: after its ``n``-th report on that agent it publishes
+``SourceEntry(sequence=n, stats=EvidenceStats(count, llr_sum))`` where the
+statistics are the sum of *all* its clamped log-likelihood ratios so far.  A
+replica keeps, for each ``(agent, source)``, only the entry it has seen with
+the highest sequence number.  Because each entry is cumulative, the newest one
+already contains every older one: evidence is combined across sources by
+addition (:meth:`EvidenceState.agent_stats`) but *never* across sequence
+numbers of the same source, so no observation is counted twice however often
+or in whatever order deltas arrive.
+
+Rules (cited as ``SSCR-CRDT-n`` elsewhere):
+
+1. **Order.**  Entries of one ``(agent, source)`` are totally ordered by
+   :func:`entry_key`, ``(sequence, count, llr_sum)`` lexicographically.
+2. **Merge** (:func:`merge`) keeps, per key, the larger entry under rule 1 and
+   every key present on either side.  A pointwise maximum over a total order
+   is a join-semilattice, so merge is commutative, associative and idempotent
+   (proved in ``proofs/`` and tested with Hypothesis in ``tests/sscr``).
+3. **Equivocation.**  Two different entries with the *same* sequence number
+   can only come from a Byzantine source (an honest source never reuses a
+   sequence number).  Merge resolves them deterministically by rule 1 (the
+   larger statistics win), so every replica still converges on the same
+   state whichever copy it saw first; :func:`equivocations` reports the pair
+   as evidence so the node can penalise the source (DESIGN.md section 3: two
+   signed conflicting messages).  Detection is best effort: a replica that only
+   ever saw the winning entry cannot know a losing one existed.  The influence
+   of an equivocating source is bounded like any Byzantine source's, by its
+   rate bound and ``lambda_max`` (the node refuses entries that exceed them).
+4. **Bounded memory.**  A state holds at most one entry per ``(agent,
+   source)``: its size is at most ``agents x registered sources`` whatever the
+   number of deltas received.  The node refuses entries from unregistered
+   sources, so memory per agent is bounded by the size of the source registry.
+5. **Deltas.**  :func:`digest` summarises a state by its entry keys;
+   :func:`delta` returns the part of a state newer than a peer's digest.  A
+   delta is itself a state, and ``merge(peer, delta(mine, digest(peer)))``
+   equals ``merge(peer, mine)``: after a heal only the missing entries
+   travel.
+
+Everything here is pure and exact (integers only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+from vigilnet.errors import LocalProtocolError, ensure
+from vigilnet.evidence import EvidenceStats
+
+__all__ = [
+    "Digest",
+    "EntryKey",
+    "Equivocation",
+    "EvidenceState",
+    "SourceEntry",
+    "delta",
+    "digest",
+    "entry_key",
+    "equivocations",
+    "merge",
+]
+
+#: ``(agent, source)``.
+EntryKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceEntry:
+    """The latest cumulative report of one source on one agent."""
+
+    sequence: int
+    stats: EvidenceStats
+
+    def __post_init__(self) -> None:
+        ensure(
+            isinstance(self.sequence, int) and self.sequence >= 1,
+            f"sequence must be an integer >= 1, got {self.sequence!r}",
+            LocalProtocolError,
+        )
+        ensure(
+            isinstance(self.stats, EvidenceStats),
+            "stats must be EvidenceStats",
+            LocalProtocolError,
+        )
+
+
+def entry_key(entry: SourceEntry) -> tuple[int, int, int]:
+    """The total order of rule SSCR-CRDT-1: ``(sequence, count, llr_sum)``."""
+    return (entry.sequence, entry.stats.count, entry.stats.llr_sum)
+
+
+def _check_name(name: object, what: str) -> None:
+    ensure(
+        isinstance(name, str) and name != "",
+        f"{what} must be a non-empty str",
+        LocalProtocolError,
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidenceState:
+    """A replica's evidence: ``entries`` sorted by ``(agent, source)``, one
+    entry per key.  Build one with :meth:`of` from any iterable."""
+
+    entries: tuple[tuple[EntryKey, SourceEntry], ...] = ()
+
+    def __post_init__(self) -> None:
+        keys = [key for key, _ in self.entries]
+        ensure(
+            keys == sorted(set(keys)),
+            "entries must be sorted by (agent, source) without repeats",
+            LocalProtocolError,
+        )
+        for (agent, source), entry in self.entries:
+            _check_name(agent, "agent")
+            _check_name(source, "source")
+            ensure(isinstance(entry, SourceEntry), "entries hold SourceEntry", LocalProtocolError)
+
+    @staticmethod
+    def of(
+        items: Mapping[EntryKey, SourceEntry] | Iterable[tuple[EntryKey, SourceEntry]],
+    ) -> EvidenceState:
+        """Build a state from ``{(agent, source): entry}`` (or pairs); a key
+        given twice keeps the larger entry (rule SSCR-CRDT-2)."""
+        pairs = items.items() if isinstance(items, Mapping) else items
+        chosen: dict[EntryKey, SourceEntry] = {}
+        for key, entry in pairs:
+            old = chosen.get(key)
+            if old is None or entry_key(entry) > entry_key(old):
+                chosen[key] = entry
+        return EvidenceState(entries=tuple(sorted(chosen.items(), key=lambda kv: kv[0])))
+
+    def as_dict(self) -> dict[EntryKey, SourceEntry]:
+        return dict(self.entries)
+
+    def get(self, agent: str, source: str) -> SourceEntry | None:
+        for key, entry in self.entries:
+            if key == (agent, source):
+                return entry
+        return None
+
+    def agents(self) -> tuple[str, ...]:
+        return tuple(sorted({agent for (agent, _), _ in self.entries}))
+
+    def sources(self, agent: str) -> Iterator[tuple[str, SourceEntry]]:
+        for (a, source), entry in self.entries:
+            if a == agent:
+                yield source, entry
+
+    def agent_stats(self, agent: str) -> EvidenceStats:
+        """The agent's evidence over every source: the exact sum of each
+        source's latest cumulative statistics (one term per source)."""
+        total = EvidenceStats()
+        for _, entry in self.sources(agent):
+            total = total + entry.stats
+        return total
+
+    def with_entry(self, agent: str, source: str, entry: SourceEntry) -> EvidenceState:
+        """This state merged with the single entry ``(agent, source) -> entry``."""
+        return merge(self, EvidenceState.of({(agent, source): entry}))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def merge(left: EvidenceState, right: EvidenceState) -> EvidenceState:
+    """The CRDT join (rules SSCR-CRDT-1 and -2).
+
+    Contract (what ``proofs/`` proves and ``tests/sscr`` tests):
+
+    * the result has exactly the keys of ``left`` and ``right`` together;
+    * for a key on one side only, the result holds that side's entry;
+    * for a key on both sides, the result holds the entry with the larger
+      :func:`entry_key` (equal keys mean equal entries);
+    * hence ``merge(a, b) == merge(b, a)``, ``merge(a, merge(b, c)) ==
+      merge(merge(a, b), c)`` and ``merge(a, a) == a``; and for every key the
+      result's entry is one of the inputs' entries, never a combination, so
+      statistics are never added across sequence numbers (NoDoubleCount).
+    """
+    if not left.entries:
+        return right
+    if not right.entries:
+        return left
+    out: list[tuple[EntryKey, SourceEntry]] = []
+    i = j = 0
+    a, b = left.entries, right.entries
+    while i < len(a) and j < len(b):
+        (ka, ea), (kb, eb) = a[i], b[j]
+        if ka < kb:
+            out.append(a[i])
+            i += 1
+        elif kb < ka:
+            out.append(b[j])
+            j += 1
+        else:
+            out.append((ka, ea if entry_key(ea) >= entry_key(eb) else eb))
+            i += 1
+            j += 1
+    out.extend(a[i:])
+    out.extend(b[j:])
+    return EvidenceState(entries=tuple(out))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Equivocation:
+    """Two different entries one source published under one sequence number."""
+
+    agent: str
+    source: str
+    sequence: int
+    kept: EvidenceStats
+    dropped: EvidenceStats
+
+
+def equivocations(left: EvidenceState, right: EvidenceState) -> tuple[Equivocation, ...]:
+    """Every key where ``left`` and ``right`` hold different entries with the
+    same sequence number (rule SSCR-CRDT-3), with the one merge keeps."""
+    found = []
+    theirs = right.as_dict()
+    for key, mine in left.entries:
+        other = theirs.get(key)
+        if other is not None and other.sequence == mine.sequence and other.stats != mine.stats:
+            kept, dropped = (mine, other) if entry_key(mine) > entry_key(other) else (other, mine)
+            found.append(
+                Equivocation(
+                    agent=key[0],
+                    source=key[1],
+                    sequence=mine.sequence,
+                    kept=kept.stats,
+                    dropped=dropped.stats,
+                )
+            )
+    return tuple(found)
+
+
+#: ``{(agent, source): entry_key}``: what a replica already has.
+Digest = Mapping[EntryKey, tuple[int, int, int]]
+
+
+def digest(state: EvidenceState) -> dict[EntryKey, tuple[int, int, int]]:
+    """The :func:`entry_key` held per key (rule SSCR-CRDT-5): three integers
+    per key, much smaller than the statistics' history it stands for."""
+    return {key: entry_key(entry) for key, entry in state.entries}
+
+
+def delta(state: EvidenceState, peer_digest: Digest) -> EvidenceState:
+    """The entries of ``state`` that a peer with ``peer_digest`` lacks: those
+    whose key it does not hold or holds with a smaller :func:`entry_key`.
+
+    Comparing whole entry keys, not just sequence numbers, matters for
+    equivocation: if the peer holds the losing copy of an equivocated
+    sequence number it is sent the winning one, so replicas converge.
+    """
+    return EvidenceState(
+        entries=tuple(
+            (key, entry)
+            for key, entry in state.entries
+            if peer_digest.get(key, (0, 0, 0)) < entry_key(entry)
+        )
+    )

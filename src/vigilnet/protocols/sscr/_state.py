@@ -1,0 +1,561 @@
+"""The SSCR node: one sans-I/O state machine per replica.
+
+Theory of operation
+===================
+
+A node holds the evidence CRDT (:mod:`._crdt`), watches its peers with the
+phi-accrual detector (:mod:`._detector`), and answers verdicts that are final
+only under the statistical-consistency rule (:mod:`._consistency`).  It is a
+pure function ``step(config, state, event) -> (state, outputs)``: time arrives
+in events (``at``), randomness arrives as the 64-bit ``draw`` of
+:class:`DeadlineFired`, and the outputs are commands (:class:`Send`,
+:class:`SetTimer`, :class:`Decide`, :class:`ModeChanged`,
+:class:`EquivocationFound`) that the runtime or the simulator carries out.
+A bad event raises :class:`~vigilnet.errors.RemoteProtocolError` (a peer's
+fault) or :class:`~vigilnet.errors.LocalProtocolError` (the caller's) and,
+the function being pure, leaves no state changed.
+
+Rules (``SSCR-n``; the TLA+ action names of ``spec/SSCR.tla`` in brackets):
+
+1. **Evidence** [Observe].  A local source's cumulative report is merged into
+   the CRDT; its source must be registered and hosted here, and it must
+   respect the clamp (``|llr_sum| <= count * lambda_max``) and the rate
+   bound (``count <= ceil(rate * at)``).
+2. **Sync** [SyncRound, Replay].  ``StartSync`` sends the node's digest; the
+   peer answers with the delta the digest lacks, echoing the request time;
+   merging the answer makes that peer's sources *fresh as of the request
+   time* (only an echo of a request still outstanding counts, so a replayed or
+   delayed answer merges its evidence but never refreshes).  Duplicated and
+   reordered answers are harmless: merge is idempotent and commutative.
+3. **Detection** [Tick].  At each staleness deadline (jittered: ``T * U(0.5,
+   1.5)`` from the event's draw) every peer is checked; ``sensitivity``
+   consecutive suspicions, or as many distinct observers, declare a
+   partition from it.
+4. **Modes** (:data:`MODE_TRANSITIONS`): NORMAL -> DEGRADED when a partition
+   is declared; DEGRADED -> HEALING once every partitioned peer has been
+   heard again; HEALING -> NORMAL once a fresh sync with each of them has
+   been merged, at which point every provisional verdict is re-evaluated; a
+   new declaration sends HEALING back to DEGRADED.
+5. **Verdicts** [Evaluate].  ``L`` is the sum over sources; the margin is the
+   consistency bound ``B`` (and, outside NORMAL, ``max(B, raised)`` where
+   ``raised`` only rises until NORMAL); a verdict is final when the margin
+   cannot move ``L`` back across its threshold, else provisional.  A final
+   verdict is never re-judged.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from typing import TypeAlias
+
+from vigilnet.errors import LocalProtocolError, ensure
+from vigilnet.evidence import EvidenceStats, Verdict
+from vigilnet.protocols.sscr._consistency import (
+    Judgement,
+    consistency_bound,
+    judge,
+    max_unseen_terms,
+)
+from vigilnet.protocols.sscr._crdt import (
+    EntryKey,
+    Equivocation,
+    EvidenceState,
+    SourceEntry,
+    delta,
+    digest,
+    equivocations,
+    merge,
+)
+from vigilnet.protocols.sscr._detector import HeartbeatWindow, PeerWatch, staleness_deadline
+
+__all__ = [
+    "MODE_TRANSITIONS",
+    "DeadlineFired",
+    "Decide",
+    "EquivocationFound",
+    "Evaluate",
+    "Event",
+    "HeartbeatArrived",
+    "LocalReport",
+    "Mode",
+    "ModeChanged",
+    "NodeState",
+    "Output",
+    "Send",
+    "SetTimer",
+    "SscrConfig",
+    "StartSync",
+    "SuspicionReported",
+    "SyncRequest",
+    "SyncRequestArrived",
+    "SyncResponse",
+    "SyncResponseArrived",
+    "VerdictRecord",
+    "initial_state",
+    "judgement",
+    "step",
+]
+
+
+class Mode(enum.Enum):
+    NORMAL = "normal"
+    DEGRADED = "degraded"
+    HEALING = "healing"
+
+
+#: ``(mode, trigger) -> next mode``.  A missing key is an illegal transition.
+MODE_TRANSITIONS: Mapping[tuple[Mode, str], Mode] = {
+    (Mode.NORMAL, "partition_declared"): Mode.DEGRADED,
+    (Mode.DEGRADED, "partition_declared"): Mode.DEGRADED,
+    (Mode.HEALING, "partition_declared"): Mode.DEGRADED,
+    (Mode.DEGRADED, "peers_heard"): Mode.HEALING,
+    (Mode.HEALING, "synced"): Mode.NORMAL,
+}
+
+
+def _transition(mode: Mode, trigger: str) -> Mode:
+    nxt = MODE_TRANSITIONS.get((mode, trigger))
+    if nxt is None:
+        raise LocalProtocolError(f"no transition from {mode.name} on {trigger}")
+    return nxt
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SscrConfig:
+    """One node's configuration.  ``sources`` maps each registered source to
+    the node that hosts it; ``rate`` is the sources' rate bound in terms per
+    tick; ``upper``/``lower`` are the SPRT thresholds in fixed point."""
+
+    node: str
+    peers: tuple[str, ...]
+    sources: tuple[tuple[str, str], ...]
+    lambda_max: int
+    rate: Fraction
+    upper: int
+    lower: int
+    deadline_base: int
+    phi_threshold: int
+    sensitivity: int = 3
+    window: int = 100
+    bootstrap_interval: int = 1
+    max_agents: int = 1 << 20
+
+    def __post_init__(self) -> None:
+        ensure(self.node not in self.peers, "a node is not its own peer", LocalProtocolError)
+        ensure(len(set(self.peers)) == len(self.peers), "duplicate peers", LocalProtocolError)
+        homes = {self.node, *self.peers}
+        for _, home in self.sources:
+            ensure(home in homes, f"source home {home} is not a node", LocalProtocolError)
+        ensure(self.lower < 0 < self.upper, "lower < 0 < upper", LocalProtocolError)
+        ensure(self.sensitivity >= 1, "sensitivity must be >= 1", LocalProtocolError)
+        ensure(isinstance(self.rate, Fraction) and self.rate > 0, "rate > 0", LocalProtocolError)
+
+    def home(self, source: str) -> str | None:
+        for name, home in self.sources:
+            if name == source:
+                return home
+        return None
+
+    def remote_sources(self) -> tuple[tuple[str, str], ...]:
+        return tuple((s, h) for s, h in self.sources if h != self.node)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VerdictRecord:
+    verdict: Verdict
+    final: bool
+    mode: Mode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeState:
+    """Everything a node remembers (all hashable)."""
+
+    mode: Mode
+    evidence: EvidenceState
+    watches: tuple[tuple[str, PeerWatch], ...]
+    fresh: tuple[tuple[str, int], ...]
+    pending: tuple[tuple[str, int], ...] = ()
+    partitioned: frozenset[str] = frozenset()
+    heard_again: frozenset[str] = frozenset()
+    heal_started: int = 0
+    raised: int = 0
+    verdicts: tuple[tuple[str, VerdictRecord], ...] = ()
+    next_deadline: int = 0
+
+    def watch(self, peer: str) -> PeerWatch:
+        return dict(self.watches)[peer]
+
+    def fresh_as_of(self, peer: str) -> int:
+        return dict(self.fresh)[peer]
+
+    def verdict(self, agent: str) -> VerdictRecord | None:
+        return dict(self.verdicts).get(agent)
+
+
+# -- messages -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncRequest:
+    sender: str
+    request_time: int
+    digest: tuple[tuple[EntryKey, tuple[int, int, int]], ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncResponse:
+    sender: str
+    request_time: int
+    delta: EvidenceState
+
+
+# -- events ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocalReport:
+    at: int
+    agent: str
+    source: str
+    entry: SourceEntry
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeartbeatArrived:
+    peer: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadlineFired:
+    at: int
+    draw: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SuspicionReported:
+    peer: str
+    observer: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StartSync:
+    peer: str
+    at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncRequestArrived:
+    request: SyncRequest
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SyncResponseArrived:
+    response: SyncResponse
+    at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evaluate:
+    agent: str
+    at: int
+
+
+Event: TypeAlias = (
+    LocalReport
+    | HeartbeatArrived
+    | DeadlineFired
+    | SuspicionReported
+    | StartSync
+    | SyncRequestArrived
+    | SyncResponseArrived
+    | Evaluate
+)
+
+# -- outputs --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Send:
+    peer: str
+    message: SyncRequest | SyncResponse
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetTimer:
+    at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decide:
+    agent: str
+    verdict: Verdict
+    final: bool
+    mode: Mode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModeChanged:
+    old: Mode
+    new: Mode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EquivocationFound:
+    peer: str
+    equivocation: Equivocation
+
+
+Output: TypeAlias = Send | SetTimer | Decide | ModeChanged | EquivocationFound
+
+Step: TypeAlias = tuple[NodeState, tuple[Output, ...]]
+
+
+def initial_state(config: SscrConfig, *, at: int = 0, draw: int = 0) -> Step:
+    """A fresh node at time ``at``: NORMAL, no evidence, every peer fresh as
+    of ``at``, first deadline drawn from ``draw``."""
+    window = HeartbeatWindow(capacity=config.window, bootstrap_interval=config.bootstrap_interval)
+    first = at + staleness_deadline(config.deadline_base, draw)
+    state = NodeState(
+        mode=Mode.NORMAL,
+        evidence=EvidenceState(),
+        watches=tuple(
+            (peer, PeerWatch(window=window, watching_since=at)) for peer in sorted(config.peers)
+        ),
+        fresh=tuple((peer, at) for peer in sorted(config.peers)),
+        next_deadline=first,
+    )
+    return state, (SetTimer(at=first),)
+
+
+# -- the funnel -----------------------------------------------------------------
+
+
+def step(config: SscrConfig, state: NodeState, event: Event) -> Step:
+    """Apply one event; see the module docstring for the rules."""
+    if isinstance(event, LocalReport):
+        return _local_report(config, state, event)
+    if isinstance(event, HeartbeatArrived):
+        return _heartbeat(config, state, event)
+    if isinstance(event, DeadlineFired):
+        return _deadline(config, state, event)
+    if isinstance(event, SuspicionReported):
+        return _suspicion(config, state, event)
+    if isinstance(event, StartSync):
+        return _start_sync(config, state, event)
+    if isinstance(event, SyncRequestArrived):
+        return _answer_sync(config, state, event)
+    if isinstance(event, SyncResponseArrived):
+        return _merge_sync(config, state, event)
+    if isinstance(event, Evaluate):
+        return _evaluate(config, state, event)
+    raise LocalProtocolError(f"unknown event {event!r}")
+
+
+def _check_entry(config: SscrConfig, source: str, entry: SourceEntry, at: int) -> None:
+    """Rule SSCR-1: registered source, clamp and rate bound."""
+    ensure(config.home(source) is not None, f"source {source} is not registered")
+    entry.stats.check_bound(config.lambda_max)
+    ensure(
+        entry.stats.count <= max_unseen_terms(config.rate, at),
+        f"source {source} reports {entry.stats.count} terms by time {at}, over its rate bound",
+    )
+
+
+def _local_report(config: SscrConfig, state: NodeState, event: LocalReport) -> Step:
+    ensure(
+        config.home(event.source) == config.node,
+        f"source {event.source} is not hosted at {config.node}",
+        LocalProtocolError,
+    )
+    _check_entry(config, event.source, event.entry, event.at)
+    if state.evidence.get(event.agent, event.source) is None:
+        ensure(
+            len(state.evidence.agents()) < config.max_agents
+            or event.agent in state.evidence.agents(),
+            "agent table full",
+            LocalProtocolError,
+        )
+    evidence = state.evidence.with_entry(event.agent, event.source, event.entry)
+    return replace(state, evidence=evidence), ()
+
+
+def _heartbeat(config: SscrConfig, state: NodeState, event: HeartbeatArrived) -> Step:
+    ensure(event.peer in config.peers, f"{event.peer} is not a peer")
+    watches = dict(state.watches)
+    watches[event.peer] = watches[event.peer].heard(event.at)
+    new = replace(state, watches=tuple(sorted(watches.items())))
+    if state.mode is Mode.DEGRADED and event.peer in state.partitioned:
+        heard = state.heard_again | {event.peer}
+        new = replace(new, heard_again=heard)
+        if heard >= state.partitioned:
+            mode = _transition(state.mode, "peers_heard")
+            new = replace(new, mode=mode, heal_started=event.at)
+            return new, (ModeChanged(old=state.mode, new=mode),)
+    return new, ()
+
+
+def _bound(config: SscrConfig, state: NodeState, at: int) -> int:
+    """Node-wide consistency bound ``B`` at ``at`` (derivation step 3)."""
+    fresh = dict(state.fresh)
+    stale = [at - fresh[home] for _, home in config.remote_sources() if fresh[home] < at]
+    if not stale:
+        return 0
+    return consistency_bound(config.lambda_max, config.rate, max(stale), len(stale))
+
+
+def _declare(state: NodeState, declared: frozenset[str], outputs: list[Output]) -> NodeState:
+    fresh = declared - state.partitioned
+    if not fresh:
+        return state
+    mode = _transition(state.mode, "partition_declared")
+    if mode is not state.mode:
+        outputs.append(ModeChanged(old=state.mode, new=mode))
+    return replace(
+        state,
+        mode=mode,
+        partitioned=state.partitioned | declared,
+        heard_again=state.heard_again - declared,
+    )
+
+
+def _deadline(config: SscrConfig, state: NodeState, event: DeadlineFired) -> Step:
+    ensure(
+        event.at >= state.next_deadline,
+        f"deadline fired at {event.at} before it was due at {state.next_deadline}",
+        LocalProtocolError,
+    )
+    watches = {
+        peer: watch.check(event.at, config.phi_threshold, config.sensitivity)
+        for peer, watch in state.watches
+    }
+    declared = frozenset(peer for peer, watch in watches.items() if watch.declared)
+    nxt = event.at + staleness_deadline(config.deadline_base, event.draw)
+    outputs: list[Output] = []
+    new = replace(state, watches=tuple(sorted(watches.items())), next_deadline=nxt)
+    new = _declare(new, declared, outputs)
+    if new.mode is not Mode.NORMAL:
+        new = replace(new, raised=max(new.raised, _bound(config, new, event.at)))
+    outputs.append(SetTimer(at=nxt))
+    return new, tuple(outputs)
+
+
+def _suspicion(config: SscrConfig, state: NodeState, event: SuspicionReported) -> Step:
+    ensure(event.peer in config.peers, f"{event.peer} is not a peer")
+    ensure(event.observer != event.peer, "a peer cannot report itself")
+    watches = dict(state.watches)
+    watches[event.peer] = watches[event.peer].report(event.observer, config.sensitivity)
+    new = replace(state, watches=tuple(sorted(watches.items())))
+    outputs: list[Output] = []
+    if watches[event.peer].declared:
+        new = _declare(new, frozenset({event.peer}), outputs)
+    return new, tuple(outputs)
+
+
+def _start_sync(config: SscrConfig, state: NodeState, event: StartSync) -> Step:
+    ensure(event.peer in config.peers, f"{event.peer} is not a peer", LocalProtocolError)
+    pending = dict(state.pending)
+    pending[event.peer] = event.at
+    request = SyncRequest(
+        sender=config.node,
+        request_time=event.at,
+        digest=tuple(sorted(digest(state.evidence).items())),
+    )
+    return replace(state, pending=tuple(sorted(pending.items()))), (
+        Send(peer=event.peer, message=request),
+    )
+
+
+def _answer_sync(config: SscrConfig, state: NodeState, event: SyncRequestArrived) -> Step:
+    request = event.request
+    ensure(request.sender in config.peers, f"{request.sender} is not a peer")
+    answer = SyncResponse(
+        sender=config.node,
+        request_time=request.request_time,
+        delta=delta(state.evidence, dict(request.digest)),
+    )
+    return state, (Send(peer=request.sender, message=answer),)
+
+
+def _merge_sync(config: SscrConfig, state: NodeState, event: SyncResponseArrived) -> Step:
+    response = event.response
+    ensure(response.sender in config.peers, f"{response.sender} is not a peer")
+    for (_, source), entry in response.delta.entries:
+        _check_entry(config, source, entry, event.at)
+    outputs: list[Output] = [
+        EquivocationFound(peer=response.sender, equivocation=e)
+        for e in equivocations(state.evidence, response.delta)
+    ]
+    evidence = merge(state.evidence, response.delta)
+    new = replace(state, evidence=evidence)
+    pending = dict(state.pending)
+    if pending.get(response.sender) == response.request_time:
+        del pending[response.sender]
+        fresh = dict(state.fresh)
+        fresh[response.sender] = max(fresh[response.sender], response.request_time)
+        new = replace(
+            new, pending=tuple(sorted(pending.items())), fresh=tuple(sorted(fresh.items()))
+        )
+    if new.mode is Mode.HEALING:
+        fresh_now = dict(new.fresh)
+        if all(fresh_now[peer] >= new.heal_started for peer in new.partitioned):
+            new, healed = _heal(config, new, event.at)
+            outputs.extend(healed)
+    return new, tuple(outputs)
+
+
+def _heal(config: SscrConfig, state: NodeState, at: int) -> tuple[NodeState, list[Output]]:
+    """HEALING -> NORMAL: clear the partition and re-judge every provisional
+    verdict on the merged evidence."""
+    mode = _transition(state.mode, "synced")
+    watches = {
+        peer: (watch.healed() if peer in state.partitioned else watch)
+        for peer, watch in state.watches
+    }
+    new = replace(
+        state,
+        mode=mode,
+        partitioned=frozenset(),
+        heard_again=frozenset(),
+        raised=0,
+        watches=tuple(sorted(watches.items())),
+    )
+    outputs: list[Output] = [ModeChanged(old=state.mode, new=mode)]
+    verdicts = dict(new.verdicts)
+    for agent, record in sorted(verdicts.items()):
+        if not record.final:
+            new, decided = _evaluate(config, new, Evaluate(agent=agent, at=at))
+            outputs.extend(decided)
+    return new, outputs
+
+
+def judgement(config: SscrConfig, state: NodeState, agent: str, at: int) -> Judgement:
+    """Rule SSCR-5 without recording anything."""
+    stats: EvidenceStats = state.evidence.agent_stats(agent)
+    bound = _bound(config, state, at)
+    margin = bound if state.mode is Mode.NORMAL else max(bound, state.raised)
+    return judge(stats.log_odds(), upper=config.upper, lower=config.lower, margin=margin)
+
+
+def _evaluate(config: SscrConfig, state: NodeState, event: Evaluate) -> Step:
+    record = state.verdict(event.agent)
+    if record is not None and record.final:
+        return state, (
+            Decide(agent=event.agent, verdict=record.verdict, final=True, mode=record.mode),
+        )
+    new = state
+    if state.mode is not Mode.NORMAL:
+        new = replace(new, raised=max(new.raised, _bound(config, new, event.at)))
+    verdict = judgement(config, new, event.agent, event.at)
+    verdicts = dict(new.verdicts)
+    verdicts[event.agent] = VerdictRecord(
+        verdict=verdict.verdict, final=verdict.final, mode=new.mode
+    )
+    new = replace(new, verdicts=tuple(sorted(verdicts.items())))
+    return new, (
+        Decide(agent=event.agent, verdict=verdict.verdict, final=verdict.final, mode=new.mode),
+    )
