@@ -13,4 +13,5 @@ REGISTRY: dict[str, str] = {
     "diehard": "vigilnet.models.diehard:FAMILY",
     "twophase": "vigilnet.models.twophase:FAMILY",
     "peterson": "vigilnet.models.peterson:FAMILY",
+    "shap": "vigilnet.models.shap:FAMILY",
 }
