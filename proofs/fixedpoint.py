@@ -84,7 +84,10 @@ def accumulator_invariant(
     ``lambda_max``: every allowed clamp is below it, and a product by a
     constant keeps the bit-vector problem easy for Z3.
     """
-    bound = _wide_unsigned(count) * _wide(limit)
+    if limit & (limit - 1) == 0:  # a power of two: a shift, which Z3 wires rather than multiplies
+        bound = _wide_unsigned(count) << (limit.bit_length() - 1)
+    else:
+        bound = _wide_unsigned(count) * _wide(limit)
     return z3.And(
         z3.ULE(count, max_count),
         _wide_signed(total) <= bound,

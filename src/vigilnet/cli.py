@@ -19,6 +19,7 @@ __all__ = ["SUBCOMMANDS", "main"]
 #: name -> "module:attribute" of a click command.
 SUBCOMMANDS: dict[str, str] = {
     "check": "vigilnet.checker.cli:check",
+    "prove": "vigilnet.proofs.cli:prove",
     "replay": "vigilnet.checker.cli:replay",
     "vectors": "vigilnet.vectors.cli:vectors",
 }

@@ -67,13 +67,23 @@ def _check_lambda_max(lambda_max: int) -> None:
 
 
 def clamp(value: int, lambda_max: int = DEFAULT_LAMBDA_MAX) -> int:
-    """Clamp a fixed-point value to ``[-lambda_max, +lambda_max]``."""
+    """Clamp a fixed-point value to ``[-lambda_max, +lambda_max]``.
+
+    pre: 0 < lambda_max <= LAMBDA_MAX_LIMIT
+    post: -lambda_max <= __return__ <= lambda_max
+    post: __return__ == value or abs(value) > lambda_max
+    """
     _check_lambda_max(lambda_max)
     return max(-lambda_max, min(lambda_max, value))
 
 
 def from_fraction(value: Fraction | int, lambda_max: int = DEFAULT_LAMBDA_MAX) -> int:
-    """Exact rational (nats) -> clamped fixed point, rounding ties to even."""
+    """Exact rational (nats) -> clamped fixed point, rounding ties to even.
+
+    pre: 0 < lambda_max <= LAMBDA_MAX_LIMIT
+    post: -lambda_max <= __return__ <= lambda_max
+    post: abs(Fraction(value) * SCALE - __return__) <= Fraction(1, 2) or abs(__return__) == lambda_max
+    """
     return clamp(round(Fraction(value) * SCALE), lambda_max)
 
 

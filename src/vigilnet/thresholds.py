@@ -85,7 +85,13 @@ def _check_n(n: int) -> None:
 
 
 def quorum(t: Fraction, n: int) -> int:
-    """``ceil(t * n)`` exactly, for ``1/2 < t <= 1`` and ``n >= 1``."""
+    """``ceil(t * n)`` exactly, for ``1/2 < t <= 1`` and ``n >= 1``.
+
+    pre: Fraction(1, 2) < t <= 1
+    pre: n >= 1
+    post: __return__ * t.denominator >= t.numerator * n > (__return__ - 1) * t.denominator
+    post: n < 2 * __return__ <= 2 * n
+    """
     _check_threshold(t)
     _check_n(n)
     return -(-t.numerator * n // t.denominator)
@@ -98,27 +104,47 @@ def _check_q(n: int, q: int) -> None:
 
 def intersection(n: int, q: int) -> int:
     """The fewest members two quorums of size ``q`` can share: ``2q - n``
-    (never below zero)."""
+    (never below zero).
+
+    pre: 1 <= q <= n
+    post: 0 <= __return__ <= q
+    post: __return__ >= 2 * q - n
+    """
     _check_q(n, q)
     return max(0, 2 * q - n)
 
 
 def blocking(n: int, q: int) -> int:
-    """The smallest set that meets every quorum: ``n - q + 1``."""
+    """The smallest set that meets every quorum: ``n - q + 1``.
+
+    pre: 1 <= q <= n
+    post: 1 <= __return__ <= n
+    post: __return__ + q > n
+    """
     _check_q(n, q)
     return n - q + 1
 
 
 def max_safe_faults(n: int, q: int) -> int:
     """The most Byzantine members under which two quorums still share an
-    honest one: ``2q - n - 1`` (negative means never safe)."""
+    honest one: ``2q - n - 1`` (negative means never safe).
+
+    pre: 1 <= q <= n
+    post: __return__ < q
+    post: 2 * q - n - __return__ == 1
+    """
     _check_q(n, q)
     return 2 * q - n - 1
 
 
 def max_live_faults(n: int, q: int) -> int:
     """The most faulty members under which the rest still form a quorum:
-    ``n - q``."""
+    ``n - q``.
+
+    pre: 1 <= q <= n
+    post: 0 <= __return__ < n
+    post: n - __return__ >= q
+    """
     _check_q(n, q)
     return n - q
 
