@@ -153,18 +153,11 @@ implication(
     replay_witness=_replay_extreme_step,
 )
 
-register(
-    Check(
-        name=f"{PREFIX}.accumulate.empty",
-        kind=Kind.OBLIGATION,
-        statement="The empty accumulator (0, 0) satisfies Acc for every allowed clamp.",
-        formula=lambda: z3.Implies(
-            z3.And(*clamp_ok(_word("lambda_max"))),
-            accumulator_invariant(
-                z3.BitVecVal(0, WIDTH), z3.BitVecVal(0, WIDTH), _word("lambda_max")
-            ),
-        ),
-    )
+implication(
+    f"{PREFIX}.accumulate.empty",
+    "The empty accumulator (0, 0) satisfies Acc for every allowed clamp.",
+    lambda: clamp_ok(_word("lambda_max")),
+    lambda: accumulator_invariant(z3.BitVecVal(0, WIDTH), z3.BitVecVal(0, WIDTH)),
 )
 
 implication(

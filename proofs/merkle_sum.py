@@ -124,7 +124,7 @@ implication(
 )
 
 
-def _complete_tree() -> z3.BoolRef:
+def _complete_tree() -> tuple[list[z3.BoolRef], z3.BoolRef]:
     leaves = [z3.Int(f"leaf{i}") for i in range(1 << TREE_DEPTH)]
     level: list[z3.ArithRef] = list(leaves)
     rules: list[z3.BoolRef] = [leaf >= 0 for leaf in leaves]
@@ -132,17 +132,16 @@ def _complete_tree() -> z3.BoolRef:
         parents = [z3.Int(f"level{depth - 1}.node{i}") for i in range(len(level) // 2)]
         rules += [p == level[2 * i] + level[2 * i + 1] for i, p in enumerate(parents)]
         level = list(parents)
-    return z3.Implies(z3.And(*rules), level[0] == z3.Sum(*leaves))
+    return rules, level[0] == z3.Sum(*leaves)
 
 
-register(
-    Check(
-        name=f"{PREFIX}.tree.unrolled",
-        kind=Kind.OBLIGATION,
-        statement=f"A complete tree of depth {TREE_DEPTH} built by the node rule has root total "
-        f"equal to the sum of its {1 << TREE_DEPTH} leaves.",
-        formula=_complete_tree,
-    )
+implication(
+    f"{PREFIX}.tree.unrolled",
+    f"A complete tree of depth {TREE_DEPTH} built by the node rule has root total equal to the "
+    f"sum of its {1 << TREE_DEPTH} leaves.",
+    lambda: _complete_tree()[0],
+    lambda: _complete_tree()[1],
+    witness=lambda: [z3.Int(f"leaf{i}") >= 1 for i in range(1 << TREE_DEPTH)],
 )
 
 

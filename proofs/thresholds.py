@@ -194,25 +194,20 @@ implication(
 def _tight_intersection() -> z3.BoolRef:
     n, q = _n(), _q()
     venn = Venn(("Q1", "Q2"), {("Q1", "Q2"): 2 * q - n, ("Q1", "~Q2"): n - q, ("~Q1", "Q2"): n - q})
-    return z3.Implies(
-        z3.And(*_group(), 2 * q >= n),
-        z3.And(
-            *venn.wellformed(n),
-            venn.size("Q1") == q,
-            venn.size("Q2") == q,
-            venn.size("Q1", "Q2") == 2 * q - n,
-        ),
+    return z3.And(
+        *venn.wellformed(n),
+        venn.size("Q1") == q,
+        venn.size("Q2") == q,
+        venn.size("Q1", "Q2") == 2 * q - n,
     )
 
 
-register(
-    Check(
-        name=f"{PREFIX}.quorum_intersection.tight",
-        kind=Kind.OBLIGATION,
-        statement="For every N and N/2 <= q <= N, two quorums of exactly q members can share "
-        "exactly 2q - N (2q - N in both, N - q in each alone), so the bound is tight.",
-        formula=_tight_intersection,
-    )
+implication(
+    f"{PREFIX}.quorum_intersection.tight",
+    "For every N and N/2 <= q <= N, two quorums of exactly q members can share exactly 2q - N "
+    "(2q - N in both, N - q in each alone), so the bound is tight.",
+    lambda: [*_group(), 2 * _q() >= _n()],
+    _tight_intersection,
 )
 
 
