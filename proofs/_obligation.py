@@ -207,10 +207,15 @@ def implication(
 
 
 def all_checks() -> list[Check]:
-    """Import every proof module and return all registered checks."""
+    """Import every proof module and return all registered checks, module by module."""
     for module in PROOF_MODULES:
         importlib.import_module(f"vigilnet.proofs.{module}")
-    return list(_REGISTRY.values())
+    order = {module: index for index, module in enumerate(PROOF_MODULES)}
+    # In PROOF_MODULES order whatever order the modules were imported in;
+    # registration order within a module (sorted() is stable).
+    return sorted(
+        _REGISTRY.values(), key=lambda check: order.get(check.name.split(".")[0], len(order))
+    )
 
 
 def select(checks: Iterable[Check], patterns: Sequence[str]) -> list[Check]:

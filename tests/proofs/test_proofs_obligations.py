@@ -4,6 +4,8 @@ mutant refuted; and the runner reports a wrong obligation as a failure."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 import z3
@@ -163,3 +165,11 @@ def test_cli_fails_when_an_obligation_fails(monkeypatch: pytest.MonkeyPatch) -> 
 def test_cli_rejects_a_name_that_selects_nothing() -> None:
     outcome = CliRunner().invoke(main, ["prove", "no.such.check"])
     assert outcome.exit_code == 2
+
+
+def test_docs_list_every_check() -> None:
+    """docs/proofs.md ends with the table of every check; keep it equal to the registry."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "proofs.md").read_text()
+    table = docs[docs.index("## Every check") :]
+    listed = re.findall(r"^\| `([^`]+)` \|", table, flags=re.MULTILINE)
+    assert listed == [c.name for c in CHECKS]
