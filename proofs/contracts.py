@@ -9,10 +9,12 @@ cap on uninteresting iterations, several at a time, and reports one
 and gives up at the budget: a pass means "no counterexample found within the
 budget", not a proof (the Z3 obligations are the proofs).
 
-``from_fraction`` takes ``Fraction | int``, a union CrossHair 0.0.113 cannot
-build symbolically, so it is checked through :func:`from_ratio`, a harness
-taking the numerator and denominator as integers and stating the same
-contract.
+CrossHair 0.0.113 builds symbolic :class:`~fractions.Fraction` arguments
+unreliably (an internal error on some runs, a failure on ``Fraction | int``),
+so ``quorum`` and ``from_fraction`` are checked through harnesses,
+:func:`quorum_of_ratio` and :func:`from_ratio`, which take the numerator and
+denominator as integers and state the same contracts as the functions'
+docstrings.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from fractions import Fraction
 from typing import Any
 
 from vigilnet.fixedpoint import LAMBDA_MAX_LIMIT, SCALE, from_fraction
+from vigilnet.thresholds import quorum
 
-__all__ = ["TARGETS", "ContractResult", "check_contracts", "from_ratio"]
+__all__ = ["TARGETS", "ContractResult", "check_contracts", "from_ratio", "quorum_of_ratio"]
 
 #: Fully qualified names of the functions whose contracts are checked.
 TARGETS: tuple[str, ...] = (
-    "vigilnet.thresholds.quorum",
+    "vigilnet.proofs.contracts.quorum_of_ratio",
     "vigilnet.thresholds.intersection",
     "vigilnet.thresholds.blocking",
     "vigilnet.thresholds.max_safe_faults",
@@ -41,6 +44,17 @@ TARGETS: tuple[str, ...] = (
     "vigilnet.fixedpoint.clamp",
     "vigilnet.proofs.contracts.from_ratio",
 )
+
+
+def quorum_of_ratio(numerator: int, denominator: int, n: int) -> int:
+    """``quorum(Fraction(numerator, denominator), n)``.
+
+    pre: 0 < denominator < 2 * numerator <= 2 * denominator
+    pre: n >= 1
+    post: __return__ * denominator >= numerator * n > (__return__ - 1) * denominator
+    post: n < 2 * __return__ <= 2 * n
+    """
+    return quorum(Fraction(numerator, denominator), n)
 
 
 def from_ratio(numerator: int, denominator: int, lambda_max: int) -> int:
