@@ -26,7 +26,9 @@ Obligations:
    proof against the same node hash, see the same pair of sums; so the total
    both accept is the sum of the two real child sums.
 
-Mutants: no range check on the sibling (a negative sibling hides a leaf),
+Mutants: no range check on the sibling (a negative sibling hides a leaf;
+the countermodel is replayed against :func:`vigilnet.merkle.verify_sum_inclusion`,
+which must refuse it by its range check),
 and a node that commits to the total only (ePrint 2018/1139: the prover shows
 each child a different sibling sum, and the total drops below the sum of the
 honest children).
@@ -34,9 +36,21 @@ honest children).
 
 from __future__ import annotations
 
+import dataclasses
+
 import z3
 
-from ._obligation import Check, Kind, implication, register
+from vigilnet.errors import InvariantViolation, ensure
+from vigilnet.merkle import (
+    COUNT_MAX,
+    SumLayout,
+    SumLeaf,
+    SumProofError,
+    SumTree,
+    verify_sum_inclusion,
+)
+
+from ._obligation import Check, Kind, implication, int_of, register
 
 __all__ = ["PATH_DEPTH", "TREE_DEPTH"]
 
@@ -91,6 +105,30 @@ register(
     )
 )
 
+
+def _replay_negative_sibling(model: z3.ModelRef) -> None:
+    """The countermodel's step, played against the real verifier: a two-leaf
+    count tree whose proof shows the countermodel's negative sibling sum must
+    be refused by the sibling range check."""
+    current, sibling = int_of(model, "current"), int_of(model, "sibling")
+    ensure(
+        0 <= current <= COUNT_MAX and sibling < 0, "not a negative-sibling step", InvariantViolation
+    )
+    layout = SumLayout.counts(1)
+    leaves = [SumLeaf(payload=b"leaf", sums=(current,)), SumLeaf(payload=b"sibling", sums=(0,))]
+    tree = SumTree(layout=layout, leaves=leaves)
+    proof = tree.inclusion_proof(0)
+    forged = dataclasses.replace(
+        proof, siblings=(dataclasses.replace(proof.siblings[0], sums=(sibling,)),)
+    )
+    try:
+        verify_sum_inclusion(layout=layout, leaf=tree.leaf(0), proof=forged, root=tree.root)
+    except SumProofError as refused:
+        ensure("sibling 0 sums out of range" in str(refused), str(refused), InvariantViolation)
+        return
+    raise InvariantViolation(f"verify_sum_inclusion accepted sibling sum {sibling}")
+
+
 register(
     Check(
         name=f"{PREFIX}.path.mutant.no_range_check",
@@ -98,6 +136,7 @@ register(
         statement="Mutant: without the sibling range check, a verified path still has "
         "parent >= current (a negative sibling hides the leaf's count).",
         formula=lambda: z3.Implies(z3.And(*_path_step(False)[0]), _path_step(False)[1]),
+        replay=_replay_negative_sibling,
     )
 )
 
