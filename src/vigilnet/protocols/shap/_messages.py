@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Final
 
+import numpy as np
+
 from vigilnet.crypto import SigningKey, VerifyKey, sign_message
 from vigilnet.encoding import CborValue, encode, register_tag
 from vigilnet.errors import BadSignatureError, LocalProtocolError, RemoteProtocolError, ensure
 from vigilnet.evidence import ReputationPolicy
-from vigilnet.fixedpoint import DEFAULT_LAMBDA_MAX, MAX_EVIDENCE_COUNT
+from vigilnet.fixedpoint import DEFAULT_LAMBDA_MAX, INT64_MAX, LAMBDA_MAX_LIMIT, MAX_EVIDENCE_COUNT
 from vigilnet.merkle import HASH_SIZE, SumInclusionProof, SumRoot
 from vigilnet.protocols.shap._commit import LAYOUT
 
@@ -150,8 +152,8 @@ class ShapConfig:
             LocalProtocolError,
         )
         ensure(
-            _is_uint(self.lambda_max) and self.lambda_max > 0,
-            "lambda_max must be > 0",
+            _is_uint(self.lambda_max) and 0 < self.lambda_max <= LAMBDA_MAX_LIMIT,
+            f"lambda_max must lie in 1..{LAMBDA_MAX_LIMIT}",
             LocalProtocolError,
         )
         ensure(_is_uint(self.audit_checks), "audit_checks must be >= 0", LocalProtocolError)
@@ -282,34 +284,60 @@ class MonitorBody:
     def __post_init__(self) -> None:
         n = len(self.agent_ids)
         _reject(
-            len(self.counts) == n and len(self.llr_sums) == n,
+            type(self.agent_ids) is tuple
+            and type(self.counts) is tuple
+            and type(self.llr_sums) is tuple
+            and len(self.counts) == n
+            and len(self.llr_sums) == n,
             Reason.MALFORMED,
             None,
-            "body columns differ in length",
+            "body columns are tuples of one length",
         )
         _reject(
-            all(_is_uint(a) for a in self.agent_ids)
-            and all(b > a for a, b in zip(self.agent_ids, self.agent_ids[1:], strict=False)),
+            set(map(type, self.agent_ids)) <= {int}
+            and set(map(type, self.counts)) <= {int}
+            and set(map(type, self.llr_sums)) <= {int},
             Reason.MALFORMED,
             None,
-            "agent ids are not strictly increasing uint64",
+            "body entries are not integers",
         )
         _reject(
-            all(type(c) is int for c in self.counts) and all(type(v) is int for v in self.llr_sums),
+            n == 0 or (min(self.agent_ids) >= 0 and max(self.agent_ids) < 1 << 64),
             Reason.MALFORMED,
             None,
-            "evidence is not integers",
+            "agent ids are not uint64",
+        )
+        ids = np.array(self.agent_ids, dtype=np.uint64)
+        _reject(
+            bool((ids[1:] > ids[:-1]).all()),
+            Reason.MALFORMED,
+            None,
+            "agent ids are not strictly increasing",
         )
 
     def check_bounds(self, lambda_max: int, sender: int) -> None:
         """No honest monitor sends a negative or oversized count, or a sum
-        beyond ``count * lambda_max`` in magnitude."""
-        for agent, count, llr in zip(self.agent_ids, self.counts, self.llr_sums, strict=True):
-            _reject(
-                0 <= count <= MAX_EVIDENCE_COUNT and abs(llr) <= count * lambda_max,
+        beyond ``count * lambda_max`` in magnitude (checked vectorised, in
+        int64 once the values are known to fit)."""
+        if not self.counts:
+            return
+        fits = (
+            min(self.counts) >= 0
+            and max(self.counts) <= MAX_EVIDENCE_COUNT
+            and min(self.llr_sums) >= -INT64_MAX
+            and max(self.llr_sums) <= INT64_MAX
+        )
+        _reject(fits, Reason.OUT_OF_RANGE, sender, "a count or sum outside its range")
+        counts = np.array(self.counts, dtype=np.int64)
+        llrs = np.array(self.llr_sums, dtype=np.int64)
+        # count <= 2**39 and lambda_max <= 2**23: the product fits int64.
+        over = np.abs(llrs) > counts * lambda_max
+        if over.any():
+            at = int(np.argmax(over))
+            raise ReportRejected(
                 Reason.OUT_OF_RANGE,
                 sender,
-                f"agent {agent}: count {count}, sum {llr}",
+                f"agent {self.agent_ids[at]}: count {self.counts[at]}, sum {self.llr_sums[at]}",
             )
 
 
