@@ -145,7 +145,29 @@ def test_dfs_and_max_depth() -> None:
     assert data["properties"]["BigIsGoal"]["status"] == "unwitnessed"
 
 
-def test_all_passes() -> None:
+def test_all_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--all`` over this issue's three models (the other protocols' models
+    have their own tests)."""
+    import vigilnet.checker.cli as cli
+
+    mine = {name: ref for name, ref in cli.registered().items()
+            if name in ("diehard", "twophase", "peterson")}
+    monkeypatch.setattr(cli, "registered", lambda: mine)
     code, out = run("--all")
     assert code == 0, out
     assert "FAIL" not in out
+    assert "8 of 8 passed" in out
+    data = json.loads(run("--all", "--json")[1])
+    assert data["result"] == "ok"
+    assert {(r["model"], r["mutant"]) for r in data["runs"] if r["mutant"]} == {
+        ("twophase", "commit_without_all_prepared"), ("twophase", "abort_after_prepare"),
+        ("peterson", "no_fairness")}
+
+
+def test_all_fails_when_a_config_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vigilnet.checker.cli as cli
+
+    monkeypatch.setattr(cli, "registered", lambda: {"unreachable": f"{BAD}:UNREACHABLE"})
+    code, out = run("--all")
+    assert code == 1
+    assert "FAIL" in out

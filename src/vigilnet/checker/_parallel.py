@@ -202,7 +202,7 @@ class _VectorWorker:
             self.kernel, self.values, self.ranks,
             self.kernel.canonical if self.symmetry else None,
             lambda values: member(self.seen, values),
-            deadlock=self.model.check_deadlock,
+            deadlock=self.model.check_deadlock, by_value=True,
         )
         owner = shard_of(batch.values, self.workers)
         buckets = {o: (batch.values[owner == o], batch.keys[owner == o])
@@ -212,14 +212,20 @@ class _VectorWorker:
                 "dead": [] if batch.dead is None else [batch.dead]}
 
     def dedup(self, values: U64, keys: I64) -> tuple[U64, I64]:
-        order = np.argsort(keys, kind="stable")
+        """``values`` arrive as one value-sorted run per source; keep each
+        new value once, with its smallest key."""
+        if values.size == 0:
+            self.pending = values
+            return values, keys
+        order = np.argsort(values, kind="stable")
         values, keys = values[order], keys[order]
-        uniq, first = np.unique(values, return_index=True)
-        keys = keys[first]
+        starts = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        uniq = values[starts]
+        keys = np.minimum.reduceat(keys, starts)
         if self.seen.size:
-            pos = np.searchsorted(self.seen, uniq)
-            pos[pos == self.seen.size] = 0
-            fresh = self.seen[pos] != uniq
+            from vigilnet.checker._vector import member
+
+            fresh = ~member(self.seen, uniq)
             uniq, keys = uniq[fresh], keys[fresh]
         self.seen = np.insert(self.seen, np.searchsorted(self.seen, uniq), uniq)
         self.pending = uniq

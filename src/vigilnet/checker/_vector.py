@@ -188,11 +188,13 @@ def expand_frontier(
     known: Any,
     *,
     deadlock: bool,
+    by_value: bool = False,
 ) -> Batch:
     """Expand ``frontier`` (states in rank order; ``ranks`` their global
     ranks, or ``0..n-1`` when None) and keep, for each successor not
     ``known`` and not a self-loop, its first discovery (smallest key
-    ``rank * instances + instance``)."""
+    ``rank * instances + instance``).  The batch is in key order, or in
+    value order with ``by_value``."""
     width = len(kernel.instances)
     rows = max(1, (1 << KEY_BITS) // width)
     enabled = np.zeros(width, dtype=np.int64)
@@ -235,7 +237,8 @@ def expand_frontier(
                      enabled=enabled, dead=dead)
     values = np.concatenate(out_values)
     keys = np.concatenate(out_keys)
-    order = np.argsort(keys, kind="stable")
+    # Sorted runs (one per chunk): the stable sort merges them in linear time.
+    order = np.argsort(values if by_value else keys, kind="stable")
     return Batch(values=values[order], keys=keys[order], enabled=enabled, dead=dead)
 
 

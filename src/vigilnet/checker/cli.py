@@ -76,8 +76,8 @@ def _list_family(family: ModelFamily) -> None:
 def _run_all(as_json: bool, workers: int, engine: Engine, progress: bool, symmetry: bool) -> int:
     runs: list[dict[str, Any]] = []
     failed = 0
-    for name in registered():
-        family = load_family(name)
+    for name, ref in registered().items():
+        family = load_family(ref)
         jobs: list[tuple[str | None, str | None]] = [(c, None) for c in family.configs]
         jobs += [(None, m) for m in family.mutants]
         for config, mutant in jobs:
