@@ -85,9 +85,11 @@ from vigilnet.checker import Action, Assumption, Constants, Model, ModelFamily, 
 
 __all__ = [
     "FAMILY",
+    "MUTANTS",
     "MUTANT_KILLS",
     "NONE",
     "PINNED_COUNTS",
+    "Message",
     "ShapState",
     "build",
 ]
@@ -96,6 +98,15 @@ NONE = -1
 V = 2
 EXTREMES = (0, V)
 VALUES = tuple(range(V + 1))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """``[src |-> c, epoch |-> e, val |-> v]`` (for traces; states hold tuples)."""
+
+    src: int
+    epoch: int
+    val: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -308,9 +319,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
     def view(s: ShapState) -> Mapping[str, object]:
         return {
             "aggByz": s.aggByz,
-            "msgs": frozenset(
-                frozenset({("src", i), ("epoch", e), ("val", v)}) for i, e, v in s.msgs
-            ),
+            "msgs": frozenset(Message(src=i, epoch=e, val=v) for i, e, v in s.msgs),
             "accepted": {i: s.accepted[i] for i in children},
             "banned": s.banned,
             "phase": s.phase,
