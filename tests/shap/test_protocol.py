@@ -544,3 +544,53 @@ def test_setup_repr_does_not_leak_the_signing_seed() -> None:
     setup = world.regionals[REGION]
     assert isinstance(setup, AggregatorSetup)
     assert key(REGION).seed.hex() not in repr(setup)
+
+
+def test_audit_catches_a_duplicated_entry_and_a_wrong_position() -> None:
+    world = make_world()
+    state = _full_region(world)
+    _, commitment, _, _ = _close(world, state)
+    combined = commitment.combined
+    assert combined is not None
+    at = 1
+    agents = np.insert(combined.agent_ids, at, combined.agent_ids[at])
+    counts = np.insert(combined.counts, at, combined.counts[at])
+    llrs = np.insert(combined.llr_sums, at, combined.llr_sums[at])
+    tree = entries_tree(agents, counts, llrs)
+    report = sign_report(
+        key(REGION),
+        epoch=1,
+        config_hash=world.config.config_hash,
+        node_id=REGION,
+        tier=Tier.REGIONAL,
+        root=commitment_hash(commitment.inputs_root, tree.root),
+        totals=(tree.root.totals[0], tree.root.totals[1], tree.root.totals[2]),
+    )
+    honest = commitment.opening(int(agents[at]))
+    opening = dataclasses.replace(
+        honest,
+        entry_proof=tree.inclusion_proof(at),
+        next_entry=(int(agents[at + 1]), int(counts[at + 1]), int(llrs[at + 1])),
+        next_proof=tree.inclusion_proof(at + 1),
+    )
+    arguments = dict(
+        regional=report,
+        regional_key=world.keys[REGION],
+        inputs=commitment.inputs_root,
+        entries=tree.root,
+        monitor_keys=world.keys,
+        replicas=3,
+    )
+    with pytest.raises(AuditFailure, match="do not increase"):
+        audit_entry(opening=opening, index=at, **arguments)  # type: ignore[arg-type]
+    with pytest.raises(AuditFailure, match="opened position"):
+        audit_entry(opening=opening, index=at + 1, **arguments)  # type: ignore[arg-type]
+    # The copy's own position passes its local checks: a duplicate is caught
+    # when its first occurrence is sampled (probability 1 / size per check).
+    copy = dataclasses.replace(
+        honest,
+        entry_proof=tree.inclusion_proof(at + 1),
+        next_entry=(int(agents[at + 2]), int(counts[at + 2]), int(llrs[at + 2])),
+        next_proof=tree.inclusion_proof(at + 2),
+    )
+    audit_entry(opening=copy, index=at + 1, **arguments)  # type: ignore[arg-type]

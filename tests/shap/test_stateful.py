@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import Phase as HypothesisPhase
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -95,7 +95,7 @@ BYZ_KINDS = (
     "wrong_agents",
     "forged",
 )
-ATTACKS = ("none", "drop", "alter", "duplicate", "reorder", "alter_entry")
+ATTACKS = ("none", "drop", "alter", "duplicate", "reorder", "alter_entry", "duplicate_entry")
 KNOWN_BAD = ("mean_not_median", "no_reputation_gate", "no_child_inclusion_check")
 
 
@@ -217,12 +217,23 @@ class ShapMachine(RuleBasedStateMachine):
         target=messages,
         counts=st.lists(st.integers(0, 20), min_size=8, max_size=8),
         per_count=st.lists(st.integers(-1000, 1000), min_size=8, max_size=8),
+        byzantine=st.sampled_from(("extreme", "mild", "silent")),
+        byz_count=st.integers(1, 2**20),
     )
-    def honest_round(self, counts: list[int], per_count: list[int]) -> Any:
-        """Every honest monitor reports (the common case of an epoch)."""
+    def honest_round(
+        self, counts: list[int], per_count: list[int], byzantine: str, byz_count: int
+    ) -> Any:
+        """Every honest monitor reports (the common case of an epoch); the
+        Byzantine ones stay silent or join with in-bound values, extreme
+        (``+-count * lambda_max``) or mild (a plausible honest-looking value)."""
         for i, monitor in enumerate(HONEST):
             self._honest(monitor, counts[2 * i : 2 * i + 2], per_count[2 * i : 2 * i + 2])
-        return multiple(*(self.sent[m] for m in HONEST))
+        sent = [self.sent[m] for m in HONEST]
+        if byzantine != "silent":
+            for monitor in BYZANTINE:
+                sign = 1 if byzantine == "extreme" else 0
+                sent.append(self.byzantine_send(monitor, "extreme", byz_count, sign))
+        return multiple(*sent)
 
     # -- Byzantine monitors ------------------------------------------------
     @precondition(lambda self: self.state.phase is Phase.COLLECTING)
@@ -231,7 +242,7 @@ class ShapMachine(RuleBasedStateMachine):
         monitor=st.sampled_from(BYZANTINE),
         kind=st.sampled_from(BYZ_KINDS),
         count=st.integers(0, 2**20),
-        sign=st.sampled_from((-1, 1)),
+        sign=st.sampled_from((-1, 0, 1)),
     )
     def byzantine_send(
         self, monitor: int, kind: str, count: int, sign: int
@@ -337,6 +348,19 @@ class ShapMachine(RuleBasedStateMachine):
             llrs[altered_entry] += 1
             combined = dataclasses.replace(combined, llr_sums=llrs)
             entries = entries_tree(combined.agent_ids, combined.counts, combined.llr_sums)
+        if attack == "duplicate_entry" and len(combined.agent_ids):
+            altered_entry = victim % len(combined.agent_ids)  # its copy follows it
+            combined = dataclasses.replace(
+                combined,
+                agent_ids=np.insert(
+                    combined.agent_ids, altered_entry, combined.agent_ids[altered_entry]
+                ),
+                counts=np.insert(combined.counts, altered_entry, combined.counts[altered_entry]),
+                llr_sums=np.insert(
+                    combined.llr_sums, altered_entry, combined.llr_sums[altered_entry]
+                ),
+            )
+            entries = entries_tree(combined.agent_ids, combined.counts, combined.llr_sums)
         totals = entries.root.totals
         signed = sign_report(
             key(REGION),
@@ -349,6 +373,7 @@ class ShapMachine(RuleBasedStateMachine):
         )
         if attack in ("duplicate", "reorder"):
             assert signed.totals == report.totals  # harmless to what is reported up
+        event(f"close: {attack}, {len(accepted)} accepted, {len(combined.agent_ids)} entries")
 
         # Detectability: every honest child that sent checks its receipt.
         for child in HONEST:
@@ -382,10 +407,22 @@ class ShapMachine(RuleBasedStateMachine):
         positions = {leaf[0]: i for i, leaf in reversed(list(enumerate(leaves)))}
         for index, agent in enumerate(combined.agent_ids):
             honest_opening = commitment.opening(int(agent))
+            following = index + 1
+            has_next = following < len(combined.agent_ids)
             opening = dataclasses.replace(
                 honest_opening,
                 llr_sum=int(combined.llr_sums[index]),
                 entry_proof=entries.inclusion_proof(index),
+                next_entry=(
+                    (
+                        int(combined.agent_ids[following]),
+                        int(combined.counts[following]),
+                        int(combined.llr_sums[following]),
+                    )
+                    if has_next
+                    else None
+                ),
+                next_proof=entries.inclusion_proof(following) if has_next else None,
                 replicas=tuple(
                     dataclasses.replace(
                         r, input_proof=inputs.inclusion_proof(positions.get(r.monitor.node_id, 0))
@@ -402,6 +439,7 @@ class ShapMachine(RuleBasedStateMachine):
                     monitor_keys=self.world.keys,
                     replicas=3,
                     opening=opening,
+                    index=index,
                 )
                 caught = False
             except AuditFailure:
@@ -475,7 +513,7 @@ class ShapMachine(RuleBasedStateMachine):
 
 
 CI = settings(
-    max_examples=60,
+    max_examples=100,
     stateful_step_count=25,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

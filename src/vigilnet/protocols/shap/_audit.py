@@ -102,8 +102,14 @@ def audit_entry(
     monitor_keys: Mapping[int, VerifyKey],
     replicas: int,
     opening: AuditOpening,
+    index: int | None = None,
 ) -> None:
-    """Check one opening against the signed roots; raise :class:`AuditFailure`."""
+    """Check one opening against the signed roots; raise :class:`AuditFailure`.
+
+    ``index`` is the entry the auditor selected (:func:`select_entries`);
+    the opening must be for that position.  The next entry's proof must show
+    a strictly larger agent id (the last entry has none), so a duplicated or
+    out-of-order entry is caught whenever its position is checked."""
     agent = opening.agent_id
     try:
         regional.verify(regional_key)
@@ -124,6 +130,27 @@ def audit_entry(
         )
     except SumProofError as exc:
         raise AuditFailure(f"agent {agent}: output entry: {exc}") from None
+    position = opening.entry_proof.leaf_index
+    _fail(index is None or position == index, agent, f"opened position {position}, not {index}")
+    last = position == entries.size - 1
+    _fail(
+        (opening.next_entry is None) == last and (opening.next_proof is None) == last,
+        agent,
+        "the next entry is missing or claimed past the end",
+    )
+    if opening.next_entry is not None and opening.next_proof is not None:
+        next_agent, next_count, next_llr = opening.next_entry
+        _fail(opening.next_proof.leaf_index == position + 1, agent, "next proof is not adjacent")
+        _fail(next_agent > agent, agent, "agent ids do not increase: duplicated or reordered entry")
+        try:
+            verify_sum_inclusion(
+                layout=LAYOUT,
+                leaf=entry_leaf(next_agent, next_count, next_llr),
+                proof=opening.next_proof,
+                root=entries,
+            )
+        except SumProofError as exc:
+            raise AuditFailure(f"agent {agent}: next entry: {exc}") from None
     monitors = {replica.monitor.node_id for replica in opening.replicas}
     _fail(
         len(opening.replicas) == replicas and len(monitors) == replicas,

@@ -124,13 +124,19 @@ class ReplicaOpening:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditOpening:
-    """What an aggregator must show an auditor for one output entry."""
+    """What an aggregator must show an auditor for one output entry: the
+    entry and its proof, its ``r`` replicas, and the *next* entry of the
+    entries tree with its proof (``None`` for the last entry), which shows
+    that agent ids strictly increase there (no duplicated or reordered
+    entries at the checked position)."""
 
     agent_id: int
     count: int
     llr_sum: int
     entry_proof: SumInclusionProof
     replicas: tuple[ReplicaOpening, ...]
+    next_entry: tuple[int, int, int] | None = None
+    next_proof: SumInclusionProof | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -202,12 +208,24 @@ class EpochCommitment:
                     input_proof=self.inputs.inclusion_proof(index),
                 )
             )
+        following = position + 1
+        has_next = following < len(combined.agent_ids)
         return AuditOpening(
             agent_id=agent_id,
             count=int(combined.counts[position]),
             llr_sum=int(combined.llr_sums[position]),
             entry_proof=entries.inclusion_proof(position),
             replicas=tuple(replicas),
+            next_entry=(
+                (
+                    int(combined.agent_ids[following]),
+                    int(combined.counts[following]),
+                    int(combined.llr_sums[following]),
+                )
+                if has_next
+                else None
+            ),
+            next_proof=entries.inclusion_proof(following) if has_next else None,
         )
 
 
