@@ -10,10 +10,11 @@ Theory of operation
    path from an initial state: every counterexample is a shortest one.
 3. Each state is expanded by running the model's actions in declaration
    order; every yielded successor counts as *generated* and as one
-   *enabling* of its action; a successor outside ``within_boundary`` is
-   dropped; a successor whose (canonical, under symmetry) fingerprint is new
-   counts as a *new* state of its action and has every always- and
-   sometimes-property checked at once.
+   *enabling* of its action; a successor whose (canonical, under symmetry)
+   fingerprint is new counts as a *new* state of its action and has every
+   always- and sometimes-property checked at once.  A state outside
+   ``within_boundary`` (TLC's ``CONSTRAINT``) is counted and checked like any
+   other but never expanded, as TLC does, so the counts match TLC's.
 4. With ``stop_on_violation`` the search ends at the first violation (TLC's
    default); the trace is rebuilt from the parent chain (see ``_trace``).
 5. With ``record_graph`` every transition between kept states is recorded
@@ -110,8 +111,6 @@ def explore(model: Model[Any], options: Options, *, record_graph: bool = False) 
     level: list[tuple[Any, int]] = []
     for state in model.init_states():
         generated += 1
-        if not boundary(state):
-            continue
         key_state = canon(state) if canon is not None else state
         fp = fingerprint(key_state)
         if fp in index_of:
@@ -137,6 +136,11 @@ def explore(model: Model[Any], options: Options, *, record_graph: bool = False) 
         following: list[tuple[Any, int]] = []
         for state, fp in level:
             me = index_of[fp]
+            if not boundary(state):
+                if graph is not None:
+                    graph.edges.append([])
+                    graph.enabled.append(0)
+                continue
             count = 0
             my_edges: list[tuple[int, int, tuple[Hashable, ...], int]] = []
             my_enabled = 0
@@ -152,8 +156,6 @@ def explore(model: Model[Any], options: Options, *, record_graph: bool = False) 
                         my_enabled |= mask
                     else:
                         mask = 0
-                    if not boundary(nxt):
-                        continue
                     key_state = canon(nxt) if canon is not None else nxt
                     nfp = fingerprint(key_state)
                     target = index_of.get(nfp)

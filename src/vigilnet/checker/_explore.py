@@ -7,8 +7,8 @@ depth bound never hides a state within the bound.  Its counterexamples are
 the DFS stack: valid, not necessarily shortest.
 
 Simulation runs ``traces`` walks of at most ``depth`` steps from a random
-initial state, choosing a random successor (inside the boundary) at each
-step with ``random.Random(seed)``; the same seed gives the same walks.  It
+initial state, choosing a random successor at each step (a walk ends at a
+state outside the boundary, after checking it) with ``random.Random(seed)``; the same seed gives the same walks.  It
 checks the always- and sometimes-properties on every visited state; it
 proves nothing about the states it did not visit, so a property it did not
 see violated is reported as holding *on the walks* (``complete`` is false).
@@ -80,7 +80,7 @@ def dfs(model: Model[Any], options: Options) -> CheckResult:
 
     for init in model.init_states():
         generated += 1
-        if not boundary(init) or stop:
+        if stop:
             continue
         fp = fingerprint(canon(init) if canon is not None else init)
         if fp in best:
@@ -90,14 +90,15 @@ def dfs(model: Model[Any], options: Options) -> CheckResult:
         if visit(path) and options.stop_on_violation:
             stop = True
             break
-        stack = [iter(successors(model, init))]
+        stack = [iter(successors(model, init) if boundary(init) else [])]
         first_expansion = [True]
         while stack and not stop:
             depth = len(path) - 1
             try:
                 ai, args, nxt = next(stack[-1])
             except StopIteration:
-                if first_expansion[-1] and model.check_deadlock and deadlock is None:
+                if (first_expansion[-1] and model.check_deadlock and deadlock is None
+                        and boundary(path[-1][2])):
                     deadlock = _trace(model, path)
                     if options.stop_on_violation:
                         stop = True
@@ -108,8 +109,6 @@ def dfs(model: Model[Any], options: Options) -> CheckResult:
             first_expansion[-1] = False
             generated += 1
             enabled[ai] += 1
-            if not boundary(nxt):
-                continue
             nfp = fingerprint(canon(nxt) if canon is not None else nxt)
             old = best.get(nfp)
             if old is not None and old <= depth + 1:
@@ -122,6 +121,9 @@ def dfs(model: Model[Any], options: Options) -> CheckResult:
             if visit(path) and options.stop_on_violation:
                 stop = True
                 break
+            if not boundary(nxt):
+                path.pop()
+                continue
             if options.max_depth is not None and depth + 1 >= options.max_depth:
                 if successors(model, nxt):
                     complete = False
@@ -157,9 +159,9 @@ def simulate(
     model.check_assumptions()
     rng = random.Random(seed)
     boundary = model.boundary()
-    inits = [s for s in model.init_states() if boundary(s)]
+    inits = list(model.init_states())
     if not inits:
-        raise ModelError(f"model {model.name}: no initial state inside the boundary")
+        raise ModelError(f"model {model.name}: no initial state")
     ledger = Ledger(model)
     found: dict[int, Trace] = {}
     enabled = [0] * len(model.actions)
@@ -182,13 +184,12 @@ def simulate(
             if bad and options.stop_on_violation:
                 stop = True
                 break
-            if len(path) - 1 >= depth:
+            if len(path) - 1 >= depth or not boundary(state):
                 break
             succ = successors(model, state)
             generated += len(succ)
             for ai, _, _ in succ:
                 enabled[ai] += 1
-            succ = [entry for entry in succ if boundary(entry[2])]
             if not succ:
                 if model.check_deadlock and deadlock is None:
                     deadlock = _trace(model, path)

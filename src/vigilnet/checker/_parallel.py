@@ -108,13 +108,13 @@ class _GenericWorker:
         dead: list[int] = []
         generated = 0
         for rank, state in self.frontier:
+            if not self.boundary(state):
+                continue
             seq = 0
             for ai, action in enumerate(model.actions):
                 for _args, nxt in action.step(state):
                     seq += 1
                     enabled[ai] += 1
-                    if not self.boundary(nxt):
-                        continue
                     key_state = self.canon(nxt) if self.canon is not None else nxt
                     nfp = fingerprint(key_state)
                     if nfp in local:
@@ -328,7 +328,6 @@ def parallel_bfs(
     if vector and kernel is None:
         raise ModelError(f"model {model.name} has no vectorised kernel")
     start = time.monotonic()
-    boundary = model.boundary()
 
     # Level 0, computed here exactly as the sequential engines do.
     inits: list[Any] = []
@@ -337,8 +336,6 @@ def parallel_bfs(
     generated = 0
     for state in model.init_states():
         generated += 1
-        if not boundary(state):
-            continue
         key_state = canon(state) if canon is not None else state
         if kernel is not None:
             value = kernel.encode(key_state)

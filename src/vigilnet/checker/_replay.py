@@ -83,7 +83,6 @@ def replay_document(document: Mapping[str, Any], model: Model[Any]) -> Replay:
         return normalize(state_to_itf(model, state))
 
     messages: list[str] = []
-    boundary = model.boundary()
     current = next((s for s in model.init_states() if encoded(s) == expected(0)), None)
     if current is None:
         return Replay(ok=False, trace=Trace(steps=()),
@@ -98,7 +97,7 @@ def replay_document(document: Mapping[str, Any], model: Model[Any]) -> Replay:
         for ai, args, nxt in successors(model, current):
             if name is not None and model.actions[ai].name != name:
                 continue
-            if boundary(nxt) and encoded(nxt) == target:
+            if encoded(nxt) == target:
                 match = Step(action=model.actions[ai].name, args=args, state=nxt)
                 break
         if match is None:

@@ -42,7 +42,6 @@ def rebuild_trace(
     matches, which means the model is not deterministic (its actions yield
     different successors on different calls) or the symmetry is not one.
     """
-    boundary = model.boundary()
     current: Any = None
     for state in model.init_states():
         if key_of(state) == keys[0]:
@@ -53,7 +52,7 @@ def rebuild_trace(
     steps = [Step(action=None, args=(), state=current)]
     for key in keys[1:]:
         for index, args, nxt in successors(model, current):
-            if boundary(nxt) and key_of(nxt) == key:
+            if key_of(nxt) == key:
                 steps.append(Step(action=model.actions[index].name, args=args, state=nxt))
                 current = nxt
                 break
