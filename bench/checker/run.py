@@ -41,9 +41,10 @@ EXPECTED = {3: 288, 5: 8_832, 7: 296_448, 8: 1_745_408, 9: 10_340_352}
 
 
 def _child(kind: str, rm: int, workers: int) -> dict[str, Any]:
+    from vigilnet.models import twophase
+
     from vigilnet.checker import Options
     from vigilnet.checker._run import check
-    from vigilnet.models import twophase
 
     start = time.perf_counter()
     if kind == "naive":
