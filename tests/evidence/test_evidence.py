@@ -9,7 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import scipy.stats
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vigilnet.errors import LocalProtocolError, RemoteProtocolError
@@ -104,7 +104,8 @@ observation_rows = st.tuples(
 )
 
 
-@given(st.lists(observation_rows, min_size=1, max_size=20))
+@settings(max_examples=40)
+@given(st.lists(observation_rows, min_size=1, max_size=8))
 def test_vectorised_analysis_equals_scalar_rule(
     rows: list[tuple[float, float, float, float]],
 ) -> None:
