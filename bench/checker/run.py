@@ -124,7 +124,7 @@ def main() -> None:
     print(f"vigilnet checker bench: TwoPhase, symmetry off; {platform.processor() or 'cpu'}, "
           f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, Python "
           f"{platform.python_version()}", flush=True)
-    header = (f"{'run':<26}{'RM':>3}{'distinct':>12}{'search s':>10}{'wall s':>9}{'cpu s':>8}"
+    header = (f"{'run':<31}{'RM':>3}{'distinct':>12}{'search s':>10}{'wall s':>9}{'cpu s':>8}"
               f"{'distinct/s':>13}{'peak RSS':>11}{'vs naive':>10}")
     print(header)
     print("-" * len(header))
@@ -148,11 +148,11 @@ def main() -> None:
                 label += f", {workers} worker{'s' if workers > 1 else ''}"
             ratio = (f"{naive_seconds[rm] / row['seconds']:.1f}x" if rm in naive_seconds
                      and kind != "naive" else "")
-            print(f"{label:<26}{rm:>3}{row['distinct']:>12,}{row['seconds']:>10.2f}"
+            print(f"{label:<31}{rm:>3}{row['distinct']:>12,}{row['seconds']:>10.2f}"
                   f"{row['wall']:>9.2f}{row['cpu']:>8.2f}{row['distinct'] / row['seconds']:>13,.0f}"
                   f"{row['rss_kib'] / 1024:>9.0f} MB{ratio:>10}", flush=True)
         if rm not in args.naive:
-            print(f"{'naive set-of-states BFS':<26}{rm:>3}  skipped (needs ~4 GB and minutes "
+            print(f"{'naive set-of-states BFS':<31}{rm:>3}  skipped (needs ~4 GB and minutes "
                   f"at RM = 9; run with --naive {rm})", flush=True)
     if args.json:
         print(json.dumps(rows))

@@ -1,11 +1,15 @@
 """64-bit state fingerprints and TLC's collision-probability estimates.
 
 The seen-set of the generic engine holds fingerprints, not states.  A state's
-fingerprint is the SplitMix64 finaliser applied to Python's structural hash of
-the state (SipHash-1-3 for ``str`` and ``bytes``, the xxHash-derived combiner
-for tuples and frozen dataclasses, value identity for small ints).  The
-finaliser is a bijection on 64-bit words, so it does not change which states
-collide; it spreads the bits so that ``fp % workers`` shards evenly.
+fingerprint is Python's structural hash of the state taken as a 64-bit word
+(SipHash-1-3 for ``str`` and ``bytes``, the xxHash-derived combiner for
+tuples and frozen dataclasses, value identity for small ints).  Where the
+bits must look random (sharding by ``% workers``, the gap-based collision
+estimate) the SplitMix64 finaliser :func:`mix64` is applied first; it is a
+bijection on 64-bit words, so it does not change which states collide.
+String hashes are salted per interpreter (``PYTHONHASHSEED``): fingerprints
+are compared only within one run, and worker processes are forked, so they
+share the salt.
 
 Two distinct states with the same fingerprint make the checker believe the
 second was already seen, so part of the state space may go unexplored.  As TLC
@@ -26,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["MASK64", "collision_observed", "collision_optimistic", "fingerprint", "mix64"]
 
@@ -42,7 +47,19 @@ def mix64(value: int) -> int:
 
 def fingerprint(state: Hashable) -> int:
     """The 64-bit fingerprint of a (hashable, value-compared) state."""
-    return mix64(hash(state))
+    return hash(state) & MASK64
+
+
+def mix64_array(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """:func:`mix64` on a whole array."""
+    z = keys.astype(np.uint64, copy=True)
+    with np.errstate(over="ignore"):
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return z
 
 
 def collision_optimistic(distinct: int, generated: int) -> float:
@@ -52,7 +69,7 @@ def collision_optimistic(distinct: int, generated: int) -> float:
 
 def collision_observed(fingerprints: Iterable[int]) -> float:
     """TLC's estimate "based on the actual fingerprints": ``1 / min gap``."""
-    array = np.fromiter(fingerprints, dtype=np.uint64)
+    array = mix64_array(np.fromiter(fingerprints, dtype=np.uint64))
     if array.size < 2:
         return 0.0
     array.sort()

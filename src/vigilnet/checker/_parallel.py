@@ -41,7 +41,12 @@ import numpy as np
 import numpy.typing as npt
 
 from vigilnet.checker._common import Ledger, Options, make_result, safety_outcomes
-from vigilnet.checker._fingerprint import collision_observed, collision_optimistic, fingerprint
+from vigilnet.checker._fingerprint import (
+    collision_observed,
+    collision_optimistic,
+    fingerprint,
+    mix64_array,
+)
 from vigilnet.checker._model import Kind, Model, ModelError
 from vigilnet.checker._progress import ProgressInfo
 from vigilnet.checker._result import ActionCoverage, CheckResult, Trace
@@ -60,14 +65,7 @@ LAST_WORKER_RSS_KIB: list[int] = []
 
 def shard_of(keys: U64, workers: int) -> I64:
     """``mix64(key) % workers`` on a whole array (SplitMix64's finaliser)."""
-    z = keys.copy()
-    with np.errstate(over="ignore"):
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
-    out: I64 = (z % np.uint64(workers)).astype(np.int64)
+    out: I64 = (mix64_array(keys) % np.uint64(workers)).astype(np.int64)
     return out
 
 
