@@ -6,6 +6,7 @@
   the check exits 1 and says so.
 * ``FALSE_ASSUMPTION``: the same counter with ``ASSUME LIMIT > 5`` while
   ``LIMIT = 3``: the check exits 2 before searching.
+* ``RAISING``: an action raises ``KeyError``: a model error, exit 2.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from vigilnet.checker import (
     Property,
 )
 
-__all__ = ["FALSE_ASSUMPTION", "UNREACHABLE", "build"]
+__all__ = ["FALSE_ASSUMPTION", "RAISING", "UNREACHABLE", "build"]
 
 
 def build(constants: Constants, *, assume: bool = False) -> Model[int]:
@@ -62,4 +63,24 @@ FALSE_ASSUMPTION = ModelFamily(
     build=lambda constants: build(constants, assume=True),
     configs={"default": {"LIMIT": 3}},
     default_config="default",
+)
+
+
+def _raising(constants: Constants) -> Model[int]:
+    model = build(constants)
+
+    def explode(count: int) -> Iterator[tuple[tuple[Hashable, ...], int]]:
+        if count == 2:
+            raise KeyError("a bug in the model")
+        yield (), count + 1
+
+    from dataclasses import replace
+
+    return replace(model, actions=(Action(name="Explode", step=explode),))
+
+
+#: A model whose action raises: a model error, exit 2 (never 1).
+RAISING = ModelFamily(
+    name="raising", summary="an action that raises", build=_raising,
+    configs={"default": {"LIMIT": 5}}, default_config="default",
 )

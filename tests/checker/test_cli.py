@@ -81,6 +81,12 @@ def test_false_assumption_exits_2() -> None:
     assert "assumption LimitAboveFive is false" in result.output
 
 
+def test_a_raising_model_exits_2() -> None:
+    result = CliRunner().invoke(main, ["check", "--no-progress", f"{BAD}:RAISING"])
+    assert result.exit_code == 2
+    assert "the model raised KeyError" in result.output
+
+
 @pytest.mark.parametrize(
     "args",
     [("nope",), ("twophase", "--config", "nope"), ("twophase", "--mutant", "nope"),

@@ -6,6 +6,7 @@ and report are kept apart, after Stateright.  See ``docs/checker.md``.
 """
 
 from vigilnet.checker._common import Options
+from vigilnet.checker._itf import trace_to_itf, write_itf
 from vigilnet.checker._model import (
     Action,
     Assumption,
@@ -17,6 +18,9 @@ from vigilnet.checker._model import (
     Property,
     WeakFairness,
 )
+from vigilnet.checker._registry import load_family
+from vigilnet.checker._replay import Replay, replay_document, replay_file
+from vigilnet.checker._report import format_result, format_trace, result_to_json
 from vigilnet.checker._result import (
     STUTTER,
     ActionCoverage,
@@ -26,6 +30,8 @@ from vigilnet.checker._result import (
     Step,
     Trace,
 )
+from vigilnet.checker._run import check
+from vigilnet.checker._vector import VectorKernel
 
 __all__ = [
     "STUTTER",
@@ -41,8 +47,19 @@ __all__ = [
     "Options",
     "Property",
     "PropertyResult",
+    "Replay",
     "Status",
     "Step",
     "Trace",
+    "VectorKernel",
     "WeakFairness",
+    "check",
+    "format_result",
+    "format_trace",
+    "load_family",
+    "replay_document",
+    "replay_file",
+    "result_to_json",
+    "trace_to_itf",
+    "write_itf",
 ]

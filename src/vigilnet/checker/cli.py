@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,9 @@ def check(
         sys.exit(0 if result.ok else 1)
     except ModelError as error:
         _fail(str(error))
+    except Exception as error:  # a bug in the model: exit 2, never 1
+        traceback.print_exc(file=sys.stderr)
+        _fail(f"the model raised {type(error).__name__}: {error}")
 
 
 @click.command(name="replay")
