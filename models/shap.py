@@ -82,6 +82,13 @@ from typing import Any
 
 from vigilnet.aggregation import replica_median
 from vigilnet.checker import Action, Assumption, Constants, Model, ModelFamily, Property
+from vigilnet.protocols.shap import (
+    bounded_influence,
+    detectability,
+    fan_in_bound,
+    integrity,
+    reputation_gate,
+)
 
 __all__ = [
     "FAMILY",
@@ -255,29 +262,27 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
         values = [s.accepted[i] for i in honest if s.accepted[i] != NONE]
         return (min(values), max(values)) if values else None
 
-    # -- properties (one predicate each; the tests import them) ------------
-    def integrity(s: ShapState) -> bool:
+    # -- properties: the shared predicates of vigilnet.protocols.shap ------
+    def integrity_holds(s: ShapState) -> bool:
         if s.phase != "closed":
             return True
         leaves = tuple((i, v) for i, v in enumerate(s.accepted) if v != NONE)
-        return s.total == sum(v for _, v in s.tree) and (s.aggByz or s.tree == leaves)
+        return integrity(s.total, (v for _, v in s.tree)) and (s.aggByz or s.tree == leaves)
 
-    def detectability(s: ShapState) -> bool:
-        return all(s.checked[i] != "ok" or (i, truth[i]) in s.tree for i in honest)
+    def detectability_holds(s: ShapState) -> bool:
+        return all(detectability(s.checked[i] == "ok", (i, truth[i]) in s.tree) for i in honest)
 
-    def bounded_influence(s: ShapState) -> bool:
+    def bounded_influence_holds(s: ShapState) -> bool:
         if s.aggByz or s.out == NONE:
             return True
-        bounds = honest_range(s)
-        return bounds is not None and bounds[0] <= s.out <= bounds[1]
+        return bounded_influence(s.out, [s.accepted[i] for i in honest if s.accepted[i] != NONE])
 
-    def fan_in_bound(s: ShapState) -> bool:
-        return count_accepted(s.accepted) <= fan_in
+    def fan_in_bound_holds(s: ShapState) -> bool:
+        return fan_in_bound(count_accepted(s.accepted), fan_in)
 
-    def reputation_gate(s: ShapState) -> bool:
-        return all(
-            s.accepted[i] == NONE or (i not in low_rep and i not in s.banned) for i in children
-        )
+    def reputation_gate_holds(s: ShapState) -> bool:
+        accepted = [i for i in children if s.accepted[i] != NONE]
+        return reputation_gate(accepted, low_rep | s.banned)
 
     def attack_detected(s: ShapState) -> bool:
         return any(
@@ -299,11 +304,11 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
         )
 
     properties: list[Property[ShapState]] = [
-        Property.always("Integrity", integrity),
-        Property.always("Detectability", detectability),
-        Property.always("BoundedInfluence", bounded_influence),
-        Property.always("FanInBound", fan_in_bound),
-        Property.always("ReputationGate", reputation_gate),
+        Property.always("Integrity", integrity_holds),
+        Property.always("Detectability", detectability_holds),
+        Property.always("BoundedInfluence", bounded_influence_holds),
+        Property.always("FanInBound", fan_in_bound_holds),
+        Property.always("ReputationGate", reputation_gate_holds),
         Property.sometimes("SomeCommitted", lambda s: s.phase == "closed" and s.tree != ()),
         Property.sometimes("SomeConfirmed", lambda s: "ok" in s.checked),
         Property.sometimes("SomeCombined", lambda s: not s.aggByz and s.out != NONE),

@@ -51,6 +51,13 @@ from vigilnet.protocols.shap._messages import (
     Tier,
     sign_report,
 )
+from vigilnet.protocols.shap._properties import (
+    bounded_influence,
+    detectability,
+    fan_in_bound,
+    integrity,
+    reputation_gate,
+)
 from vigilnet.protocols.shap._state import (
     AGGREGATOR_TRANSITIONS,
     CHILD_TRANSITIONS,
@@ -121,6 +128,7 @@ __all__ = [
     "StartEpoch",
     "Tier",
     "audit_entry",
+    "bounded_influence",
     "check_receipt",
     "checks_needed",
     "child_leaf",
@@ -132,12 +140,16 @@ __all__ = [
     "commit_hub",
     "commit_regional",
     "commitment_hash",
+    "detectability",
     "entries_tree",
     "entry_leaf",
     "escape_probability",
+    "fan_in_bound",
     "initial_state",
+    "integrity",
     "monitor_report",
     "receive_report",
+    "reputation_gate",
     "select_entries",
     "sign_report",
     "step",
