@@ -134,7 +134,7 @@ def explore(model: Model[Any], options: Options, *, record_graph: bool = False) 
             complete = False
             break
         following: list[tuple[Any, int]] = []
-        for state, fp in level:
+        for position, (state, fp) in enumerate(level):
             me = index_of[fp]
             if not boundary(state):
                 if graph is not None:
@@ -190,7 +190,7 @@ def explore(model: Model[Any], options: Options, *, record_graph: bool = False) 
                     ProgressInfo(
                         generated=generated,
                         distinct=len(fps),
-                        queue=len(following),
+                        queue=len(level) - position - 1 + len(following),
                         depth=depth,
                         seconds=time.monotonic() - start,
                     )
