@@ -91,7 +91,8 @@ def test_a_raising_model_exits_2() -> None:
     "args",
     [("nope",), ("twophase", "--config", "nope"), ("twophase", "--mutant", "nope"),
      ("twophase", "--const", "NOPE=1"), ("twophase", "--const", "RM"),
-     ("twophase", "--dfs", "--simulate"), ("twophase", "--const", "RM=0")],
+     ("twophase", "--dfs", "--simulate"), ("twophase", "--const", "RM=0"),
+     ("twophase", "--dfs", "--workers", "2")],
 )
 def test_usage_and_model_errors_exit_2(args: tuple[str, ...]) -> None:
     assert run(*args)[0] == 2
@@ -130,6 +131,8 @@ def test_lasso_printed_and_replayed(tmp_path: Path) -> None:
         replayed = CliRunner().invoke(main, ["replay", str(trace)])
         assert replayed.exit_code == 0, replayed.output
     assert run("peterson")[0] == 0
+    code, out = run("peterson", "--workers", "2")
+    assert code == 0 and "checked on 1 worker" in out
 
 
 def test_simulate_is_seeded() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from vigilnet.checker._bfs import bfs
@@ -38,6 +39,8 @@ def check(
     options = options if options is not None else Options()
     if workers < 1:
         raise ModelError("--workers must be at least 1")
+    if workers > 1 and strategy != "bfs":
+        raise ModelError("--workers applies to breadth-first search only")
     if strategy == "simulate":
         return simulate(model, options, traces=traces, depth=depth, seed=seed)
     if strategy == "dfs":
@@ -46,9 +49,11 @@ def check(
     if engine == "vector" and why is not None:
         raise ModelError(f"model {model.name}: cannot use the vectorised engine: {why}")
     vector = engine == "vector" or (engine == "auto" and why is None)
+    if workers > 1 and model.has_liveness:
+        result = bfs(model, options)
+        return replace(result, notes=(*result.notes,
+                                      "liveness needs the whole state graph: checked on 1 worker"))
     if workers > 1:
-        if model.has_liveness:
-            raise ModelError("liveness checking runs on one worker; drop --workers")
         from vigilnet.checker._parallel import parallel_bfs
 
         return parallel_bfs(model, options, workers=workers, vector=vector)
