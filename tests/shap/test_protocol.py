@@ -30,6 +30,7 @@ from vigilnet.protocols.shap import (
     MonitorBody,
     Phase,
     Reason,
+    Receipt,
     ReceiptTimeout,
     ReceiveReceipt,
     ReceiveReport,
@@ -45,6 +46,7 @@ from vigilnet.protocols.shap import (
     check_receipt,
     checks_needed,
     child_step,
+    children_tree,
     combine_replicas,
     combine_replicas_reference,
     commitment_hash,
@@ -594,3 +596,46 @@ def test_audit_catches_a_duplicated_entry_and_a_wrong_position() -> None:
         next_proof=tree.inclusion_proof(at + 2),
     )
     audit_entry(opening=copy, index=at + 1, **arguments)  # type: ignore[arg-type]
+
+
+def test_every_child_of_a_hub_detects_a_duplicated_leaf() -> None:
+    """A Byzantine hub counts regional 100 twice (inflating its totals);
+    both regionals' checks fail on the input listing."""
+    world = make_world()
+    values = _values(world)
+    own: dict[int, Report] = {}
+    for region, setup in world.regionals.items():
+        state = initial_state(setup, 1)
+        for monitor, home in world.monitor_region.items():
+            if home == region:
+                body = world.honest_body(monitor, values)
+                state, _ = step(
+                    setup, state, ReceiveReport(report=world.report(monitor, body), body=body)
+                )
+        _, out = step(setup, state, CloseEpoch())
+        assert isinstance(out[1], SendReport)
+        own[region] = out[1].report
+    leaves = [(r, own[r].root, own[r].totals) for r in (100, 100, 101)]
+    inputs = children_tree(
+        [c for c, _, _ in leaves], [r for _, r, _ in leaves], [t for _, _, t in leaves]
+    )
+    totals = inputs.root.totals
+    lying = sign_report(
+        key(1000),
+        epoch=1,
+        config_hash=world.config.config_hash,
+        node_id=1000,
+        tier=Tier.HUB,
+        root=commitment_hash(inputs.root, None),
+        totals=(totals[0], totals[1], totals[2]),
+    )
+    for region, index in ((100, 0), (101, 2)):
+        receipt = Receipt(
+            parent=lying,
+            inputs=inputs.root,
+            entries=None,
+            proof=inputs.inclusion_proof(index),
+            leaves=tuple(leaves),
+        )
+        with pytest.raises(ReportRejected, match="strictly increasing"):
+            check_receipt(own[region], world.keys[1000], receipt)

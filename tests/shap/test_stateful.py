@@ -28,6 +28,7 @@ each and asserts that it fails.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
@@ -377,7 +378,9 @@ class ShapMachine(RuleBasedStateMachine):
             totals=(totals[0], totals[1], totals[2]),
         )
         if attack in ("duplicate", "reorder"):
-            assert signed.totals == report.totals  # harmless to what is reported up
+            # Harmless to what a regional reports up, and detected anyway by
+            # every child (the input leaves no longer strictly increase).
+            assert signed.totals == report.totals
         event(f"close: {attack}, {len(accepted)} accepted, {len(combined.agent_ids)} entries")
 
         # Detectability: every honest child that sent checks its receipt.
@@ -401,9 +404,12 @@ class ShapMachine(RuleBasedStateMachine):
                         inputs=inputs.root,
                         entries=entries.root,
                         proof=inputs.inclusion_proof(min(index, len(leaves) - 1)),
+                        leaves=tuple(leaves),
                     )
             phase = self._child_check(child, receipt)
-            counted = position is not None and child in accepted
+            ids = [leaf[0] for leaf in leaves]
+            well_formed = all(b > a for a, b in itertools.pairwise(ids))
+            counted = position is not None and child in accepted and well_formed
             assert detectability(phase is ChildPhase.CONFIRMED, counted), (attack, child)
             if counted:  # and no false alarm
                 assert phase is ChildPhase.CONFIRMED, (attack, child)

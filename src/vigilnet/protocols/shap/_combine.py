@@ -174,6 +174,7 @@ class EpochCommitment:
             inputs=self.inputs_root,
             entries=self.entries_root,
             proof=self.inputs.inclusion_proof(index),
+            leaves=tuple((c, r.root, r.totals) for c, r, _ in self.accepted),
         )
 
     def opening(self, agent_id: int) -> AuditOpening:

@@ -344,13 +344,18 @@ class MonitorBody:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Receipt:
     """What an aggregator returns to each accepted child (DESIGN.md 4.2,
-    step 5): its own signed report, the two trees' roots, and the inclusion
-    proof of the child's leaf in the inputs tree."""
+    step 5): its own signed report, the two trees' roots, the inclusion
+    proof of the child's leaf in the inputs tree, and the list of every
+    input leaf ``(node_id, root, totals)`` in tree order (at most
+    ``max_aggregation_ratio`` of them), from which the child recomputes the
+    inputs root and sees that node ids strictly increase: no child counted
+    twice, none shown out of order."""
 
     parent: Report
     inputs: SumRoot
     entries: SumRoot | None
     proof: SumInclusionProof
+    leaves: tuple[tuple[int, bytes, tuple[int, int, int]], ...]
 
     def __post_init__(self) -> None:
         sender = self.parent.node_id
@@ -364,4 +369,19 @@ class Receipt:
         )
         _reject(
             isinstance(self.proof, SumInclusionProof), Reason.MALFORMED, sender, "inclusion proof"
+        )
+        _reject(
+            type(self.leaves) is tuple
+            and all(
+                type(leaf) is tuple
+                and len(leaf) == 3
+                and _is_uint(leaf[0])
+                and type(leaf[1]) is bytes
+                and len(leaf[1]) == HASH_SIZE
+                and LAYOUT.accepts(leaf[2])
+                for leaf in self.leaves
+            ),
+            Reason.MALFORMED,
+            sender,
+            "input leaves",
         )

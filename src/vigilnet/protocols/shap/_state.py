@@ -51,10 +51,13 @@ action names of ``spec/SHAP.tla`` in brackets):
    entries' (regional) or the inputs' (hub).
 5. **Receipts** [``Close``].  Every accepted child gets its inclusion proof
    in the inputs tree with the parent's signed report and both tree roots.
-6. **Child check** [``ChildCheck``].  A child verifies the parent's
+6. **Child check** [``Check``].  A child verifies the parent's
    signature, epoch and config, that the two roots hash to the signed root,
-   that the signed totals are the right tree's totals, and the inclusion of
-   *its own* leaf (its own root and totals) in the inputs tree.  Any failure,
+   that the signed totals are the right tree's totals, the inclusion of
+   *its own* leaf (its own root and totals) in the inputs tree, and, from
+   the list of all input leaves (at most ``max_aggregation_ratio``), that
+   they give the inputs root with node ids strictly increasing, so no child
+   is counted twice (which matters at a hub, whose totals are the inputs').  Any failure,
    or no receipt by the deadline, moves it to ``ALARMED``: an aggregator that
    drops or alters an honest child's report is caught by that child with
    certainty [``Detectability``].
@@ -73,6 +76,7 @@ raises :class:`~vigilnet.errors.LocalProtocolError` (our caller's bug).
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Final, TypeAlias, cast
@@ -84,7 +88,13 @@ from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.evidence import Reputation
 from vigilnet.merkle import SumProofError, verify_sum_inclusion
 from vigilnet.protocols.shap._combine import EpochCommitment, commit_hub, commit_regional
-from vigilnet.protocols.shap._commit import LAYOUT, child_leaf, commitment_hash, entries_tree
+from vigilnet.protocols.shap._commit import (
+    LAYOUT,
+    child_leaf,
+    children_tree,
+    commitment_hash,
+    entries_tree,
+)
 from vigilnet.protocols.shap._messages import (
     MonitorBody,
     Reason,
@@ -536,6 +546,19 @@ def check_receipt(own: Report, parent_key: VerifyKey, receipt: Receipt) -> None:
         )
     except SumProofError as exc:
         raise ReportRejected(Reason.OMITTED_OR_ALTERED, sender, str(exc)) from None
+    leaves = receipt.leaves
+    ids = [node for node, _, _ in leaves]
+    if children_tree(ids, [r for _, r, _ in leaves], [t for _, _, t in leaves]).root != (
+        receipt.inputs
+    ):
+        raise ReportRejected(Reason.INCONSISTENT_BODY, sender, "input leaves do not give the root")
+    if any(b <= a for a, b in itertools.pairwise(ids)):
+        raise ReportRejected(
+            Reason.OMITTED_OR_ALTERED, sender, "input leaves not strictly increasing: duplicated"
+        )
+    index = receipt.proof.leaf_index
+    if leaves[index] != (own.node_id, own.root, own.totals):
+        raise ReportRejected(Reason.OMITTED_OR_ALTERED, sender, "own leaf not at the proof's index")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
