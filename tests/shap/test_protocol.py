@@ -639,3 +639,30 @@ def test_every_child_of_a_hub_detects_a_duplicated_leaf() -> None:
         )
         with pytest.raises(ReportRejected, match="strictly increasing"):
             check_receipt(own[region], world.keys[1000], receipt)
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize("event", ["report", "close", "start"])
+def test_transition_table_covers_exactly_the_legal_pairs(phase: Phase, event: str) -> None:
+    """h2-style: every (phase, event) pair either has a handler in the table
+    or is refused as our own error; an illegal pair changes nothing."""
+    from vigilnet.protocols.shap import AGGREGATOR_TRANSITIONS
+
+    world = make_world()
+    setup = world.regionals[REGION]
+    state = initial_state(setup, 1)
+    if phase is Phase.CLOSED:
+        state, _ = step(setup, state, CloseEpoch())
+    body = world.honest_body(0, _values(world))
+    events = {
+        "report": ReceiveReport(report=world.report(0, body), body=body),
+        "close": CloseEpoch(),
+        "start": StartEpoch(epoch=2),
+    }
+    chosen = events[event]
+    if (phase, type(chosen)) in AGGREGATOR_TRANSITIONS:
+        after, _ = step(setup, state, chosen)
+        assert isinstance(after, AggregatorState)
+    else:
+        with pytest.raises(LocalProtocolError, match="not allowed"):
+            step(setup, state, chosen)
