@@ -162,18 +162,18 @@ class Batch:
     dead: int | None
 
 
-def _first_per_value(values: U64, local: I64, value_bits: int) -> tuple[U64, I64]:
+def _first_per_value(values: U64, local: U64, value_bits: int) -> tuple[U64, I64]:
     """Distinct values (sorted) and, for each, the smallest local key."""
     if values.size == 0:
-        return values, local
+        return values, local.view(np.int64)
     if value_bits + KEY_BITS <= 64:
-        combined = (values << np.uint64(KEY_BITS)) | local.astype(np.uint64)
+        combined = (values << np.uint64(KEY_BITS)) | local
         combined.sort()
         ordered = combined >> np.uint64(KEY_BITS)
-        keys = (combined & np.uint64(KEY_MASK)).astype(np.int64)
+        keys = (combined & np.uint64(KEY_MASK)).view(np.int64)
     else:
         order = np.lexsort((local, values))
-        ordered, keys = values[order], local[order]
+        ordered, keys = values[order], local[order].view(np.int64)
     first = np.empty(ordered.size, dtype=np.bool_)
     first[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
@@ -214,13 +214,15 @@ def expand_frontier(
         ok &= succ != chunk[None, :]
         flat = np.flatnonzero(ok)
         values = succ.ravel()[flat]
-        row = flat % size
-        instance = flat // size
+        positions = flat.view(np.uint64)
+        row = positions % np.uint64(size)
+        instance = positions // np.uint64(size)
         if canon is not None:
             values = canon(values)
-            keep = values != chunk[row]
+            keep = values != chunk[row.view(np.int64)]
             values, row, instance = values[keep], row[keep], instance[keep]
-        uniq, local = _first_per_value(values, row * width + instance, kernel.value_bits)
+        uniq, local = _first_per_value(values, row * np.uint64(width) + instance,
+                                       kernel.value_bits)
         fresh = ~known(uniq)
         for part in level_sorted:
             fresh &= ~member(part, uniq)
