@@ -17,7 +17,7 @@ from vigilnet.checker._result import (
     Trace,
 )
 
-__all__ = ["Ledger", "Options", "make_result"]
+__all__ = ["Ledger", "Options", "make_result", "safety_outcomes"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -136,5 +136,3 @@ def safety_outcomes(
             out[prop.name] = (Status.UNWITNESSED if not stopped_early else Status.UNKNOWN, None)
     return out
 
-
-__all__ += ["safety_outcomes"]

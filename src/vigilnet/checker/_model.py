@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from vigilnet.errors import VigilnetError
@@ -261,6 +261,4 @@ class ModelFamily:
 
 
 def _relabel(model: Model[Any], *, config: str, mutant: str | None, source: str) -> Model[Any]:
-    from dataclasses import replace
-
     return replace(model, config=config, mutant=mutant, source=source)
