@@ -13,5 +13,6 @@ REGISTRY: dict[str, str] = {
     "diehard": "vigilnet.models.diehard:FAMILY",
     "twophase": "vigilnet.models.twophase:FAMILY",
     "peterson": "vigilnet.models.peterson:FAMILY",
+    "sscr": "vigilnet.models.sscr:FAMILY",
     "shap": "vigilnet.models.shap:FAMILY",
 }
