@@ -14,8 +14,9 @@ of :mod:`vigilnet.protocols.shap._state`).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -151,6 +152,22 @@ class EpochCommitment:
     root: bytes
     totals: tuple[int, int, int]
     report: Report | None = None
+    _monitor_trees: dict[int, CommittedTree] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    def _monitor_tree(self, index: int, body: MonitorBody) -> CommittedTree:
+        """The entries tree of accepted child ``index``, built once (audit
+        openings of many agents share it)."""
+        tree = self._monitor_trees.get(index)
+        if tree is None:
+            tree = entries_tree(
+                np.asarray(body.agent_ids, dtype=np.uint64).astype(np.int64),
+                np.asarray(body.counts, dtype=np.int64),
+                np.asarray(body.llr_sums, dtype=np.int64),
+            )
+            self._monitor_trees[index] = tree
+        return tree
 
     @property
     def inputs_root(self) -> SumRoot:
@@ -162,7 +179,9 @@ class EpochCommitment:
 
     def signed(self, report: Report) -> EpochCommitment:
         ensure(report.root == self.root, "report signs another root", LocalProtocolError)
-        return replace(self, report=report)
+        signed = replace(self, report=report)
+        signed._monitor_trees.update(self._monitor_trees)
+        return signed
 
     def receipt(self, child: int) -> Receipt:
         """Rule 5: ``child``'s inclusion proof with the signed report."""
@@ -191,14 +210,12 @@ class EpochCommitment:
         )
         replicas = []
         for index, (_, report, body) in enumerate(self.accepted):
-            if body is None or agent_id not in body.agent_ids:
+            if body is None:
                 continue
-            tree = entries_tree(
-                np.asarray(body.agent_ids, dtype=np.uint64).astype(np.int64),
-                np.asarray(body.counts, dtype=np.int64),
-                np.asarray(body.llr_sums, dtype=np.int64),
-            )
-            at = body.agent_ids.index(agent_id)
+            at = bisect.bisect_left(body.agent_ids, agent_id)  # ids strictly increase
+            if at == len(body.agent_ids) or body.agent_ids[at] != agent_id:
+                continue
+            tree = self._monitor_tree(index, body)
             replicas.append(
                 ReplicaOpening(
                     monitor=report,

@@ -358,8 +358,8 @@ class Receipt:
     leaves: tuple[tuple[int, bytes, tuple[int, int, int]], ...]
 
     def __post_init__(self) -> None:
-        sender = self.parent.node_id
         _reject(isinstance(self.parent, Report), Reason.MALFORMED, None, "parent is not a Report")
+        sender = self.parent.node_id
         _reject(isinstance(self.inputs, SumRoot), Reason.MALFORMED, sender, "inputs root")
         _reject(
             self.entries is None or isinstance(self.entries, SumRoot),

@@ -315,7 +315,8 @@ Output: TypeAlias = SendReport | SendReceipt | Rejected | Committed | Alarm | Co
 def _check_body(setup: AggregatorSetup, report: Report, body: MonitorBody | None) -> None:
     sender = report.node_id
     if setup.tier is not Tier.REGIONAL:
-        ensure(body is None, "only monitors send bodies", LocalProtocolError)
+        if body is not None:
+            raise ReportRejected(Reason.MALFORMED, sender, "only monitors send bodies")
         return
     if body is None:
         raise ReportRejected(Reason.MALFORMED, sender, "a monitor's report needs its body")
