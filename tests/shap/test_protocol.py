@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,7 +28,9 @@ from vigilnet.protocols.shap import (
     CloseEpoch,
     Committed,
     Confirmed,
+    EpochCommitment,
     MonitorBody,
+    Output,
     Phase,
     Reason,
     Receipt,
@@ -66,7 +69,9 @@ def _values(world: World) -> dict[int, tuple[int, int]]:
     return {a: (4, 1000 * a - 2000) for a in range(6)}
 
 
-def _deliver(world: World, state: AggregatorState, monitor: int, body: MonitorBody | None = None):
+def _deliver(
+    world: World, state: AggregatorState, monitor: int, body: MonitorBody | None = None
+) -> tuple[AggregatorState, tuple[Output, ...]]:
     body = body or world.honest_body(monitor, _values(world))
     return step(
         world.regionals[REGION],
@@ -214,20 +219,20 @@ def test_wrong_tier_config_and_closed_epoch() -> None:
     setup = world.regionals[REGION]
     state = initial_state(setup, 1)
     body = world.honest_body(0, _values(world))
-    fields = dict(
+    fields: dict[str, Any] = dict(
         epoch=1,
         config_hash=world.config.config_hash,
         node_id=0,
         root=world.report(0, body).root,
         totals=world.report(0, body).totals,
     )
-    as_regional = sign_report(key(0), tier=Tier.REGIONAL, **fields)  # type: ignore[arg-type]
+    as_regional = sign_report(key(0), tier=Tier.REGIONAL, **fields)
     with pytest.raises(ReportRejected, match="wrong tier"):
         receive_report(setup, state, as_regional, body)
     other_config = sign_report(
         key(0),
         tier=Tier.MONITOR,
-        **(fields | {"config_hash": bytes(32)}),  # type: ignore[arg-type]
+        **(fields | {"config_hash": bytes(32)}),
     )
     with pytest.raises(ReportRejected, match="wrong config hash"):
         receive_report(setup, state, other_config, body)
@@ -257,7 +262,9 @@ def test_malformed_report_is_a_remote_error() -> None:
 # Close, receipts, child check, hub
 
 
-def _close(world: World, state: AggregatorState):
+def _close(
+    world: World, state: AggregatorState
+) -> tuple[AggregatorState, EpochCommitment, Report, dict[int, Receipt]]:
     closed, out = step(world.regionals[REGION], state, CloseEpoch())
     committed = out[0]
     assert isinstance(committed, Committed) and isinstance(out[1], SendReport)
@@ -443,7 +450,8 @@ def test_audit_passes_honest_openings_and_catches_an_altered_entry() -> None:
     inputs, entries = commitment.inputs_root, commitment.entries_root
     assert entries is not None
     for index in select_entries(b"beacon output 0001", 8, entries.size):
-        agent = int(commitment.combined.agent_ids[index])  # type: ignore[union-attr]
+        assert commitment.combined is not None
+        agent = int(commitment.combined.agent_ids[index])
         audit_entry(
             regional=report,
             regional_key=world.keys[REGION],
@@ -575,7 +583,7 @@ def test_audit_catches_a_duplicated_entry_and_a_wrong_position() -> None:
         next_entry=(int(agents[at + 1]), int(counts[at + 1]), int(llrs[at + 1])),
         next_proof=tree.inclusion_proof(at + 1),
     )
-    arguments = dict(
+    arguments: dict[str, Any] = dict(
         regional=report,
         regional_key=world.keys[REGION],
         inputs=commitment.inputs_root,
@@ -584,9 +592,9 @@ def test_audit_catches_a_duplicated_entry_and_a_wrong_position() -> None:
         replicas=3,
     )
     with pytest.raises(AuditFailure, match="do not increase"):
-        audit_entry(opening=opening, index=at, **arguments)  # type: ignore[arg-type]
+        audit_entry(opening=opening, index=at, **arguments)
     with pytest.raises(AuditFailure, match="opened position"):
-        audit_entry(opening=opening, index=at + 1, **arguments)  # type: ignore[arg-type]
+        audit_entry(opening=opening, index=at + 1, **arguments)
     # The copy's own position passes its local checks: a duplicate is caught
     # when its first occurrence is sampled (probability 1 / size per check).
     copy = dataclasses.replace(
@@ -595,7 +603,7 @@ def test_audit_catches_a_duplicated_entry_and_a_wrong_position() -> None:
         next_entry=(int(agents[at + 2]), int(counts[at + 2]), int(llrs[at + 2])),
         next_proof=tree.inclusion_proof(at + 2),
     )
-    audit_entry(opening=copy, index=at + 1, **arguments)  # type: ignore[arg-type]
+    audit_entry(opening=copy, index=at + 1, **arguments)
 
 
 def test_every_child_of_a_hub_detects_a_duplicated_leaf() -> None:
@@ -654,7 +662,7 @@ def test_transition_table_covers_exactly_the_legal_pairs(phase: Phase, event: st
     if phase is Phase.CLOSED:
         state, _ = step(setup, state, CloseEpoch())
     body = world.honest_body(0, _values(world))
-    events = {
+    events: dict[str, ReceiveReport | CloseEpoch | StartEpoch] = {
         "report": ReceiveReport(report=world.report(0, body), body=body),
         "close": CloseEpoch(),
         "start": StartEpoch(epoch=2),

@@ -153,6 +153,7 @@ class ShapMachine(RuleBasedStateMachine):
         self.epoch = 1
         self.state: AggregatorState = initial_state(self.setup, 1)
         self.sent: dict[int, tuple[Report, MonitorBody]] = {}
+        self.last_byzantine: tuple[Report, MonitorBody] | None = None
 
     # -- delivery (the aggregator under test, or a known-bad variant) -----
     def _deliver(self, report: Report, body: MonitorBody | None) -> tuple[object, ...]:
@@ -238,7 +239,9 @@ class ShapMachine(RuleBasedStateMachine):
         if byzantine != "silent":
             for monitor in BYZANTINE:
                 sign = 1 if byzantine == "extreme" else 0
-                sent.append(self.byzantine_send(monitor, "extreme", byz_count, sign))
+                self.byzantine_send(monitor, "extreme", byz_count, sign)
+                assert self.last_byzantine is not None
+                sent.append(self.last_byzantine)
         return multiple(*sent)
 
     # -- Byzantine monitors ------------------------------------------------
@@ -282,6 +285,7 @@ class ShapMachine(RuleBasedStateMachine):
                 Reason.EQUIVOCATION,
                 Reason.DUPLICATE,
             ), out[0]
+        self.last_byzantine = (report, body)
         return report, body
 
     # -- the network: duplicates, reorders, replays of earlier epochs ------
@@ -299,7 +303,7 @@ class ShapMachine(RuleBasedStateMachine):
     def _aggregator(self) -> Iterator[None]:
         if self.BAD == "mean_not_median":
             original = combine_module.combine_columns
-            combine_module.combine_columns = _mean_columns  # type: ignore[assignment]
+            combine_module.combine_columns = _mean_columns
             try:
                 yield
             finally:
@@ -367,7 +371,7 @@ class ShapMachine(RuleBasedStateMachine):
                 ),
             )
             entries = entries_tree(combined.agent_ids, combined.counts, combined.llr_sums)
-        totals = entries.root.totals
+        root_totals = entries.root.totals
         signed = sign_report(
             key(REGION),
             epoch=self.epoch,
@@ -375,7 +379,7 @@ class ShapMachine(RuleBasedStateMachine):
             node_id=REGION,
             tier=Tier.REGIONAL,
             root=commitment_hash(inputs.root, entries.root),
-            totals=(totals[0], totals[1], totals[2]),
+            totals=(root_totals[0], root_totals[1], root_totals[2]),
         )
         if attack in ("duplicate", "reorder"):
             # Harmless to what a regional reports up, and detected anyway by
