@@ -1,0 +1,106 @@
+"""The SSCR model: pinned state counts, every property decided, every mutant
+killed by the property it is meant to break, and the implementation's
+consistency rule agreeing with the model's.
+
+Pinned distinct-state counts (``models.sscr.PINNED``; TLC on
+``spec/SSCR_<config>.cfg`` is meant to report the same, see
+``spec/README.md``):
+
+* ``small`` (timed adversary): 40,586;
+* ``untimed`` (no leaked heartbeats): 49,058.  More states than ``small``:
+  without leaks a silent link is suspected at every check, so more
+  ``confirms`` x ``phase`` x ``countdown`` combinations are reachable;
+* ``wide`` (two terms per source, thresholds +-2): 980,632, run with ``-m slow``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from vigilnet.models import sscr
+
+from vigilnet.checker import Options, Status
+from vigilnet.checker._run import check
+
+ALWAYS = (
+    "Convergence",
+    "NoDoubleCount",
+    "FinalNeverFlips",
+    "ThresholdOnlyRisesInDegraded",
+    "PartitionConfirmed",
+)
+
+
+@pytest.mark.parametrize("config", ["small", "untimed"])
+def test_config_holds_with_pinned_count(config: str) -> None:
+    result = check(sscr.FAMILY.instantiate(config=config))
+    statuses = {p.name: p.status for p in result.properties}
+    assert result.complete
+    assert result.ok, statuses
+    assert result.distinct_states == sscr.PINNED[config]
+    for name in ALWAYS:
+        assert statuses[name] is Status.HOLDS
+    assert all(
+        status is Status.WITNESSED for name, status in statuses.items() if name not in ALWAYS
+    )
+
+
+@pytest.mark.slow
+def test_wide_config_pinned_count() -> None:
+    result = check(sscr.FAMILY.instantiate(config="wide"))
+    assert result.ok
+    assert result.distinct_states == sscr.PINNED["wide"]
+
+
+def test_each_always_property_has_a_witness() -> None:
+    model = sscr.FAMILY.instantiate()
+    kinds = [(p.name, p.kind.value) for p in model.properties]
+    assert sum(k == "always" for _, k in kinds) == len(ALWAYS)
+    assert sum(k == "sometimes" for _, k in kinds) >= len(ALWAYS)
+
+
+#: mutant -> (the property it breaks, its status, the shortest trace length).
+KILLS = {
+    "merge_adds": ("NoDoubleCount", Status.VIOLATED, 3),
+    "final_without_bound": ("FinalNeverFlips", Status.VIOLATED, 4),
+    "single_confirmation": ("PartitionConfirmed", Status.VIOLATED, 3),
+    "fixed_deadlines": ("PartitionDeclared", Status.UNWITNESSED, None),
+    "raise_tracks_bound": ("ThresholdOnlyRisesInDegraded", Status.VIOLATED, 9),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(KILLS))
+def test_mutant_is_killed(mutant: str) -> None:
+    prop, status, length = KILLS[mutant]
+    result = check(sscr.FAMILY.instantiate(mutant=mutant))
+    assert not result.ok
+    outcome = {p.name: p for p in result.properties}[prop]
+    assert outcome.status is status
+    if length is not None:
+        assert outcome.trace is not None
+        assert len(outcome.trace) == length
+    assert set(KILLS) == set(sscr.FAMILY.mutants)
+
+
+def test_merge_adds_counterexample_is_a_repeated_delivery() -> None:
+    """The shortest kill: the second sync round delivers sA's entry again and
+    the adding merge counts its term twice."""
+    result = check(sscr.FAMILY.instantiate(mutant="merge_adds"))
+    trace = {p.name: p for p in result.properties}["NoDoubleCount"].trace
+    assert trace is not None
+    assert [step.action for step in trace.steps[1:]] == ["Observe", "SyncRound", "SyncRound"]
+    assert trace.steps[-1].state.store[1][0] == (1, 2, 2)
+
+
+def test_fixed_deadlines_hide_the_partition_that_jitter_reveals() -> None:
+    """The timing-attack witness: against the timed adversary, un-jittered
+    deadlines never declare the partition; jittered ones can."""
+    fixed = check(sscr.FAMILY.instantiate(mutant="fixed_deadlines"))
+    jittered = check(sscr.FAMILY.instantiate(), Options(stop_on_violation=False))
+    assert {p.name: p.status for p in fixed.properties}["PartitionDeclared"] is (
+        Status.UNWITNESSED
+    )
+    witness = {p.name: p for p in jittered.properties}["PartitionDeclared"]
+    assert witness.status is Status.WITNESSED
+    assert witness.trace is not None
+    # three suspected checks, each at a phase the leaks do not cover
+    assert witness.trace.steps[-1].state.declaredWith == 3
