@@ -96,9 +96,7 @@ def test_fixed_deadlines_hide_the_partition_that_jitter_reveals() -> None:
     deadlines never declare the partition; jittered ones can."""
     fixed = check(sscr.FAMILY.instantiate(mutant="fixed_deadlines"))
     jittered = check(sscr.FAMILY.instantiate(), Options(stop_on_violation=False))
-    assert {p.name: p.status for p in fixed.properties}["PartitionDeclared"] is (
-        Status.UNWITNESSED
-    )
+    assert {p.name: p.status for p in fixed.properties}["PartitionDeclared"] is (Status.UNWITNESSED)
     witness = {p.name: p for p in jittered.properties}["PartitionDeclared"]
     assert witness.status is Status.WITNESSED
     assert witness.trace is not None
