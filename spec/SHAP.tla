@@ -16,7 +16,7 @@
 (* sums are hashed), and a child's check passes iff its own leaf, with its *)
 (* own value, is among the committed leaves.                               *)
 (***************************************************************************)
-EXTENDS Naturals, FiniteSets, Sequences
+EXTENDS Integers, FiniteSets, Sequences
 
 CONSTANTS
     N,          \* number of children (monitors), ids 0..N-1
