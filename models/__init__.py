@@ -15,4 +15,5 @@ REGISTRY: dict[str, str] = {
     "peterson": "vigilnet.models.peterson:FAMILY",
     "sscr": "vigilnet.models.sscr:FAMILY",
     "shap": "vigilnet.models.shap:FAMILY",
+    "sdbc": "vigilnet.models.sdbc:FAMILY",
 }

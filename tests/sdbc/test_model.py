@@ -1,0 +1,155 @@
+"""The SDBC model (models/sdbc.py, spec/SDBC.tla): pinned counts, properties,
+witnesses, symmetry, mutants.
+
+Pinned distinct-state counts (``vigilnet check sdbc --config C``; with and
+without the symmetry over the correct hubs that propose no round of the
+scope).  A change to one of them is a change to the protocol model and must
+be explained.
+
+=======  ==========  ============  ===========  =====
+config   N F Q  R    symmetric     no symmetry  depth
+=======  ==========  ============  ===========  =====
+n4f1     4 1 3  0..1 68,458        134,457      18
+n5f1     5 1 4  0..0 321           3,580        9
+n5f2     5 2 4  0..0 236           944          8
+n5f3     5 3 4  0..0 144           248          7
+=======  ==========  ============  ===========  =====
+
+Why round 1 only at N = 4: one round of N = 5 is 3,580 states, two rounds
+are several hundred thousand even under symmetry (four correct hubs, each
+free to move to round 1 at any point); the two-round behaviours that the
+lock and unlock rules need are explored at N = 4.  The symmetric counts are
+orbit counts: ``test_symmetric_count_is_orbit_count`` recomputes them from
+the full reachable set.
+"""
+
+from __future__ import annotations
+
+import pytest
+from vigilnet.models import sdbc
+from vigilnet.models.sdbc import FAMILY, MUTANT_CONFIG, MUTANTS, SDBCSpec
+
+from vigilnet.checker import Options, Status
+from vigilnet.checker._run import check
+
+from tests.conftest import REPO_ROOT
+
+
+def reachable(config: str) -> tuple[SDBCSpec, list[sdbc.SDBCState]]:
+    """Every reachable state, by a plain search over SDBCSpec (no checker)."""
+    spec = SDBCSpec(FAMILY.configs[config])
+    seen = {spec.init()}
+    frontier = [spec.init()]
+    while frontier:
+        nxt = []
+        for s in frontier:
+            for _name, _args, t in spec.successors(s):
+                if t not in seen:
+                    seen.add(t)
+                    nxt.append(t)
+        frontier = nxt
+    return spec, list(seen)
+
+PINNED = {
+    "n4f1": (68_458, 134_457),
+    "n5f1": (321, 3_580),
+    "n5f2": (236, 944),
+    "n5f3": (144, 248),
+}
+
+
+@pytest.mark.parametrize("config", ["n5f1", "n5f2", "n5f3", "n4f1"])
+def test_config_holds_with_pinned_symmetric_count(config: str) -> None:
+    result = check(FAMILY.instantiate(config=config))
+    failed = [(p.name, p.status) for p in result.properties if p.status.failed]
+    assert failed == []
+    assert result.ok
+    assert result.complete
+    assert result.distinct_states == PINNED[config][0]
+
+
+@pytest.mark.parametrize("config", ["n5f1", "n5f2", "n5f3"])
+def test_pinned_count_without_symmetry(config: str) -> None:
+    result = check(FAMILY.instantiate(config=config), Options(symmetry=False))
+    assert result.ok
+    assert result.distinct_states == PINNED[config][1]
+
+
+@pytest.mark.slow
+def test_pinned_count_without_symmetry_n4f1() -> None:
+    result = check(FAMILY.instantiate(config="n4f1"), Options(symmetry=False))
+    assert result.ok
+    assert result.distinct_states == PINNED["n4f1"][1]
+
+
+@pytest.mark.parametrize("config", ["n5f1", "n5f2", "n5f3"])
+def test_symmetric_count_is_orbit_count(config: str) -> None:
+    spec, states = reachable(config)
+    assert len(states) == PINNED[config][1]
+    orbits = {spec.canonical(s) for s in states}
+    assert len(orbits) == PINNED[config][0]
+    for s in states[:: max(1, len(states) // 50)]:
+        assert {spec.canonical(t) for t in spec.orbit(s)} == {spec.canonical(s)}
+
+
+def _status(config: str) -> dict[str, Status]:
+    result = check(FAMILY.instantiate(config=config))
+    return {p.name: p.status for p in result.properties}
+
+
+def test_claims_per_config() -> None:
+    """n5f2: safe but stalled; n5f3: a fork, accountable, nobody framed."""
+    f2 = _status("n5f2")
+    assert f2["Agreement"] is Status.HOLDS
+    assert f2["Stalled"] is Status.WITNESSED
+    assert "BoxValidity" not in f2
+    f3 = _status("n5f3")
+    assert "Agreement" not in f3
+    assert f3["ForkDetected"] is Status.WITNESSED
+    assert f3["Accountability"] is Status.HOLDS
+    assert f3["NoFraming"] is Status.HOLDS
+    f1 = _status("n5f1")
+    assert "Stalled" not in f1 and f1["BoxValidity"] is Status.HOLDS
+    assert f1["DecidedWithFaultySummary"] is Status.WITNESSED
+
+
+def test_stalled_unreachable_when_live() -> None:
+    """With N - F >= Q no reachable state is stalled (n5f1, every state)."""
+    spec, states = reachable("n5f1")
+    assert not any(spec.stalled(s) for s in states)
+    spec2, states2 = reachable("n5f2")
+    assert any(spec2.stalled(s) for s in states2)
+
+
+def test_box_validity_needs_f_at_most_trim() -> None:
+    """At n5f2 (F = 2 > TrimF = 1) BoxValidity is not claimed, and rightly:
+    a decided value can lie outside the honest range."""
+    spec, states = reachable("n5f2")
+    assert any(not spec.box_validity(s) for s in states)
+    assert all(spec.agreement(s) for s in states)
+
+
+def test_at_least_eleven_mutants() -> None:
+    assert len(MUTANTS) >= 11
+    assert set(MUTANT_CONFIG) == set(MUTANTS)
+
+
+@pytest.mark.parametrize("mutant", MUTANTS)
+def test_mutant_is_killed(mutant: str, capsys: pytest.CaptureFixture[str]) -> None:
+    config = MUTANT_CONFIG[mutant]
+    result = check(FAMILY.instantiate(config=config, mutant=mutant))
+    assert not result.ok
+    violated = [p for p in result.properties if p.status is Status.VIOLATED]
+    assert violated, f"{mutant} is not killed at {config}"
+    trace = violated[0].trace
+    assert trace is not None
+    with capsys.disabled():
+        print(f"\n  {mutant} killed at {config}: {violated[0].name}, trace length {len(trace)}")
+
+
+def test_property_names_match_the_spec() -> None:
+    text = (REPO_ROOT / "spec" / "SDBC.tla").read_text()
+    for name in (*sdbc.PROPERTY_NAMES, *sdbc.PROPERTY_NAMES.values(), "Stalled", *sdbc.ACTION_NAMES):
+        assert f"\n{name}" in text or f" {name}(" in text, name
+    for variable in sdbc.VARIABLES:
+        assert variable in text
