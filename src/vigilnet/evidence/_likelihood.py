@@ -22,6 +22,7 @@ returns per-agent :class:`~vigilnet.evidence.EvidenceStats` arrays.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,11 @@ from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.fixedpoint import DEFAULT_LAMBDA_MAX, LAMBDA_MAX_LIMIT, SCALE
 
 __all__ = ["DEFAULT_BEHAVIOUR_MODEL", "BehaviourModel", "Distribution", "FeatureModel"]
+
+
+@functools.lru_cache(maxsize=256)
+def _freeze(family: str, params: tuple[tuple[str, float], ...]) -> Any:
+    return getattr(scipy.stats, family)(**dict(params))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,7 +65,10 @@ class Distribution:
             raise LocalProtocolError(f"bad parameters for {self.family}: {exc}") from exc
 
     def frozen(self) -> Any:
-        return getattr(scipy.stats, self.family)(**dict(self.params))
+        """The frozen scipy distribution (built once per distinct
+        ``(family, params)``, then shared: freezing costs more than a
+        vectorised ``logpdf`` over a whole epoch)."""
+        return _freeze(self.family, self.params)
 
     def log_likelihood(self, x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         dist = self.frozen()
