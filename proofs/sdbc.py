@@ -322,10 +322,10 @@ MUTATIONS: dict[str, str] = {
     "crash_only_intersection": "two quorums are only assumed to share some member, "
     "not an honest one (the crash-fault quorum axiom)",
     "no_lock_check": "l. 22 prevotes a proposal without checking the lock",
-    "unlock_on_any_polka": "l. 28 unlocks on a polka from any earlier round, even one "
+    "wrong_unlock_rule": "l. 28 unlocks on a polka from any earlier round, even one "
     "before the hub's lock",
     "double_prevote": "an honest hub may prevote twice in one round (equivocation)",
-    "prevote_invalid_value": "prevote without valid(v) (so decide without valid(v))",
+    "decide_without_valid": "prevote without valid(v) (so decide without valid(v))",
     "precommit_on_other_round_polka": "precommit on a polka from another round",
     "decide_on_prevotes": "decide on a quorum of prevotes instead of precommits",
 }
@@ -403,7 +403,7 @@ class SdbcModel:
         guard = [honest(n), z3.Not(NOW.left(n, r))]
         if self.mutation != "double_prevote":
             guard.append(self._no_vote_yet(NOW.prevoted, n, r))
-        if self.mutation != "prevote_invalid_value":
+        if self.mutation != "decide_without_valid":
             guard.append(valid(v))
         return [
             *guard,
@@ -427,7 +427,7 @@ class SdbcModel:
         (q,) = _quorums("q")
         (lr,) = _rounds("LR")
         (lv,) = _values("LV")
-        if self.mutation == "unlock_on_any_polka":
+        if self.mutation == "wrong_unlock_rule":
             lock_ok = z3.BoolVal(True)
         else:
             lock_ok = z3.ForAll(
@@ -706,7 +706,7 @@ MUTANT_TARGETS: dict[str, tuple[str, Callable[[SdbcModel], z3.BoolRef]]] = {
         "prevote preserves PrecommitsLockValue",
         lambda m: vc_preserves(m, "prevote", "PrecommitsLockValue"),
     ),
-    "unlock_on_any_polka": (
+    "wrong_unlock_rule": (
         "prevote_pol preserves PrecommitsLockValue",
         lambda m: vc_preserves(m, "prevote_pol", "PrecommitsLockValue"),
     ),
@@ -714,7 +714,7 @@ MUTANT_TARGETS: dict[str, tuple[str, Callable[[SdbcModel], z3.BoolRef]]] = {
         "prevote preserves NoEquivocationByCorrectPrevote",
         lambda m: vc_preserves(m, "prevote", "NoEquivocationByCorrectPrevote"),
     ),
-    "prevote_invalid_value": (
+    "decide_without_valid": (
         "prevote preserves PrevotesAreValid",
         lambda m: vc_preserves(m, "prevote", "PrevotesAreValid"),
     ),
