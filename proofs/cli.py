@@ -66,8 +66,11 @@ def prove(
 ) -> None:
     """Prove the protocol invariants and threshold arithmetic with Z3.
 
-    NAME selects checks by exact name, by prefix (``thresholds``,
-    ``sdbc.consecution``) or by glob (``'*.mutant.*'``); none selects all.
+    NAME selects checks by exact name, by prefix ("thresholds",
+    "sdbc.consecution") or by glob ('*.mutant.*'); none selects all.  Exit
+    status 0 only when every obligation is proved, every non-vacuity check
+    is satisfiable, every mutant is refuted and (with --crosshair) every
+    contract passes.
     """
     checks = select(all_checks(), names)
     if names and not checks:
