@@ -47,7 +47,7 @@ claimed).  Distinct-state counts are pinned in ``tests/sdbc/test_model.py``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from itertools import permutations
@@ -72,9 +72,9 @@ __all__ = [
     "MUTANT_CONFIG",
     "NIL",
     "PROPERTY_NAMES",
+    "VARIABLES",
     "SDBCSpec",
     "SDBCState",
-    "VARIABLES",
     "build",
 ]
 
@@ -190,7 +190,7 @@ class SDBCSpec:
         self.t = Fraction(str(constants["T"]))
         self.max_round = _int(constants, "MaxRound")
         self.f_live = _int(constants, "FLive")
-        if not (1 <= self.n and 0 <= self.f < self.n and self.max_round >= 0):
+        if not (self.n >= 1 and 0 <= self.f < self.n and self.max_round >= 0):
             raise ValueError("need 1 <= N, 0 <= F < N, MaxRound >= 0")
         #: ``Q``: the epoch's quorum; ``QCap``: the most it may rise to
         self.q0 = quorum(self.t, self.n)
@@ -415,10 +415,13 @@ class SDBCSpec:
             r = s.round[i]
             if s.step[i] != PREVOTE or self.any_in(s, s.msgsPrevote, r) < self._q(s, i):
                 continue
-            yield (p,), replace(
-                s,
-                step=self._set(s.step, i, PRECOMMIT),
-                msgsPrecommit=s.msgsPrecommit | {(r, p, NIL)},
+            yield (
+                (p,),
+                replace(
+                    s,
+                    step=self._set(s.step, i, PRECOMMIT),
+                    msgsPrecommit=s.msgsPrecommit | {(r, p, NIL)},
+                ),
             )
 
     def upon_proposal_in_prevote_or_commit_and_prevote(self, s: SDBCState) -> Succ:
@@ -566,9 +569,13 @@ class SDBCSpec:
             if v == NIL:
                 continue
             for r2, src2, w in s.msgsPrevote:
-                if src2 == src and r2 > r1 and w not in (NIL, v):
-                    if not any(self.polka(s, vr, w) for vr in range(r1, r2)):
-                        out.add(src)
+                if (
+                    src2 == src
+                    and r2 > r1
+                    and w not in (NIL, v)
+                    and not any(self.polka(s, vr, w) for vr in range(r1, r2))
+                ):
+                    out.add(src)
         return frozenset(out)
 
     def detected(self, s: SDBCState) -> frozenset[int]:
@@ -643,9 +650,7 @@ class SDBCSpec:
         for r in set(s.round):
             if r == 0:
                 continue
-            precommitters = len({m[1] for m in s.msgsPrecommit if m[0] == r - 1}) + len(
-                s.injected
-            )
+            precommitters = len({m[1] for m in s.msgsPrecommit if m[0] == r - 1}) + len(s.injected)
             if precommitters < self.q0 and self.senders_in(s, r) < b:
                 return False
         return True
@@ -657,19 +662,24 @@ class SDBCSpec:
         unblock it."""
         return (
             not self.decided_values(s)
-            and any(st != PRECOMMIT or r < self.max_round for st, r in zip(s.step, s.round, strict=True))
+            and any(
+                st != PRECOMMIT or r < self.max_round for st, r in zip(s.step, s.round, strict=True)
+            )
             and next(self.correct_successors(s), None) is None
         )
 
     def witnesses(self) -> dict[str, Callable[[SDBCState], bool]]:
         return {
             "SomeDecided": lambda s: bool(self.decided_values(s)),
-            "TwoDecided": lambda s: sum(bool(self.decidable(s, i)) for i in range(len(self.corr)))
-            >= 2,
+            "TwoDecided": lambda s: (
+                sum(bool(self.decidable(s, i)) for i in range(len(self.corr))) >= 2
+            ),
             "DecidedWithFaultySummary": lambda s: any(
                 self.included[d][0] < self.f for d in self.decided_values(s)
             ),
-            "ForkDetected": lambda s: self.fork(s) and len(self.detected(s)) >= 2 * self.q0 - self.n,
+            "ForkDetected": lambda s: (
+                self.fork(s) and len(self.detected(s)) >= 2 * self.q0 - self.n
+            ),
             "FaultyDetected": lambda s: bool(s.injected),
             "SomeLocked": lambda s: any(r >= 0 for r in s.lockedRound),
             "InvalidProposalRejected": lambda s: any(

@@ -29,10 +29,9 @@ import pytest
 from vigilnet.models import sdbc
 from vigilnet.models.sdbc import FAMILY, MUTANT_CONFIG, MUTANTS, SDBCSpec
 
+from tests.conftest import REPO_ROOT
 from vigilnet.checker import Options, Status
 from vigilnet.checker._run import check
-
-from tests.conftest import REPO_ROOT
 
 
 def reachable(config: str) -> tuple[SDBCSpec, list[sdbc.SDBCState]]:
@@ -49,6 +48,7 @@ def reachable(config: str) -> tuple[SDBCSpec, list[sdbc.SDBCState]]:
                     nxt.append(t)
         frontier = nxt
     return spec, list(seen)
+
 
 PINNED = {
     "n4f1": (68_458, 134_457),
@@ -149,7 +149,12 @@ def test_mutant_is_killed(mutant: str, capsys: pytest.CaptureFixture[str]) -> No
 
 def test_property_names_match_the_spec() -> None:
     text = (REPO_ROOT / "spec" / "SDBC.tla").read_text()
-    for name in (*sdbc.PROPERTY_NAMES, *sdbc.PROPERTY_NAMES.values(), "Stalled", *sdbc.ACTION_NAMES):
+    for name in (
+        *sdbc.PROPERTY_NAMES,
+        *sdbc.PROPERTY_NAMES.values(),
+        "Stalled",
+        *sdbc.ACTION_NAMES,
+    ):
         assert f"\n{name}" in text or f" {name}(" in text, name
     for variable in sdbc.VARIABLES:
         assert variable in text
