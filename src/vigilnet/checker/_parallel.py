@@ -22,9 +22,10 @@ Theory of operation
    keys and parent links (8 + 8 bytes per state) and rebuilds traces through
    the model as the sequential engines do.
 
-With the generic engine a worker keeps the successor states it generated and
-adopts those that won; with a vectorised kernel the owner holds the packed
-states it accepted.  Either way states never go through the coordinator.
+The owner of a new state holds it in the next level's frontier, so the work
+stays spread over the workers: with a vectorised kernel the owner already has
+the packed state; with the generic engine the worker that generated the
+winning candidate releases the state to the owner (only new states travel).
 """
 
 from __future__ import annotations
@@ -150,10 +151,15 @@ class _GenericWorker:
         w = np.array(win, dtype=np.int64)
         return fps[w], keys[w], acts[w], src[w], idx[w]
 
-    def adopt(self, idx: I64, ranks: I64) -> dict[int, int]:
-        order = np.argsort(ranks)
-        self.frontier = [(int(ranks[i]), self.cands[int(idx[i])]) for i in order]
+    def release(self, idx: I64) -> list[Any]:
+        """The winning candidates' states, to be adopted by their owners."""
+        out = [self.cands[int(i)] for i in idx]
         self.cands = []
+        return out
+
+    def adopt(self, ranks: I64, states: list[Any]) -> dict[int, int]:
+        order = np.argsort(ranks)
+        self.frontier = [(int(ranks[i]), states[int(i)]) for i in order]
         return self._check()
 
     def _check(self) -> dict[int, int]:
@@ -463,11 +469,20 @@ def parallel_bfs(
                     ("adopt", rank_of[bounds[o] : bounds[o + 1]]) for o in range(workers)
                 ])
             else:
+                # The owner of a new state adopts it (so the frontier stays
+                # spread over the workers): its generator releases it.
                 src_all = np.concatenate([np.asarray(t[3]) for t in routed])
                 idx_all = np.concatenate([np.asarray(t[4]) for t in routed])
+                released = pool.call_all([("release", idx_all[src_all == s])
+                                          for s in range(workers)])
+                where = np.empty(src_all.size, dtype=np.int64)
+                for s in range(workers):
+                    where[src_all == s] = np.arange(int((src_all == s).sum()), dtype=np.int64)
                 replies = pool.call_all([
-                    ("adopt", idx_all[src_all == s], rank_of[src_all == s])
-                    for s in range(workers)
+                    ("adopt", rank_of[bounds[o] : bounds[o + 1]],
+                     [released[int(src_all[i])][int(where[i])]
+                      for i in range(int(bounds[o]), int(bounds[o + 1]))])
+                    for o in range(workers)
                 ])
             if note_hits(len(level_keys) - 1, replies) and options.stop_on_violation:
                 stop = True
