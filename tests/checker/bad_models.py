@@ -7,6 +7,7 @@
 * ``FALSE_ASSUMPTION``: the same counter with ``ASSUME LIMIT > 5`` while
   ``LIMIT = 3``: the check exits 2 before searching.
 * ``RAISING``: an action raises ``KeyError``: a model error, exit 2.
+* ``DEADLOCK``: a counter that stops, with deadlock checking: exit 1.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from vigilnet.checker import (
     Property,
 )
 
-__all__ = ["FALSE_ASSUMPTION", "RAISING", "UNREACHABLE", "build"]
+__all__ = ["DEADLOCK", "FALSE_ASSUMPTION", "RAISING", "UNREACHABLE", "build"]
 
 
 def build(constants: Constants, *, assume: bool = False) -> Model[int]:
@@ -83,4 +84,32 @@ def _raising(constants: Constants) -> Model[int]:
 RAISING = ModelFamily(
     name="raising", summary="an action that raises", build=_raising,
     configs={"default": {"LIMIT": 5}}, default_config="default",
+)
+
+
+def _stopping(constants: Constants) -> Model[int]:
+    limit = int(str(constants["LIMIT"]))
+
+    def init() -> Iterator[int]:
+        yield 0
+
+    def tick(count: int) -> Iterator[tuple[tuple[Hashable, ...], int]]:
+        if count < limit:
+            yield (), count + 1
+
+    return Model(
+        name="stopping", constants={"LIMIT": limit}, variables=("count",), init_states=init,
+        actions=(Action(name="Tick", step=tick),),
+        properties=(Property.always("InRange", lambda c: 0 <= c <= limit),
+                    Property.sometimes("Moves", lambda c: c == 1)),
+        view=lambda c: {"count": c},
+        check_deadlock=True,
+    )
+
+
+#: A counter that stops at LIMIT with deadlock checking on: exit 1, with a
+#: trace to the deadlock.
+DEADLOCK = ModelFamily(
+    name="deadlock", summary="a counter that stops", build=_stopping,
+    configs={"default": {"LIMIT": 3}}, default_config="default",
 )

@@ -81,6 +81,20 @@ def test_false_assumption_exits_2() -> None:
     assert "assumption LimitAboveFive is false" in result.output
 
 
+@pytest.mark.parametrize("extra", [(), ("--dfs",), ("--workers", "2")])
+def test_deadlock_exits_1_with_trace(tmp_path: Path, extra: tuple[str, ...]) -> None:
+    code, out = run(f"{BAD}:DEADLOCK", "--trace-out", str(tmp_path), *extra)
+    assert code == 1
+    assert "Deadlock reached (3 steps)" in out
+    data = json.loads(run(f"{BAD}:DEADLOCK", "--json", *extra)[1])
+    assert data["result"] == "violation"
+    assert [s["count"] for s in data["deadlock"]["states"]] == [0, 1, 2, 3]
+    (trace,) = tmp_path.glob("*deadlock.itf.json")
+    replayed = CliRunner().invoke(main, ["replay", str(trace)])
+    assert replayed.exit_code == 0, replayed.output
+    assert "deadlock reproduced" in replayed.output
+
+
 def test_a_raising_model_exits_2() -> None:
     result = CliRunner().invoke(main, ["check", "--no-progress", f"{BAD}:RAISING"])
     assert result.exit_code == 2
