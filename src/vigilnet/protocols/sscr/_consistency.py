@@ -9,14 +9,18 @@ Let ``L`` be an agent's log-odds computed from the evidence a replica holds
 including what sources behind a partition have produced but the replica has
 not seen.  Write ``U`` for the set of *unreachable* sources (those whose
 latest entry at the replica is not known to be current) and, for ``s`` in
-``U``, ``d_s`` for its staleness: the ticks since the replica last learned
-``s``'s state first-hand (the send time of the sync request whose answer it
-merged; the replica's own clock, so no clock synchronisation is assumed).
+``U``, ``d_s`` for its staleness: the number of ticks from the send time
+``p`` of the sync request whose answer the replica last merged to now, both
+included (``now - p + 1``; the replica's own clock, so no clock
+synchronisation is assumed; the answer was built at or after ``p``, so terms
+of tick ``p`` itself may be missing).  In the implementation every remote
+source is in ``U``; a recent sync only makes its window short.
 
 1. Each clamped term satisfies ``|lambda_i| <= lambda_max``.
 2. The rate bound: a source (honest or Byzantine: the node refuses entries
-   that exceed it) contributes at most ``rate`` terms per tick, so at most
-   ``ceil(rate * d_s)`` terms the replica has not seen.
+   that exceed it) contributes at most ``ceil(rate * w)`` terms in any window
+   of ``w`` ticks, so at most ``ceil(rate * d_s)`` terms the replica has not
+   seen.
 3. Hence ``|L* - L| <= sum over s in U of lambda_max * ceil(rate * d_s)
    <= lambda_max * ceil(rate * d) * |U| =: B`` with ``d = max d_s``.
    This is :func:`consistency_bound`: ``lambda_max x rate bound x staleness x

@@ -361,7 +361,7 @@ def _check_entry(config: SscrConfig, source: str, entry: SourceEntry, at: int) -
     ensure(config.home(source) is not None, f"source {source} is not registered")
     entry.stats.check_bound(config.lambda_max)
     ensure(
-        entry.stats.count <= max_unseen_terms(config.rate, at),
+        entry.stats.count <= max_unseen_terms(config.rate, at + 1),
         f"source {source} reports {entry.stats.count} terms by time {at}, over its rate bound",
     )
 
@@ -400,12 +400,19 @@ def _heartbeat(config: SscrConfig, state: NodeState, event: HeartbeatArrived) ->
 
 
 def _bound(config: SscrConfig, state: NodeState, at: int) -> int:
-    """Node-wide consistency bound ``B`` at ``at`` (derivation step 3)."""
+    """Node-wide consistency bound ``B`` at ``at`` (derivation step 3).
+
+    A remote source's answer was built at some time at or after the request
+    time ``p`` it echoes, so terms from tick ``p`` on may be missing: the
+    window is ``p .. at``, both included, ``at - p + 1`` ticks.  Every remote
+    source therefore counts as unreachable; a recent sync only makes its
+    window short.
+    """
     fresh = dict(state.fresh)
-    stale = [at - fresh[home] for _, home in config.remote_sources() if fresh[home] < at]
-    if not stale:
+    windows = [at - fresh[home] + 1 for _, home in config.remote_sources()]
+    if not windows:
         return 0
-    return consistency_bound(config.lambda_max, config.rate, max(stale), len(stale))
+    return consistency_bound(config.lambda_max, config.rate, max(windows), len(windows))
 
 
 def _declare(state: NodeState, declared: frozenset[str], outputs: list[Output]) -> NodeState:

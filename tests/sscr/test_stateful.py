@@ -1,0 +1,313 @@
+"""Stateful tests: three SSCR nodes (the real state machines) under a
+partition adversary and a Byzantine source.
+
+The adversary splits the nodes arbitrarily, flaps single links, heals at the
+times it chooses, delays, duplicates, reorders and drops messages; source
+``m2`` is Byzantine: it reports any clamped term it likes, whenever its rate
+bound lets it (bursts at the worst moments included).  Invariants after every
+step:
+
+* ``NoDoubleCount``: every entry a node holds is exactly its source's
+  cumulative statistics at that sequence number;
+* ``FinalNeverFlips``: every verdict a node declared final equals the SPRT
+  verdict on all the evidence that existed when it was declared, and the node
+  never changes it;
+* ``ThresholdOnlyRisesInDegraded``: while a node stays DEGRADED its raise
+  never drops;
+* ``Convergence``: the ``heal_everything`` rule heals every link, runs a
+  sync between every pair and delivers every message; then all replicas hold
+  the same evidence.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+import vigilnet.protocols.sscr._state as state_module
+from vigilnet.evidence import EvidenceStats, Verdict
+from vigilnet.fixedpoint import SCALE
+from vigilnet.protocols.sscr import (
+    DeadlineFired,
+    Decide,
+    Evaluate,
+    Event,
+    EvidenceState,
+    HeartbeatArrived,
+    Judgement,
+    LocalReport,
+    Mode,
+    NodeState,
+    Send,
+    SourceEntry,
+    SscrConfig,
+    StartSync,
+    SyncRequest,
+    SyncRequestArrived,
+    SyncResponse,
+    SyncResponseArrived,
+    initial_state,
+    step,
+)
+
+NODES = ("n0", "n1", "n2")
+SOURCES = (("m0", "n0"), ("m1", "n1"), ("m2", "n2"))
+BYZANTINE = "m2"
+AGENT = "x"
+LAMBDA = SCALE
+UPPER, LOWER = SCALE, -SCALE
+DRAWS = st.integers(0, (1 << 64) - 1)
+
+
+def config(node: str) -> SscrConfig:
+    return SscrConfig(
+        node=node,
+        peers=tuple(n for n in NODES if n != node),
+        sources=SOURCES,
+        lambda_max=LAMBDA,
+        rate=Fraction(1),
+        upper=UPPER,
+        lower=LOWER,
+        deadline_base=4,
+        phi_threshold=SCALE,  # about 2.3 mean intervals of silence
+        bootstrap_interval=1,
+        window=8,
+    )
+
+
+CONFIGS = {node: config(node) for node in NODES}
+
+
+def sprt(log_odds: int) -> Verdict:
+    if log_odds >= UPPER:
+        return Verdict.FLAGGED
+    if log_odds <= LOWER:
+        return Verdict.CLEARED
+    return Verdict.UNDECIDED
+
+
+class PartitionedNetwork(RuleBasedStateMachine):
+    @initialize(draws=st.lists(DRAWS, min_size=3, max_size=3))
+    def start(self, draws: list[int]) -> None:
+        self.now = 1
+        self.nodes: dict[str, NodeState] = {}
+        for node, draw in zip(NODES, draws, strict=True):
+            self.nodes[node], _ = initial_state(CONFIGS[node], at=self.now, draw=draw)
+        self.truth: dict[str, list[EvidenceStats]] = {s: [EvidenceStats()] for s, _ in SOURCES}
+        self.last_term: dict[str, int] = {s: 0 for s, _ in SOURCES}
+        self.cut: set[frozenset[str]] = set()
+        self.inflight: list[tuple[str, SyncRequest | SyncResponse]] = []
+        self.finals: list[tuple[str, Verdict, dict[str, int]]] = []
+        self.raised_before: dict[str, tuple[Mode, int]] = {}
+
+    # -- plumbing -----------------------------------------------------------
+    def up(self, a: str, b: str) -> bool:
+        return frozenset({a, b}) not in self.cut
+
+    def feed(self, node: str, event: Event) -> None:
+        self.raised_before[node] = (self.nodes[node].mode, self.nodes[node].raised)
+        earlier = self.nodes[node].verdict(AGENT)
+        already_final = earlier is not None and earlier.final
+        self.nodes[node], outputs = step(CONFIGS[node], self.nodes[node], event)
+        before_mode, before_raised = self.raised_before[node]
+        after = self.nodes[node]
+        if before_mode is Mode.DEGRADED and after.mode is Mode.DEGRADED:
+            assert after.raised >= before_raised, "ThresholdOnlyRisesInDegraded: raise dropped"
+        for output in outputs:
+            if isinstance(output, Send):
+                self.inflight.append((output.peer, output.message))
+            elif isinstance(output, Decide) and output.final and not already_final:
+                cut = {s: len(self.truth[s]) - 1 for s, _ in SOURCES}
+                self.finals.append((node, output.verdict, cut))
+
+    # -- the sources ----------------------------------------------------------
+    @rule(source=st.sampled_from([s for s, _ in SOURCES]), term=st.integers(-LAMBDA, LAMBDA))
+    def observe(self, source: str, term: int) -> None:
+        if self.last_term[source] >= self.now:
+            return  # rate bound: one term per tick
+        if source != BYZANTINE:
+            term = LAMBDA if term >= 0 else -LAMBDA  # honest monitors: strong evidence
+        self.last_term[source] = self.now
+        stats = self.truth[source][-1] + EvidenceStats(count=1, llr_sum=term)
+        self.truth[source].append(stats)
+        home = dict(SOURCES)[source]
+        entry = SourceEntry(sequence=len(self.truth[source]) - 1, stats=stats)
+        self.feed(home, LocalReport(at=self.now, agent=AGENT, source=source, entry=entry))
+
+    @rule(positive=st.booleans())
+    def everyone_observes(self, positive: bool) -> None:
+        """Every source sees the same behaviour this tick (the agent's signal)."""
+        for source, _ in SOURCES:
+            self.observe(source, LAMBDA if positive else -LAMBDA)
+
+    # -- time -----------------------------------------------------------------
+    @rule(ticks=st.integers(1, 6), draws=st.lists(DRAWS, min_size=18, max_size=18))
+    def tick(self, ticks: int, draws: list[int]) -> None:
+        for _ in range(ticks):
+            self.now += 1
+            for a in NODES:
+                for b in NODES:
+                    if a != b and self.up(a, b):
+                        self.feed(a, HeartbeatArrived(peer=b, at=self.now))
+            for node in NODES:
+                while self.nodes[node].next_deadline <= self.now:
+                    draw = draws.pop() if draws else 1 << 63
+                    self.feed(node, DeadlineFired(at=self.now, draw=draw))
+
+    # -- the partition adversary ------------------------------------------------
+    @rule(side=st.sets(st.sampled_from(NODES)))
+    def split(self, side: set[str]) -> None:
+        self.cut = {frozenset({a, b}) for a in side for b in NODES if b not in side}
+
+    @rule(a=st.sampled_from(NODES), b=st.sampled_from(NODES))
+    def flap(self, a: str, b: str) -> None:
+        if a != b:
+            self.cut ^= {frozenset({a, b})}
+
+    @rule()
+    def heal(self) -> None:
+        self.cut = set()
+
+    @rule(a=st.sampled_from(NODES), b=st.sampled_from(NODES))
+    def start_sync(self, a: str, b: str) -> None:
+        if a != b:
+            self.feed(a, StartSync(peer=b, at=self.now))
+
+    @rule(a=st.sampled_from(NODES), b=st.sampled_from(NODES))
+    def round_trip(self, a: str, b: str) -> None:
+        """A sync from ``a`` to ``b`` answered at once, when the link is up."""
+        if a == b or not self.up(a, b):
+            return
+        mark = len(self.inflight)
+        self.feed(a, StartSync(peer=b, at=self.now))
+        (request,) = self.inflight[mark:]
+        del self.inflight[mark:]
+        self._deliver(*request)
+        (response,) = self.inflight[mark:]
+        del self.inflight[mark:]
+        self._deliver(*response)
+
+    @precondition(lambda self: bool(self.inflight))
+    @rule(index=st.integers(0, 1 << 16), keep=st.booleans(), drop=st.booleans())
+    def deliver(self, index: int, keep: bool, drop: bool) -> None:
+        """Deliver any message in flight (reordering); ``keep`` leaves a copy
+        to deliver again (duplication); across a cut it waits, or is dropped."""
+        dst, message = self.inflight[index % len(self.inflight)]
+        if not self.up(message.sender, dst):
+            if drop:
+                self.inflight.remove((dst, message))
+            return
+        if not keep:
+            self.inflight.remove((dst, message))
+        self._deliver(dst, message)
+
+    def _deliver(self, dst: str, message: SyncRequest | SyncResponse) -> None:
+        if isinstance(message, SyncRequest):
+            self.feed(dst, SyncRequestArrived(request=message))
+        else:
+            self.feed(dst, SyncResponseArrived(response=message, at=self.now))
+
+    @rule(node=st.sampled_from(NODES))
+    def evaluate(self, node: str) -> None:
+        self.feed(node, Evaluate(agent=AGENT, at=self.now))
+
+    @rule()
+    def heal_everything(self) -> None:
+        """Heal, sync every pair, deliver everything: the replicas converge."""
+        self.cut = set()
+        for a in NODES:
+            for b in NODES:
+                if a != b:
+                    self.feed(a, StartSync(peer=b, at=self.now))
+        while self.inflight:
+            dst, message = self.inflight.pop(0)
+            self._deliver(dst, message)
+        states = {node: self.nodes[node].evidence for node in NODES}
+        assert len(set(states.values())) == 1, "Convergence: replicas differ after heal"
+
+    # -- invariants -------------------------------------------------------------
+    @invariant()
+    def no_double_count(self) -> None:
+        for node, state in self.nodes.items():
+            for (_, source), entry in state.evidence.entries:
+                assert entry.stats == self.truth[source][entry.sequence], (
+                    f"NoDoubleCount: {node} {source}"
+                )
+
+    @invariant()
+    def final_never_flips(self) -> None:
+        for node, verdict, cut in self.finals:
+            truth = sum(self.truth[s][cut[s]].llr_sum for s, _ in SOURCES)
+            assert sprt(truth) is verdict, f"FinalNeverFlips: {node} {verdict} {cut} {truth}"
+            record = self.nodes[node].verdict(AGENT)
+            assert record is not None and record.final and record.verdict is verdict
+
+
+PartitionedNetwork.TestCase.settings = settings(
+    max_examples=200, stateful_step_count=60, deadline=None
+)
+TestPartitionedNetwork = PartitionedNetwork.TestCase
+
+
+# -- known-bad machines: the invariants above must catch each of them --------
+
+
+def _run_expecting_failure(
+    monkeypatch: pytest.MonkeyPatch, name: str, replacement: object
+) -> set[str]:
+    """Run the machine with ``state_module.<name>`` replaced; return the
+    names of the invariants that failed."""
+    monkeypatch.setattr(state_module, name, replacement)
+    with pytest.raises((AssertionError, ExceptionGroup)) as caught:
+        run_state_machine_as_test(
+            PartitionedNetwork,
+            settings=settings(
+                max_examples=300,
+                stateful_step_count=60,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                phases=[Phase.generate, Phase.shrink],
+            ),
+        )
+    failures = (
+        caught.value.exceptions if isinstance(caught.value, ExceptionGroup) else (caught.value,)
+    )
+    return {str(failure).split(":")[0].strip("('\" ") for failure in failures}
+
+
+def test_finalising_without_the_bound_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = state_module.judge
+
+    def no_margin(log_odds: int, *, upper: int, lower: int, margin: int) -> Judgement:
+        return real(log_odds, upper=upper, lower=lower, margin=0)
+
+    assert _run_expecting_failure(monkeypatch, "judge", no_margin) == {"FinalNeverFlips"}
+
+
+def test_adding_merge_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    def adding(left: EvidenceState, right: EvidenceState) -> EvidenceState:
+        mine, theirs = left.as_dict(), right.as_dict()
+        for key, entry in theirs.items():
+            old = mine.get(key)
+            mine[key] = (
+                entry
+                if old is None
+                else SourceEntry(
+                    sequence=max(old.sequence, entry.sequence), stats=old.stats + entry.stats
+                )
+            )
+        return EvidenceState.of(mine)
+
+    assert "NoDoubleCount" in _run_expecting_failure(monkeypatch, "merge", adding)
