@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vigilnet.errors import LocalProtocolError
+from vigilnet.evidence import EvidenceStats
 from vigilnet.fixedpoint import (
     DEFAULT_LAMBDA_MAX,
     INT64_MAX,
@@ -57,9 +58,14 @@ def test_within_half_unit(x: float) -> None:
 
 
 def test_overflow_bound_documented() -> None:
-    assert LAMBDA_MAX_LIMIT * MAX_EVIDENCE_COUNT <= INT64_MAX // 2 + 1
-    # two full accumulators still add inside int64
-    assert 2 * LAMBDA_MAX_LIMIT * MAX_EVIDENCE_COUNT - 1 <= INT64_MAX
+    worst = LAMBDA_MAX_LIMIT * MAX_EVIDENCE_COUNT
+    assert worst <= INT64_MAX
+    # ... but only one accumulator's worth: two full ones would overflow, which
+    # is why merged counts are bounded too.
+    assert 2 * worst > INT64_MAX
+    full = EvidenceStats(count=MAX_EVIDENCE_COUNT, llr_sum=worst)
+    with pytest.raises(LocalProtocolError, match="out of range"):
+        full + EvidenceStats(count=1, llr_sum=0)
 
 
 def test_accumulate_refuses_out_of_range() -> None:

@@ -20,10 +20,13 @@ protocol everything is integer.
 (``2**23`` units, 128 nats) and an accumulator holds at most
 :data:`MAX_EVIDENCE_COUNT` (``2**39``) clamped terms, so the magnitude of any
 sum is at most ``2**23 * 2**39 = 2**62 < 2**63``: every accumulator fits a
-signed 64-bit integer (the C kernels' ``int64_t``) with a factor two to
-spare, which keeps the sum of two accumulators in range as well.
-``proofs/`` checks this bound with bit-vectors; :func:`accumulate` enforces
-the count.
+signed 64-bit integer (the C kernels' ``int64_t``).  The count bound applies
+to every accumulator, merged ones included: two accumulators may be added
+only while their combined count stays within ``MAX_EVIDENCE_COUNT``
+(:func:`accumulate` and :class:`vigilnet.evidence.EvidenceStats` refuse
+anything else), because two full ones would reach ``2**63``, one past
+``INT64_MAX``.  ``proofs/fixedpoint.py`` proves these bounds with
+bit-vectors over the constants below.
 """
 
 from __future__ import annotations
