@@ -9,12 +9,14 @@ Theory of operation
    expands its share of the level and gives every successor a key
    ``(parent rank, position among the parent's successors)``: the generic
    engine generates candidates in exactly that key order.
-3. Candidates go to the owner of their fingerprint (through the
-   coordinator's pipes, as numpy arrays).  The owner drops those it has seen
+3. Candidates go to the owner of their fingerprint: with a vectorised
+   kernel as ``.npy`` files in a per-run directory under ``/dev/shm`` (only
+   the file names pass through the coordinator), with the generic engine as
+   numpy arrays through the coordinator's pipes.  The owner drops those it has seen
    and keeps, for each new fingerprint, the candidate with the smallest key:
    its first discovery in generic order.
-4. The coordinator sorts all owners' winners by key: their order is the next
-   level's queue order, so global state indices, parent links, coverage and
+4. The coordinator merges all owners' winners (each owner sends them sorted
+   by key) into key order: the next level's queue order, so global state indices, parent links, coverage and
    traces equal the single-worker engine's, and the distinct count is the
    same by construction.
 5. Workers check the properties on the states they hold for the new level
@@ -32,7 +34,10 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import os
 import resource
+import shutil
+import tempfile
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -190,6 +195,8 @@ class _VectorWorker:
         self.values: U64 = np.zeros(0, dtype=np.uint64)
         self.pending: U64 = np.zeros(0, dtype=np.uint64)
         self.ranks: I64 = np.zeros(0, dtype=np.int64)
+        self.own_bucket: U64 = np.zeros((2, 0), dtype=np.uint64)
+        self.exchange = ""
         self.names = [(i, p.name, p.kind) for i, p in enumerate(model.properties)
                       if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)]
 
@@ -199,7 +206,10 @@ class _VectorWorker:
         self.ranks = np.sort(ranks)
         return self._check()
 
-    def expand(self) -> dict[str, Any]:
+    def expand(self, level: int) -> dict[str, Any]:
+        """Expand the frontier; the candidates for another owner go into a
+        file in the run's shared-memory directory (no copy through the
+        coordinator), those for this worker stay here."""
         from vigilnet.checker._vector import expand_frontier, member
 
         batch = expand_frontier(
@@ -209,11 +219,31 @@ class _VectorWorker:
             deadlock=self.model.check_deadlock, by_value=True,
         )
         owner = shard_of(batch.values, self.workers)
-        buckets = {o: (batch.values[owner == o], batch.keys[owner == o])
-                   for o in range(self.workers)}
-        return {"buckets": buckets, "enabled": batch.enabled,
+        paths: dict[int, str] = {}
+        for o in range(self.workers):
+            mine = owner == o
+            pair = np.stack([batch.values[mine], batch.keys[mine].view(np.uint64)])
+            if o == self.me:
+                self.own_bucket = pair
+            else:
+                path = os.path.join(self.exchange, f"l{level}-s{self.me}-o{o}.npy")
+                np.save(path, pair)
+                paths[o] = path
+        return {"buckets": paths, "enabled": batch.enabled,
                 "generated": int(batch.enabled.sum()),
                 "dead": [] if batch.dead is None else [batch.dead]}
+
+    def dedup_files(self, paths: list[str]) -> tuple[U64, I64]:
+        parts = [self.own_bucket]
+        for path in paths:
+            parts.append(np.load(path))
+            os.unlink(path)
+        self.own_bucket = np.zeros((2, 0), dtype=np.uint64)
+        pairs = np.concatenate(parts, axis=1)
+        values, keys = self.dedup(pairs[0].copy(), pairs[1].view(np.int64).copy())
+        order = np.argsort(keys)
+        self.pending = values[order]
+        return values[order], keys[order]
 
     def dedup(self, values: U64, keys: I64) -> tuple[U64, I64]:
         """``values`` arrive as one value-sorted run per source; keep each
@@ -272,9 +302,10 @@ def _serve(conn: multiprocessing.connection.Connection, worker: Any) -> None:
 
 def _worker_main(
     conn: multiprocessing.connection.Connection,
-    model: Model[Any], me: int, workers: int, vector: bool, symmetry: bool,
+    model: Model[Any], me: int, workers: int, vector: bool, symmetry: bool, exchange: str,
 ) -> None:
     worker: Any = (_VectorWorker if vector else _GenericWorker)(model, me, workers, symmetry)
+    worker.exchange = exchange
     _serve(conn, worker)
 
 
@@ -284,12 +315,15 @@ def _worker_main(
 class _Pool:
     def __init__(self, model: Model[Any], workers: int, vector: bool, symmetry: bool) -> None:
         context = multiprocessing.get_context("fork")
+        shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        self.exchange = tempfile.mkdtemp(prefix="vigilnet-check-", dir=shm)
         self.conns: list[multiprocessing.connection.Connection] = []
         self.procs: list[Any] = []
         for me in range(workers):
             ours, theirs = context.Pipe()
             proc = context.Process(
-                target=_worker_main, args=(theirs, model, me, workers, vector, symmetry),
+                target=_worker_main,
+                args=(theirs, model, me, workers, vector, symmetry, self.exchange),
                 daemon=True,
             )
             proc.start()
@@ -318,6 +352,7 @@ class _Pool:
             proc.join(timeout=5)
             if proc.is_alive():
                 proc.terminate()
+        shutil.rmtree(self.exchange, ignore_errors=True)
         return rss
 
 
@@ -406,7 +441,8 @@ def parallel_bfs(
             if options.max_depth is not None and level >= options.max_depth:
                 complete = False
                 break
-            expanded = pool.call_all([("expand",)] * workers)
+            expanded = pool.call_all([("expand", level) if kernel is not None else ("expand",)
+                                      for _ in range(workers)])
             generated += sum(int(r["generated"]) for r in expanded)
             if kernel is not None:
                 assert action_of_instance is not None
@@ -423,9 +459,7 @@ def parallel_bfs(
             # Route candidates to their owners.
             if kernel is not None:
                 routed = pool.call_all([
-                    ("dedup",
-                     np.concatenate([r["buckets"][o][0] for r in expanded]),
-                     np.concatenate([r["buckets"][o][1] for r in expanded]))
+                    ("dedup_files", [r["buckets"][o] for s, r in enumerate(expanded) if s != o])
                     for o in range(workers)
                 ])
                 win_keys = [np.asarray(keys) for _, keys in routed]
