@@ -82,11 +82,11 @@ def test_partition_needs_three_consecutive_suspicions_or_three_observers() -> No
     for at in (100, 200, 300):
         silent.append(silent[-1].check(at, threshold, 3))
     assert [w.declared for w in silent] == [False, False, False, True]
-    # a heartbeat between suspicions resets the count
+    # only an unsuspected check resets the count; a heartbeat alone does not
     flap = watch.check(100, threshold, 3).check(200, threshold, 3).heard(250)
-    assert flap.consecutive == 0
+    assert flap.consecutive == 2
+    assert flap.check(300, threshold, 3).declared  # 50 ticks of silence: third suspicion
     assert flap.check(251, threshold, 3).consecutive == 0  # heard 1 tick ago
-    assert not flap.check(300, threshold, 3).declared  # suspected again: 1 of 3
     observers = watch.report("n1", 3).report("n2", 3).report("n2", 3)
     assert not observers.declared
     assert observers.report("n3", 3).declared

@@ -41,7 +41,10 @@ place its behaviour just before or after a check.
 ``phi >= phi_threshold``.  A partition from a peer is *declared* only after
 ``sensitivity`` (3) independent confirmations: that many consecutive suspected
 checks, or that many distinct observers reporting suspicion
-(:class:`PeerWatch`).  One heartbeat clears both counts.
+(:class:`PeerWatch`).  Only a check that does *not* suspect the peer clears
+the consecutive count: a heartbeat in between does not, or an adversary
+leaking one heartbeat per interval would keep a partition undeclared for
+ever.  A heartbeat clears the observers' reports.
 """
 
 from __future__ import annotations
@@ -106,10 +109,13 @@ def staleness_deadline(base: int, draw: int) -> int:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HeartbeatWindow:
     """The last ``capacity`` inter-arrival times of one peer (bounded memory)
-    and the time of its last heartbeat (``None`` before the first)."""
+    and the time of its last heartbeat (``None`` before the first).
+    Intervals longer than ``max_interval`` are gaps, not samples: they move
+    ``last_arrival`` but are not recorded."""
 
     capacity: int
     bootstrap_interval: int
+    max_interval: int | None = None
     intervals: tuple[int, ...] = ()
     last_arrival: int | None = None
 
@@ -132,6 +138,10 @@ class HeartbeatWindow:
         interval = at - self.last_arrival
         if interval == 0:
             return self
+        if self.max_interval is not None and interval > self.max_interval:
+            # a gap, not a sample of the arrival process (as Cassandra does):
+            # an adversary that leaks rare heartbeats cannot stretch the mean
+            return replace(self, last_arrival=at)
         kept = (*self.intervals, interval)[-self.capacity :]
         return replace(self, intervals=kept, last_arrival=at)
 
@@ -161,9 +171,10 @@ class PeerWatch:
     declared: bool = False
 
     def heard(self, at: int) -> PeerWatch:
-        """A heartbeat arrived: record it and clear the suspicion counts.
-        ``declared`` stays until the node's mode machine heals it."""
-        return replace(self, window=self.window.arrive(at), consecutive=0, observers=frozenset())
+        """A heartbeat arrived: record it and clear the observers' reports.
+        The consecutive count is the checks' business; ``declared`` stays
+        until the node's mode machine heals it."""
+        return replace(self, window=self.window.arrive(at), observers=frozenset())
 
     def check(self, now: int, phi_threshold: int, sensitivity: int) -> PeerWatch:
         """A staleness deadline fired: suspect the peer when

@@ -141,6 +141,7 @@ class SscrConfig:
     sensitivity: int = 3
     window: int = 100
     bootstrap_interval: int = 1
+    max_interval: int | None = None
     max_agents: int = 1 << 20
 
     def __post_init__(self) -> None:
@@ -318,7 +319,11 @@ Step: TypeAlias = tuple[NodeState, tuple[Output, ...]]
 def initial_state(config: SscrConfig, *, at: int = 0, draw: int = 0) -> Step:
     """A fresh node at time ``at``: NORMAL, no evidence, every peer fresh as
     of ``at``, first deadline drawn from ``draw``."""
-    window = HeartbeatWindow(capacity=config.window, bootstrap_interval=config.bootstrap_interval)
+    window = HeartbeatWindow(
+        capacity=config.window,
+        bootstrap_interval=config.bootstrap_interval,
+        max_interval=config.max_interval,
+    )
     first = at + staleness_deadline(config.deadline_base, draw)
     state = NodeState(
         mode=Mode.NORMAL,
