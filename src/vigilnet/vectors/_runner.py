@@ -30,12 +30,19 @@ from vigilnet.vectors._cbor_family import CBOR_FAMILY
 from vigilnet.vectors._envelope import Family, dump_json, envelope, envelope_schema
 from vigilnet.vectors._shap_family import SHAP_FAMILIES
 from vigilnet.vectors._signature_family import SIGNATURE_FAMILY
+from vigilnet.vectors._sscr_family import SSCR_FAMILY
 from vigilnet.vectors._threshold_family import THRESHOLD_FAMILY
 
 __all__ = ["FAMILIES", "Finding", "expected_tree", "generate", "lint", "verify"]
 
 #: Every vector family, in the order files are listed.
-FAMILIES: tuple[Family, ...] = (CBOR_FAMILY, SIGNATURE_FAMILY, THRESHOLD_FAMILY, *SHAP_FAMILIES)
+FAMILIES: tuple[Family, ...] = (
+    CBOR_FAMILY,
+    SIGNATURE_FAMILY,
+    THRESHOLD_FAMILY,
+    *SHAP_FAMILIES,
+    SSCR_FAMILY,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
