@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
+from typing import Any
 
 from vigilnet.models import peterson
 
@@ -19,7 +20,7 @@ from vigilnet.checker._run import check
 from vigilnet.checker._trace import successors
 
 
-def _assert_lasso(model: Model[object], trace: Trace, goal: object) -> None:
+def _assert_lasso(model: Model[Any], trace: Trace, goal: object) -> None:
     """Every step is a transition, the loop closes, and the cycle never
     reaches the goal."""
     assert trace.loop is not None
@@ -55,6 +56,7 @@ def test_peterson_starves_without_fairness() -> None:
         prop = {q.name: q for q in result.properties}[f"StarvationFree({p})"]
         assert prop.status is Status.VIOLATED and prop.trace is not None
         trace = prop.trace
+        assert trace.loop is not None
         # The trigger (pc[p] = "a1") happens in the prefix and the cycle is a
         # real cycle (the other process going round), not a stutter.
         assert any(step.state.pc[p] == "a1" for step in trace.steps[: trace.loop + 1])
