@@ -68,6 +68,7 @@ def test_error_hierarchy() -> None:
     assert issubclass(errors.InvalidKeyError, ValueError)
     assert issubclass(errors.InvariantViolation, AssertionError)
     assert issubclass(errors.UnavailableError, RuntimeError)
+    assert issubclass(errors.ModelError, ValueError)
     for cls in (
         errors.ProtocolError,
         errors.CryptoError,

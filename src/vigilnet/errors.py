@@ -28,6 +28,7 @@ __all__ = [
     "InvalidKeyError",
     "InvariantViolation",
     "LocalProtocolError",
+    "ModelError",
     "ProtocolError",
     "RemoteProtocolError",
     "UnavailableError",
@@ -67,6 +68,12 @@ class InvalidKeyError(CryptoError, ValueError):
 
 class InvariantViolation(VigilnetError, AssertionError):
     """A property that must always hold did not.  Always a bug."""
+
+
+class ModelError(VigilnetError, ValueError):
+    """A model given to the checker is wrong or mis-configured: an unknown
+    model, a bad constant, a false assumption, an action that raises.
+    ``vigilnet check`` exits with status 2."""
 
 
 class UnavailableError(VigilnetError, RuntimeError):

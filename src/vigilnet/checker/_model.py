@@ -31,7 +31,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from vigilnet.errors import VigilnetError
+from vigilnet.errors import ModelError
 
 if TYPE_CHECKING:
     from vigilnet.checker._vector import VectorKernel
@@ -52,12 +52,6 @@ S = TypeVar("S", bound=Hashable)
 
 #: The constants a model is built from (``RM = 3``).
 Constants = Mapping[str, object]
-
-
-class ModelError(VigilnetError, ValueError):
-    """The model itself is wrong or mis-configured: an unknown model, a bad
-    constant, a false assumption, an action that raises.  ``vigilnet check``
-    exits with status 2."""
 
 
 class Kind(enum.Enum):
