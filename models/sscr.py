@@ -97,6 +97,8 @@ Entry = tuple[int, int, int]
 EMPTY: Entry = (0, 0, 0)
 #: ``<<dst, src, seq, count, sum>>``.
 Delta = tuple[int, int, int, int, int]
+#: ``store[n][s]``.
+Store = tuple[tuple[Entry, Entry], tuple[Entry, Entry]]
 
 NORMAL, DEGRADED, HEALING = "NORMAL", "DEGRADED", "HEALING"
 UNDECIDED, FLAGGED, CLEARED = "undecided", "flagged", "cleared"
@@ -109,7 +111,7 @@ class SSCRState:
     link: str
     obs: tuple[tuple[int, ...], tuple[int, ...]]
     bSlot: bool
-    store: tuple[tuple[Entry, Entry], tuple[Entry, Entry]]
+    store: Store
     msgs: frozenset[Delta]
     stale: int
     countdown: int
@@ -138,6 +140,12 @@ def summary(terms: tuple[int, ...], seq: int) -> Entry:
     if seq == 0:
         return EMPTY
     return (seq, seq, sum(terms[:seq]))
+
+
+def set_entry(store: Store, node: int, src: int, entry: Entry) -> Store:
+    """``[store EXCEPT ![node][src] = entry]``."""
+    row = (entry, store[node][1]) if src == 0 else (store[node][0], entry)
+    return (row, store[1]) if node == 0 else (store[0], row)
 
 
 def sprt(log_odds: int, upper: int, lower: int) -> str:
@@ -175,9 +183,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
         # lambda_max (1) x rate (1) x staleness x unreachable sources (sB if stale)
         return consistency_bound(1, 1, stale, 1 if stale > 0 else 0)
 
-    def judged(
-        s: SSCRState, store: tuple[tuple[Entry, Entry], ...], mode: str, raised: int
-    ) -> tuple[str, bool]:
+    def judged(s: SSCRState, store: Store, mode: str, raised: int) -> tuple[str, bool]:
         log_odds = store[0][0][2] + store[0][1][2]
         b = bound(s.stale)
         margin = b if mode == NORMAL else max(b, raised)
@@ -220,9 +226,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
             for v in (1, -1):
                 terms = (*s.obs[src], v)
                 obs = (terms, s.obs[1]) if src == 0 else (s.obs[0], terms)
-                home = list(map(list, s.store))
-                home[src][src] = summary(terms, len(terms))
-                store = (tuple(home[0]), tuple(home[1]))
+                store = set_entry(s.store, src, src, summary(terms, len(terms)))
                 yield (
                     (f"s{'AB'[src]}", v),
                     replace(
@@ -230,7 +234,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
                         obs=obs,
                         store=store,
                         bSlot=s.bSlot or src == 1,
-                        synced=False,  # type: ignore[arg-type]
+                        synced=False,
                     ),
                 )
 
@@ -271,12 +275,8 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
             dst, src = m[0], m[1]
             entry: Entry = (m[2], m[3], m[4])
             have = s.store[dst][src]
-            merged = merge_entry(have, entry)
-            row = list(s.store[dst])
-            row[src] = merged
-            store = (tuple(row), s.store[1]) if dst == 0 else (s.store[0], tuple(row))
-            dup = s.dup or have[0] >= entry[0]
-            t = replace(s, store=store, dup=dup)  # type: ignore[arg-type]
+            store = set_entry(s.store, dst, src, merge_entry(have, entry))
+            t = replace(s, store=store, dup=s.dup or have[0] >= entry[0])
             if t != s:
                 yield (m,), t
 
