@@ -69,6 +69,7 @@ PROOF_MODULES: tuple[str, ...] = (
     "aggregation",
     "fixedpoint",
     "merkle_sum",
+    "sscr",
 )
 
 DEFAULT_TIMEOUT_MS = 30_000
