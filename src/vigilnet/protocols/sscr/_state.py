@@ -35,7 +35,9 @@ Rules (``SSCR-n``; the TLA+ action names of ``spec/SSCR.tla`` in brackets):
    is declared; DEGRADED -> HEALING once every partitioned peer has been
    heard again; HEALING -> NORMAL once a fresh sync with each of them has
    been merged, at which point every provisional verdict is re-evaluated; a
-   new declaration sends HEALING back to DEGRADED.
+   new declaration, or ``sensitivity`` consecutive suspicions of a peer still
+   partitioned (a heartbeat leaked through but no sync), sends HEALING back
+   to DEGRADED.
 5. **Verdicts** [Evaluate].  ``L`` is the sum over sources; the margin is the
    consistency bound ``B`` (and, outside NORMAL, ``max(B, raised)`` where
    ``raised`` only rises until NORMAL); a verdict is final when the margin
@@ -420,9 +422,18 @@ def _bound(config: SscrConfig, state: NodeState, at: int) -> int:
     return consistency_bound(config.lambda_max, config.rate, max(windows), len(windows))
 
 
-def _declare(state: NodeState, declared: frozenset[str], outputs: list[Output]) -> NodeState:
+def _declare(
+    state: NodeState,
+    declared: frozenset[str],
+    outputs: list[Output],
+    relapsed: frozenset[str] = frozenset(),
+) -> NodeState:
+    """Declare partitions from ``declared`` peers.  ``relapsed``: partitioned
+    peers suspected ``sensitivity`` times in a row again; in HEALING they send
+    the node back to DEGRADED (a heartbeat leaked through, the sync did not)."""
     fresh = declared - state.partitioned
-    if not fresh:
+    back = relapsed & state.partitioned if state.mode is Mode.HEALING else frozenset()
+    if not fresh and not back:
         return state
     mode = _transition(state.mode, "partition_declared")
     if mode is not state.mode:
@@ -431,7 +442,7 @@ def _declare(state: NodeState, declared: frozenset[str], outputs: list[Output]) 
         state,
         mode=mode,
         partitioned=state.partitioned | declared,
-        heard_again=state.heard_again - declared,
+        heard_again=state.heard_again - declared - back,
     )
 
 
@@ -449,7 +460,10 @@ def _deadline(config: SscrConfig, state: NodeState, event: DeadlineFired) -> Ste
     nxt = event.at + staleness_deadline(config.deadline_base, event.draw)
     outputs: list[Output] = []
     new = replace(state, watches=tuple(sorted(watches.items())), next_deadline=nxt)
-    new = _declare(new, declared, outputs)
+    relapsed = frozenset(
+        peer for peer, watch in watches.items() if watch.consecutive >= config.sensitivity
+    )
+    new = _declare(new, declared, outputs, relapsed)
     if new.mode is not Mode.NORMAL:
         new = replace(new, raised=max(new.raised, _bound(config, new, event.at)))
     outputs.append(SetTimer(at=nxt))
