@@ -10,7 +10,8 @@ Pinned distinct-state counts (``models.sscr.PINNED``; TLC on
 * ``untimed`` (no leaked heartbeats): 49,058.  More states than ``small``:
   without leaks a silent link is suspected at every check, so more
   ``confirms`` x ``phase`` x ``countdown`` combinations are reachable;
-* ``wide`` (two terms per source, thresholds +-2): 980,632, run with ``-m slow``.
+* ``wide`` (``small`` with two terms per source and thresholds +-2, as
+  overrides: not a named configuration): 980,632, run with ``-m slow``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def test_config_holds_with_pinned_count(config: str) -> None:
 
 @pytest.mark.slow
 def test_wide_config_pinned_count() -> None:
-    result = check(sscr.FAMILY.instantiate(config="wide"))
+    result = check(sscr.FAMILY.instantiate(overrides=sscr.WIDE_OVERRIDES))
     assert result.ok
     assert result.distinct_states == sscr.PINNED["wide"]
 
