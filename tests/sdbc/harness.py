@@ -1,0 +1,296 @@
+"""The refinement harness: a cluster of real SDBC hubs (signed messages) in
+the model's scenario, its transitions, and the abstraction to model states.
+
+Scenario (the model's constants): hubs ``0..N-1``, the first ``F`` faulty
+and played here; hub ``h`` sums up ``(1000,)`` if faulty else ``(10 + h,)``;
+epoch 0, so ``Proposer(r) = r % N`` as in the model.  The three model values
+are real :class:`Value` objects: ``v0`` (the summaries of hubs ``0..Q-1``,
+trimmed), ``v1`` (hubs ``N-Q..N-1``), ``vX`` (hubs ``0..Q-1`` with the plain
+mean: it does not recompute, so it is invalid).
+
+A cluster state is the tuple of the correct hubs' :class:`NodeState` and the
+set of injected faulty hubs; what was sent is what the hubs signed (every
+hub keeps its own messages) plus the injected messages.  Transitions:
+
+* ``Deliver(p, m)``: a sent message ``m`` reaches hub ``p`` (any order, once);
+* ``Fire(p, step)``: a timer that ``p`` has set fires (``precommit`` only
+  below ``MaxRound``: the model's round bound);
+* ``Inject(f)``: faulty hub ``f`` signs everything of the model's injection
+  (both values and the invalid one, every valid round, every vote id).
+
+:func:`abstract` maps a cluster state to an :class:`SDBCState`.  It needs
+one piece of history: the model writes ``validValue`` only for a hub that
+proposes a later round, the hub writes it always, so the previous model
+state's ``validValue`` is kept where the model would not write it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable, Iterator
+from dataclasses import dataclass, replace
+from fractions import Fraction
+
+from vigilnet.models.sdbc import CONFIGS, NIL, SDBCSpec, SDBCState
+
+from vigilnet.crypto import SigningKey
+from vigilnet.errors import RemoteProtocolError
+from vigilnet.protocols.sdbc import (
+    PRECOMMIT,
+    PREVOTE,
+    HubConfig,
+    Message,
+    NodeState,
+    Proposal,
+    Receive,
+    Start,
+    Step,
+    Timeout,
+    Value,
+    Vote,
+    initial_state,
+    sign_proposal,
+    sign_summary,
+    sign_vote,
+    step,
+)
+
+Stepper = Callable[[NodeState, object], tuple[NodeState, tuple[object, ...]]]
+
+
+def seed(h: int) -> bytes:
+    return hashlib.sha256(b"vigilnet sdbc refinement hub %d" % h).digest()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterState:
+    nodes: tuple[NodeState, ...]
+    injected: frozenset[int]
+
+
+class Scenario:
+    """The model's scenario with real keys, values and messages."""
+
+    def __init__(self, config: str, stepper: Stepper | None = None) -> None:
+        self.spec = SDBCSpec(CONFIGS[config])
+        self.step: Stepper = stepper if stepper is not None else step  # type: ignore[assignment]
+        n, f = self.spec.n, self.spec.f
+        self.keys = [SigningKey(seed(h)) for h in range(n)]
+        self.config = HubConfig(
+            members=tuple(k.verify_key for k in self.keys),
+            threshold=Fraction(3, 4),
+            f_live=1,
+        )
+        self.summaries = {
+            h: sign_summary(self.keys[h], self.config, 0, h, (self.spec.summary[h],))
+            for h in range(n)
+        }
+        q = self.config.quorum
+        v0 = Value.build(self.config, 0, tuple(self.summaries[h] for h in range(q)))
+        v1 = Value.build(self.config, 0, tuple(self.summaries[h] for h in range(n - q, n)))
+        plain = [Fraction(self.spec.summary[h]) for h in range(q)]
+        vx = replace(v0, aggregate=(sum(plain, Fraction(0)) / q,))
+        self.values = {"v0": v0, "v1": v1, "vX": vx}
+        self.name = {v.value_hash: k for k, v in self.values.items()}
+        self.corr = self.spec.corr
+        self.faulty_messages = {h: self._injection(h) for h in range(f)}
+
+    def _injection(self, h: int) -> tuple[Message, ...]:
+        out: list[Message] = []
+        for r in self.spec.rounds:
+            if self.spec.proposer(r) == h:
+                for name in ("v0", "v1", "vX"):
+                    for vr in range(-1, r):
+                        out.append(
+                            sign_proposal(self.keys[h], self.config, 0, r, h, self.values[name], vr)
+                        )
+            for kind in (PREVOTE, PRECOMMIT):
+                for name in ("v0", "v1", "vX", NIL):
+                    vh = None if name == NIL else self.values[name].value_hash
+                    out.append(sign_vote(self.keys[h], self.config, kind, 0, r, h, vh))
+        return tuple(out)
+
+    # -- states and transitions ---------------------------------------------
+
+    def initial(self) -> ClusterState:
+        nodes = []
+        for p in self.corr:
+            s = initial_state(self.keys[p], p, self.config)
+            s, _ = self.step(s, Start(epoch=0, summary=(self.spec.summary[p],)))
+            for h in range(self.spec.n):
+                if h != p:
+                    s, _ = self.step(s, Receive(message=self.summaries[h]))
+            nodes.append(s)
+        return ClusterState(nodes=tuple(nodes), injected=frozenset())
+
+    def sent(self, c: ClusterState) -> list[Message]:
+        out: list[Message] = []
+        for s in c.nodes:
+            out.extend(sorted(p_ for p_ in s.proposals if p_.hub == s.hub))
+            out.extend(v for v in s.votes if v.hub == s.hub)
+        for h in sorted(c.injected):
+            out.extend(self.faulty_messages[h])
+        return out
+
+    @staticmethod
+    def knows(s: NodeState, m: Message) -> bool:
+        if m.hub == s.hub:
+            return True
+        if isinstance(m, Proposal):
+            return m in s.proposals
+        if isinstance(m, Vote):
+            return m in s.votes or any(e.second == m for e in s.evidence)
+        return True
+
+    def transitions(self, c: ClusterState) -> Iterator[tuple[Hashable, ClusterState]]:
+        """Every enabled transition and its target (rejected deliveries,
+        which change nothing, are left out)."""
+        sent = self.sent(c)
+        for i, s in enumerate(c.nodes):
+            for m in sent:
+                if self.knows(s, m):
+                    continue
+                try:
+                    t, _ = self.step(s, Receive(message=m))
+                except RemoteProtocolError:
+                    continue
+                yield ("Deliver", s.hub, m), self._with(c, i, t)
+            for kind in self.enabled_timers(s):
+                t, _ = self.step(s, Timeout(epoch=0, round=s.round, step=kind))
+                yield ("Fire", s.hub, kind), self._with(c, i, t)
+        for h in range(self.spec.f):
+            if h not in c.injected:
+                yield ("Inject", h), ClusterState(nodes=c.nodes, injected=c.injected | {h})
+
+    def enabled_timers(self, s: NodeState) -> list[str]:
+        if s.step is Step.DECIDED:
+            return []
+        out = []
+        if s.step is Step.PROPOSE:
+            out.append("propose")
+        if s.step is Step.PREVOTE and (s.round, "prevote") in s.timers:
+            out.append("prevote")
+        if (s.round, "precommit") in s.timers and s.round < self.spec.max_round:
+            out.append("precommit")
+        return out
+
+    @staticmethod
+    def _with(c: ClusterState, i: int, s: NodeState) -> ClusterState:
+        return ClusterState(nodes=(*c.nodes[:i], s, *c.nodes[i + 1 :]), injected=c.injected)
+
+    # -- the abstraction ------------------------------------------------------
+
+    def value_name(self, v: Value | None) -> str:
+        return NIL if v is None else self.name.get(v.value_hash, "?")
+
+    def id_name(self, vh: bytes | None) -> str:
+        return NIL if vh is None else self.name.get(vh, "?")
+
+    def abstract(self, c: ClusterState, previous: SDBCState | None = None) -> SDBCState:
+        rounds, steps, lv, lr, vv, vr, qs = [], [], [], [], [], [], []
+        propose: set[tuple[int, int, str, int]] = set()
+        prevote: set[tuple[int, int, str]] = set()
+        precommit: set[tuple[int, int, str]] = set()
+        for i, s in enumerate(c.nodes):
+            p = s.hub
+            own = [v for v in s.votes if v.hub == p]
+            for v in own:
+                target = prevote if v.kind == PREVOTE else precommit
+                target.add((v.round, p, self.id_name(v.value_hash)))
+            for x in s.proposals:
+                if x.hub == p:
+                    propose.add((x.round, p, self.value_name(x.value), x.valid_round))
+            kinds = {v.kind for v in own if v.round == s.round}
+            steps.append(
+                "precommit" if PRECOMMIT in kinds else "prevote" if PREVOTE in kinds else "propose"
+            )
+            rounds.append(s.round)
+            lv.append(self.value_name(s.locked_value))
+            lr.append(s.locked_round)
+            qs.append(s.quorum)
+            if s.valid_round >= 0 and self.spec.later_proposer.get((p, s.valid_round), False):
+                vv.append(self.value_name(s.valid_value))
+                vr.append(s.valid_round)
+            elif previous is not None:
+                vv.append(previous.validValue[i])
+                vr.append(previous.validRound[i])
+            else:
+                vv.append(NIL)
+                vr.append(-1)
+        return SDBCState(
+            round=tuple(rounds),
+            step=tuple(steps),
+            lockedValue=tuple(lv),
+            lockedRound=tuple(lr),
+            validValue=tuple(vv),
+            validRound=tuple(vr),
+            quorumOf=tuple(qs),
+            msgsPropose=frozenset(propose),
+            msgsPrevote=frozenset(prevote),
+            msgsPrecommit=frozenset(precommit),
+            injected=c.injected,
+        )
+
+    def model_path(self, a: SDBCState, b: SDBCState, hub: int | None, depth: int = 4) -> int | None:
+        """The length of a shortest path of model steps from ``a`` to ``b``
+        (0: a stutter), all by hub ``hub`` (``None``: the Inject action), of
+        at most ``depth`` steps; ``None`` when there is none."""
+        if a == b:
+            return 0
+        frontier = {a}
+        for k in range(1, depth + 1):
+            nxt = set()
+            for s in frontier:
+                for name, args, t in self.spec.successors(s):
+                    mine = (
+                        (name == "Inject") if hub is None else (name != "Inject" and args[0] == hub)
+                    )
+                    if not mine:
+                        continue
+                    if t == b:
+                        return k
+                    nxt.add(t)
+            frontier = nxt
+        return None
+
+    def check_step(
+        self, before: ClusterState, label: Hashable, after: ClusterState, previous: SDBCState
+    ) -> SDBCState:
+        """Raise AssertionError unless the step maps to model steps or a
+        stutter; return the abstraction of ``after``."""
+        b = self.abstract(after, previous)
+        assert isinstance(label, tuple)
+        hub = None if label[0] == "Inject" else label[1]
+        k = self.model_path(previous, b, hub)
+        if k is None:
+            raise AssertionError(
+                f"implementation step {label[:2]} is no model step:\n{previous}\n->\n{b}"
+            )
+        invariants = self.spec.invariants()
+        for name in self.spec.claimed_invariants():
+            if not invariants[name](b):
+                raise AssertionError(f"{name} violated after {label[:2]}")
+        return b
+
+
+def refinement_bfs(scenario: Scenario, max_states: int) -> tuple[int, int]:
+    """Breadth-first over cluster states (at most ``max_states``), checking
+    every transition.  Returns (cluster states, transitions checked)."""
+    init = scenario.initial()
+    a0 = scenario.abstract(init)
+    assert a0 == scenario.spec.init(), f"{a0} is not the model's initial state"
+    seen = {init: a0}
+    frontier = [init]
+    checked = 0
+    while frontier and len(seen) < max_states:
+        nxt = []
+        for c in frontier:
+            a = seen[c]
+            for label, d in scenario.transitions(c):
+                b = scenario.check_step(c, label, d, a)
+                checked += 1
+                if d not in seen and len(seen) < max_states:
+                    seen[d] = b
+                    nxt.append(d)
+        frontier = nxt
+    return len(seen), checked

@@ -1,0 +1,112 @@
+"""Refinement: every step of a cluster of real SDBC hubs (signed messages,
+faulty hubs played by the harness) is a step of the model, a stutter, or a
+short sequence of one hub's model steps (an input may fire several upon-rules
+of that hub at once), and every model invariant holds of the abstraction.
+
+Checked breadth-first over the cluster's states at n5f1 (a bounded number of
+them: the delivery order of every signed message is explored), and along
+Hypothesis-chosen executions at n4f1 (two rounds).  A deliberately broken
+implementation (one that skips ``valid(v)``, one that forgets its lock) must fail both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.sdbc.harness import ClusterState, Scenario, refinement_bfs
+from vigilnet.errors import RemoteProtocolError
+from vigilnet.protocols.sdbc import Receive, Timeout, _state, step
+
+
+def broken_no_validity(s: object, e: object) -> tuple[object, tuple[object, ...]]:
+    with mock.patch.object(_state, "_valid", lambda _s, _v: True):
+        return step(s, e)  # type: ignore[arg-type]
+
+
+def broken_forgets_lock(s: object, e: object) -> tuple[object, tuple[object, ...]]:
+    t, out = step(s, e)  # type: ignore[arg-type]
+    return replace(t, locked_value=None, locked_round=-1), out
+
+
+def test_bounded_exhaustive_refinement_n5f1() -> None:
+    states, checked = refinement_bfs(Scenario("n5f1"), max_states=250)
+    assert states == 250
+    assert checked > 1000
+
+
+def test_broken_implementation_fails_exhaustive_refinement() -> None:
+    with pytest.raises(AssertionError, match="no model step|violated"):
+        refinement_bfs(Scenario("n5f1", stepper=broken_no_validity), max_states=2000)  # type: ignore[arg-type]
+
+
+def _candidates(sc: Scenario, c: ClusterState) -> Iterator[tuple[object, ...]]:
+    sent = sc.sent(c)
+    for i, s in enumerate(c.nodes):
+        for m in sent:
+            if not sc.knows(s, m):
+                yield ("Deliver", i, m)
+        for kind in sc.enabled_timers(s):
+            yield ("Fire", i, kind)
+    for h in range(sc.spec.f):
+        if h not in c.injected:
+            yield ("Inject", h)
+
+
+def walk(sc: Scenario, choices: st.DataObject, steps: int) -> int:
+    """One execution of at most ``steps`` transitions; returns how many."""
+    c = sc.initial()
+    a = sc.abstract(c)
+    assert a == sc.spec.init()
+    for n in range(steps):
+        options = list(_candidates(sc, c))
+        if not options:
+            return n
+        label = choices.draw(st.sampled_from(options))
+        if label[0] == "Inject":
+            d = ClusterState(nodes=c.nodes, injected=c.injected | {label[1]})
+            a = sc.check_step(c, ("Inject", label[1]), d, a)
+            c = d
+            continue
+        i = label[1]
+        s = c.nodes[i]
+        event = (
+            Receive(message=label[2])
+            if label[0] == "Deliver"
+            else Timeout(epoch=0, round=s.round, step=label[2])
+        )
+        try:
+            t, _ = sc.step(s, event)
+        except RemoteProtocolError:
+            continue
+        d = sc._with(c, i, t)
+        a = sc.check_step(c, (label[0], s.hub), d, a)
+        c = d
+    return steps
+
+
+N4F1 = Scenario("n4f1")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_refinement_along_executions_n4f1(data: st.DataObject) -> None:
+    walk(N4F1, data, 60)
+
+
+@pytest.mark.parametrize("broken_step", [broken_no_validity, broken_forgets_lock])
+def test_broken_implementation_fails_along_executions(broken_step: object) -> None:
+    broken = Scenario("n4f1", stepper=broken_step)  # type: ignore[arg-type]
+
+    @settings(max_examples=200, deadline=None, database=None, phases=[Phase.generate])
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        walk(broken, data, 60)
+
+    with pytest.raises(AssertionError, match="no model step|violated"):
+        run()
