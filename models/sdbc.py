@@ -131,7 +131,8 @@ PROPERTY_NAMES: Final = {
     "Accountability": "ForkDetected",
     "NoFraming": "FaultyDetected",
     "PrecommitsLockValue": "SomeLocked",
-    "NoEquivocationByCorrect": "InvalidProposalRejected",
+    "NoEquivocationByCorrect": "TwoDecided",
+    "CorrectVotesValid": "InvalidProposalRejected",
     "RoundAdvanceJustified": "RoundChange",
 }
 
@@ -640,6 +641,10 @@ class SDBCSpec:
                 return False
         return True
 
+    def correct_votes_valid(self, s: SDBCState) -> bool:
+        """A correct hub prevotes or precommits only nil or a valid value."""
+        return all(m[2] == NIL or m[2] in self.truly_valid for m in s.msgsPrevote | s.msgsPrecommit)
+
     def no_equivocation_by_correct(self, s: SDBCState) -> bool:
         return not self.correct_equivocators(s)
 
@@ -699,6 +704,7 @@ class SDBCSpec:
             "NoFraming": self.no_framing,
             "PrecommitsLockValue": self.precommits_lock_value,
             "NoEquivocationByCorrect": self.no_equivocation_by_correct,
+            "CorrectVotesValid": self.correct_votes_valid,
             "RoundAdvanceJustified": self.round_advance_justified,
         }
 

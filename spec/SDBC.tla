@@ -326,6 +326,10 @@ PrecommitsLockValue ==
 
 NoEquivocationByCorrect == Equivocators \cap Corr = {}
 
+CorrectVotesValid ==
+    \A m \in msgsPrevote \cup msgsPrecommit :
+        (m.src \in Corr /\ m.id # NilValue) => Valid(m.id)
+
 RoundAdvanceJustified ==
     \A p \in Corr :
         round[p] > 0 =>
