@@ -161,3 +161,20 @@ def test_mode_table_is_the_documented_cycle() -> None:
     assert MODE_TRANSITIONS[(Mode.HEALING, "synced")] is Mode.NORMAL
     assert (Mode.NORMAL, "synced") not in MODE_TRANSITIONS
     assert (Mode.NORMAL, "peers_heard") not in MODE_TRANSITIONS
+
+
+def test_a_late_joiner_counts_what_it_may_have_missed() -> None:
+    genesis, _ = initial_state(A, at=100)
+    joiner, _ = initial_state(A, at=100, fresh_since=0)
+    report = LocalReport(at=100, agent="x", source="ma", entry=entry(5, 5 * SCALE))
+    genesis, _ = step(A, genesis, report)
+    joiner, _ = step(A, joiner, report)
+    _, (at_genesis,) = step(A, genesis, Evaluate(agent="x", at=100))
+    _, (late,) = step(A, joiner, Evaluate(agent="x", at=100))
+    assert isinstance(at_genesis, Decide) and isinstance(late, Decide)
+    # at genesis b's source is empty as of 100: window 1 tick, bound 1, 5 - 1 >= 2
+    assert at_genesis.final
+    # the joiner may have missed b's 101 ticks of evidence: not final
+    assert not late.final
+    with pytest.raises(LocalProtocolError):
+        initial_state(A, at=10, fresh_since=11)

@@ -318,9 +318,20 @@ Output: TypeAlias = Send | SetTimer | Decide | ModeChanged | EquivocationFound
 Step: TypeAlias = tuple[NodeState, tuple[Output, ...]]
 
 
-def initial_state(config: SscrConfig, *, at: int = 0, draw: int = 0) -> Step:
-    """A fresh node at time ``at``: NORMAL, no evidence, every peer fresh as
-    of ``at``, first deadline drawn from ``draw``."""
+def initial_state(
+    config: SscrConfig, *, at: int = 0, draw: int = 0, fresh_since: int | None = None
+) -> Step:
+    """A fresh node at time ``at``: NORMAL, no evidence, first deadline drawn
+    from ``draw``.
+
+    ``fresh_since``: the time as of which the node knows every peer's sources
+    held nothing it lacks.  At system start (every source empty) that is
+    ``at``, the default.  A node that joins or recovers later must pass the
+    earliest time from which it may have missed evidence (the epoch's start
+    at worst), or its first verdicts could be finalised on a bound that
+    forgets what the peers already hold."""
+    since = at if fresh_since is None else fresh_since
+    ensure(since <= at, "fresh_since lies in the future", LocalProtocolError)
     window = HeartbeatWindow(
         capacity=config.window,
         bootstrap_interval=config.bootstrap_interval,
@@ -333,7 +344,7 @@ def initial_state(config: SscrConfig, *, at: int = 0, draw: int = 0) -> Step:
         watches=tuple(
             (peer, PeerWatch(window=window, watching_since=at)) for peer in sorted(config.peers)
         ),
-        fresh=tuple((peer, at) for peer in sorted(config.peers)),
+        fresh=tuple((peer, since) for peer in sorted(config.peers)),
         next_deadline=first,
     )
     return state, (SetTimer(at=first),)
