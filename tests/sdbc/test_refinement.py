@@ -41,7 +41,7 @@ def test_bounded_exhaustive_refinement_n5f1() -> None:
 
 
 def test_broken_implementation_fails_exhaustive_refinement() -> None:
-    with pytest.raises(AssertionError, match="no model step|violated"):
+    with pytest.raises(AssertionError, match=r"no model step|violated"):
         refinement_bfs(Scenario("n5f1", stepper=broken_no_validity), max_states=2000)  # type: ignore[arg-type]
 
 
@@ -108,5 +108,5 @@ def test_broken_implementation_fails_along_executions(broken_step: object) -> No
     def run(data: st.DataObject) -> None:
         walk(broken, data, 60)
 
-    with pytest.raises(AssertionError, match="no model step|violated"):
+    with pytest.raises(AssertionError, match=r"no model step|violated"):
         run()

@@ -443,6 +443,21 @@ def _value_from(d: object) -> Value:
     )
 
 
+def _get_int(d: dict[str, CborValue], key: str) -> int:
+    value = d[key]
+    if not _is_int(value):
+        raise BadMessage("field not an integer", key)
+    assert isinstance(value, int)
+    return value
+
+
+def _get_bytes(d: dict[str, CborValue], key: str) -> bytes:
+    value = d[key]
+    if not isinstance(value, bytes):
+        raise BadMessage("field not bytes", key)
+    return value
+
+
 def encode_message(message: Message) -> bytes:
     """The wire bytes: canonical CBOR of ``{"type", "body"}``."""
     body: dict[str, CborValue]
@@ -485,13 +500,13 @@ def decode_message(data: bytes) -> Message:
             isinstance(body["signature"], bytes) and isinstance(body["config_hash"], bytes), "bytes"
         )
         return Proposal(
-            epoch=body["epoch"],
-            config_hash=body["config_hash"],
-            round=body["round"],
-            hub=body["hub"],
+            epoch=_get_int(body, "epoch"),
+            config_hash=_get_bytes(body, "config_hash"),
+            round=_get_int(body, "round"),
+            hub=_get_int(body, "hub"),
             value=_value_from(body["value"]),
-            valid_round=body["valid_round"],
-            signature=body["signature"],
+            valid_round=_get_int(body, "valid_round"),
+            signature=_get_bytes(body, "signature"),
         )
     _reject(kind in VOTE_TAGS, "unknown message type", repr(kind))
     _reject(
@@ -509,10 +524,10 @@ def decode_message(data: bytes) -> Message:
     assert isinstance(kind, str)
     return Vote(
         kind=kind,
-        epoch=body["epoch"],
-        config_hash=body["config_hash"],
-        round=body["round"],
-        hub=body["hub"],
-        value_hash=vh,
-        signature=body["signature"],
+        epoch=_get_int(body, "epoch"),
+        config_hash=_get_bytes(body, "config_hash"),
+        round=_get_int(body, "round"),
+        hub=_get_int(body, "hub"),
+        value_hash=None if vh is None else _get_bytes(body, "value_hash"),
+        signature=_get_bytes(body, "signature"),
     )

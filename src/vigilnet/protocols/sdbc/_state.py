@@ -336,9 +336,12 @@ def _lock_on_polka(s: NodeState) -> Result | None:  # rule 3d
 
 
 def _timers(s: NodeState) -> Result | None:  # rule 3e
-    if s.step is Step.PREVOTE and (s.round, "prevote") not in s.timers:
-        if len(_signers(s, PREVOTE, s.round)) >= s.quorum:
-            return replace(s, timers=s.timers | {(s.round, "prevote")}), [_timer(s, "prevote")]
+    if (
+        s.step is Step.PREVOTE
+        and (s.round, "prevote") not in s.timers
+        and len(_signers(s, PREVOTE, s.round)) >= s.quorum
+    ):
+        return replace(s, timers=s.timers | {(s.round, "prevote")}), [_timer(s, "prevote")]
     if (
         s.step in (Step.PROPOSE, Step.PREVOTE, Step.PRECOMMIT)
         and (
@@ -346,10 +349,9 @@ def _timers(s: NodeState) -> Result | None:  # rule 3e
             "precommit",
         )
         not in s.timers
-    ):
-        if len(_signers(s, PRECOMMIT, s.round)) >= s.quorum:
-            t = replace(s, timers=s.timers | {(s.round, "precommit")})
-            return t, [_timer(s, "precommit")]
+    ) and len(_signers(s, PRECOMMIT, s.round)) >= s.quorum:
+        t = replace(s, timers=s.timers | {(s.round, "precommit")})
+        return t, [_timer(s, "precommit")]
     return None
 
 
