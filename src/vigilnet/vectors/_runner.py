@@ -28,6 +28,7 @@ import jsonschema
 
 from vigilnet.vectors._cbor_family import CBOR_FAMILY
 from vigilnet.vectors._envelope import Family, dump_json, envelope, envelope_schema
+from vigilnet.vectors._sdbc_family import SDBC_FAMILY
 from vigilnet.vectors._shap_family import SHAP_FAMILIES
 from vigilnet.vectors._signature_family import SIGNATURE_FAMILY
 from vigilnet.vectors._sscr_family import SSCR_FAMILY
@@ -42,6 +43,7 @@ FAMILIES: tuple[Family, ...] = (
     THRESHOLD_FAMILY,
     *SHAP_FAMILIES,
     SSCR_FAMILY,
+    SDBC_FAMILY,
 )
 
 

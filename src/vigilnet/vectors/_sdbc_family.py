@@ -1,0 +1,349 @@
+"""Vector family ``sdbc``: SDBC hub consensus (DESIGN.md 4.1).
+
+One group: five hubs from fixed seeds, threshold 3/4 (q = 4), f_live = 1,
+and their configuration hash.  Tests of four kinds:
+
+* ``signBytes``: a wire message (canonical CBOR), the sign bytes it must
+  give (tag, zero byte, canonical CBOR of the signed fields) and whether its
+  signature verifies under the named hub's key;
+* ``certificate``: a decision certificate (q precommits) that must verify,
+  or not (below quorum, duplicate signer, unknown signer, wrong epoch,
+  wrong configuration hash, bad signature);
+* ``evidence``: two votes that do (or do not) prove their signer equivocated;
+* ``execution``: every hub correct, messages delivered in send order, three
+  epochs: the decided value hash and aggregate of each epoch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from fractions import Fraction
+from typing import Any
+
+from vigilnet.encoding import CborValue, decode, encode, sign_bytes
+from vigilnet.errors import RemoteProtocolError
+from vigilnet.protocols.sdbc import (
+    PRECOMMIT,
+    PREVOTE,
+    PROPOSAL_TAG,
+    SUMMARY_TAG,
+    VOTE_TAGS,
+    BadMessage,
+    Cluster,
+    DecisionCertificate,
+    EpochSummary,
+    EquivocationEvidence,
+    HubConfig,
+    Message,
+    Proposal,
+    Vote,
+    check_signature,
+    decode_message,
+    encode_message,
+    make_config,
+    sign_vote,
+)
+from vigilnet.vectors._envelope import Case, Family, Group, Note, hex_string
+
+__all__ = ["SDBC_FAMILY"]
+
+_HUBS = 5
+
+_NOTES = {
+    "Valid": Note(bug_type="BASIC", description="A well-formed, correctly signed object."),
+    "BadSignature": Note(bug_type="AUTH_BYPASS", description="A signature that does not verify."),
+    "BelowQuorum": Note(
+        bug_type="EDGE_CASE",
+        description="q - 1 precommits.",
+        effect="Accepting it lets q - 1 hubs (some faulty) decide alone: agreement breaks.",
+    ),
+    "DuplicateSigner": Note(
+        bug_type="EDGE_CASE",
+        description="One hub's precommit counted twice.",
+        effect="Counting messages instead of distinct signers breaks agreement.",
+    ),
+    "UnknownSigner": Note(bug_type="AUTH_BYPASS", description="A signer outside the member list."),
+    "WrongEpoch": Note(
+        bug_type="AUTH_BYPASS",
+        description="The precommits are for another epoch than the certificate claims.",
+        effect="A certificate of an old epoch replayed as a new decision.",
+    ),
+    "WrongConfig": Note(
+        bug_type="AUTH_BYPASS", description="Signed under another configuration hash."
+    ),
+    "NotConflicting": Note(bug_type="EDGE_CASE", description="The same vote twice: no evidence."),
+    "DifferentSlot": Note(
+        bug_type="EDGE_CASE",
+        description="Two votes of different rounds: lawful, not equivocation.",
+        effect="Accepting it frames a correct hub.",
+    ),
+    "Execution": Note(bug_type="FUNCTIONALITY", description="A full run of the protocol."),
+}
+
+
+def _seed(h: int) -> bytes:
+    return hashlib.sha256(b"vigilnet sdbc vector hub %d" % h).digest()
+
+
+def _setup() -> tuple[HubConfig, list[Any]]:
+    return make_config([_seed(h) for h in range(_HUBS)])
+
+
+def _summaries(epoch: int) -> dict[int, tuple[int, ...]]:
+    return {h: (10 * h + epoch, 1000 - h * h, -h * epoch) for h in range(_HUBS)}
+
+
+def _cert_bytes(cert: DecisionCertificate) -> bytes:
+    return encode(
+        {
+            "epoch": cert.epoch,
+            "config_hash": cert.config_hash,
+            "round": cert.round,
+            "value_hash": cert.value_hash,
+            "precommits": tuple(encode_message(v) for v in cert.precommits),
+        }
+    )
+
+
+def _cert_from(data: bytes) -> DecisionCertificate:
+    d = decode(data)
+    if not isinstance(d, dict):
+        raise BadMessage("certificate not a map")
+    votes = []
+    for raw in d["precommits"]:  # type: ignore[union-attr]
+        v = decode_message(raw)  # type: ignore[arg-type]
+        if not isinstance(v, Vote):
+            raise BadMessage("certificate holds a non-vote")
+        votes.append(v)
+    return DecisionCertificate(
+        epoch=d["epoch"],  # type: ignore[arg-type]
+        config_hash=d["config_hash"],  # type: ignore[arg-type]
+        round=d["round"],  # type: ignore[arg-type]
+        value_hash=d["value_hash"],  # type: ignore[arg-type]
+        precommits=tuple(votes),
+    )
+
+
+def _tag(message: Message) -> Any:
+    if isinstance(message, EpochSummary):
+        return SUMMARY_TAG
+    if isinstance(message, Proposal):
+        return PROPOSAL_TAG
+    return VOTE_TAGS[message.kind]
+
+
+def _case(comment: str, result: str, flag: str, **fields: Any) -> Case:
+    base = {"kind": "", "message": "", "signBytes": "", "object": "", "expected": ""}
+    base.update(fields)
+    return Case(comment=comment, result=result, flags=(flag,), fields=base)
+
+
+def _build() -> Iterator[Group]:
+    config, keys = _setup()
+    cluster = Cluster(config=config, keys=keys, correct=tuple(range(_HUBS)))
+    for epoch in (1, 2, 3):
+        cluster.run_epoch(epoch, _summaries(epoch))
+    cases: list[Case] = []
+    # sign bytes: one summary, one proposal, one prevote, one precommit
+    wanted: dict[str, Message] = {}
+    for m in cluster.sent:
+        name = type(m).__name__ if not isinstance(m, Vote) else m.kind
+        wanted.setdefault(name, m)
+    for name, m in sorted(wanted.items()):
+        sb = sign_bytes(_tag(m), m.fields())
+        cases.append(
+            _case(
+                f"{name} of epoch {m.epoch}",
+                "valid",
+                "Valid",
+                kind="signBytes",
+                message=encode_message(m).hex(),
+                signBytes=sb.hex(),
+            )
+        )
+        bad = replace(m, signature=bytes(reversed(m.signature)))
+        cases.append(
+            _case(
+                f"{name}, signature reversed",
+                "invalid",
+                "BadSignature",
+                kind="signBytes",
+                message=encode_message(bad).hex(),
+                signBytes=sb.hex(),
+            )
+        )
+    # certificates
+    cert = cluster.decisions[0][0].certificate
+    other, _ = make_config([_seed(h) for h in range(_HUBS)], threshold=Fraction(4, 5))
+    p0 = cert.precommits[0]
+    cert_cases = [
+        ("decision certificate of epoch 1", "valid", "Valid", cert),
+        (
+            "q - 1 precommits",
+            "invalid",
+            "BelowQuorum",
+            replace(cert, precommits=cert.precommits[:3]),
+        ),
+        (
+            "one precommit twice",
+            "invalid",
+            "DuplicateSigner",
+            replace(cert, precommits=(p0, *cert.precommits[:3])),
+        ),
+        (
+            "a signer outside the members",
+            "invalid",
+            "UnknownSigner",
+            replace(cert, precommits=(*cert.precommits[:3], replace(p0, hub=9))),
+        ),
+        ("claims epoch 2", "invalid", "WrongEpoch", replace(cert, epoch=2)),
+        (
+            "precommits under another configuration",
+            "invalid",
+            "WrongConfig",
+            replace(
+                cert,
+                config_hash=other.config_hash,
+                precommits=tuple(
+                    sign_vote(keys[v.hub], other, PRECOMMIT, v.epoch, v.round, v.hub, v.value_hash)
+                    for v in cert.precommits
+                ),
+            ),
+        ),
+        (
+            "one precommit's signature zeroed",
+            "invalid",
+            "BadSignature",
+            replace(cert, precommits=(replace(p0, signature=bytes(64)), *cert.precommits[1:])),
+        ),
+    ]
+    for comment, result, flag, c in cert_cases:
+        cases.append(_case(comment, result, flag, kind="certificate", object=_cert_bytes(c).hex()))
+    # evidence
+    a = sign_vote(keys[2], config, PREVOTE, 4, 1, 2, hashlib.sha256(b"a").digest())
+    b = sign_vote(keys[2], config, PREVOTE, 4, 1, 2, hashlib.sha256(b"b").digest())
+    c2 = sign_vote(keys[2], config, PREVOTE, 4, 2, 2, hashlib.sha256(b"b").digest())
+    for comment, result, flag, pair in (
+        ("two prevotes of one round, different values", "valid", "Valid", (a, b)),
+        ("the same prevote twice", "invalid", "NotConflicting", (a, a)),
+        ("prevotes of two rounds", "invalid", "DifferentSlot", (a, c2)),
+        (
+            "second vote badly signed",
+            "invalid",
+            "BadSignature",
+            (a, replace(b, signature=bytes(64))),
+        ),
+    ):
+        obj = encode({"first": encode_message(pair[0]), "second": encode_message(pair[1])})
+        cases.append(_case(comment, result, flag, kind="evidence", object=obj.hex()))
+    # executions
+    for first in (1, 7):
+        expected = _execution(config, keys, first)
+        obj = encode({"epochs": tuple(range(first, first + 3))})
+        cases.append(
+            _case(
+                f"three epochs from {first}, all hubs correct",
+                "valid",
+                "Execution",
+                kind="execution",
+                object=obj.hex(),
+                expected=expected,
+            )
+        )
+    yield Group(
+        type="SdbcHubs",
+        fields={
+            "seeds": [_seed(h).hex() for h in range(_HUBS)],
+            "publicKeys": [bytes(k).hex() for k in config.members],
+            "threshold": "3/4",
+            "fLive": 1,
+            "configHash": config.config_hash.hex(),
+        },
+        cases=tuple(cases),
+    )
+
+
+def _execution(config: HubConfig, keys: list[Any], first: int) -> str:
+    cluster = Cluster(config=config, keys=keys, correct=tuple(range(_HUBS)))
+    lines = []
+    for epoch in range(first, first + 3):
+        cluster.run_epoch(epoch, _summaries(epoch))
+        d = cluster.decisions[0][-1]
+        agg = ",".join(f"{x.numerator}/{x.denominator}" for x in d.value.aggregate)
+        lines.append(f"{epoch}:{d.value.value_hash.hex()}:{agg}")
+    return ";".join(lines)
+
+
+def _verify(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:
+    config, keys = _setup()
+    if config.config_hash.hex() != group["configHash"]:
+        return "configuration hash differs"
+    kind = test["kind"]
+    verdict = "valid"
+    try:
+        if kind == "signBytes":
+            m = decode_message(bytes.fromhex(test["message"]))
+            if sign_bytes(_tag(m), m.fields()).hex() != test["signBytes"]:
+                return "sign bytes differ"
+            check_signature(config, m)
+        elif kind == "certificate":
+            _cert_from(bytes.fromhex(test["object"])).verify(config)
+        elif kind == "evidence":
+            d = decode(bytes.fromhex(test["object"]))
+            assert isinstance(d, dict)
+            first, second = (decode_message(d[k]) for k in ("first", "second"))  # type: ignore[arg-type]
+            if not (isinstance(first, Vote) and isinstance(second, Vote)):
+                return "evidence is not two votes"
+            EquivocationEvidence(first=first, second=second).verify(config)
+        elif kind == "execution":
+            d = decode(bytes.fromhex(test["object"]))
+            assert isinstance(d, dict)
+            epochs: CborValue = d["epochs"]
+            assert isinstance(epochs, tuple)
+            if _execution(config, keys, int(epochs[0])) != test["expected"]:  # type: ignore[arg-type]
+                return "execution decided something else"
+        else:
+            return f"unknown kind {kind}"
+    except RemoteProtocolError:
+        verdict = "invalid"
+    if verdict != test["result"]:
+        return f"{kind} is {verdict}, expected {test['result']}"
+    return None
+
+
+SDBC_FAMILY = Family(
+    name="sdbc",
+    algorithm="SDBC hub consensus: signed messages, decision certificates, equivocation evidence, executions",
+    header=(
+        "Five hubs from the group's seeds, threshold 3/4 (q = 4), f_live = 1; configHash binds them.",
+        "Messages are canonical CBOR {type, body}; sign bytes are 'vigilnet/sdbc/<message>/v1', 0x00, canonical CBOR of the signed fields.",
+        "A certificate is valid iff it holds q precommits by distinct members on its (epoch, config_hash, round, value_hash), each correctly signed.",
+        "Evidence is valid iff the two votes share (kind, epoch, round, hub, config_hash), differ in value_hash and are both correctly signed.",
+        "An execution's expected is epoch:valueHash:aggregate per decided epoch (aggregate as exact fractions), messages delivered in send order.",
+    ),
+    notes=_NOTES,
+    group_schema={
+        "type": {"enum": ["SdbcHubs"]},
+        "properties": {
+            "seeds": {"type": "array", "items": hex_string("RFC 8032 seed")},
+            "publicKeys": {"type": "array", "items": hex_string("public key")},
+            "threshold": {"type": "string"},
+            "fLive": {"type": "integer"},
+            "configHash": hex_string("SHA-256 of the configuration"),
+        },
+    },
+    test_schema={
+        "properties": {
+            "kind": {"enum": ["signBytes", "certificate", "evidence", "execution"]},
+            "message": hex_string("a wire message (signBytes tests)"),
+            "signBytes": hex_string("the sign bytes of message"),
+            "object": hex_string("canonical CBOR of a certificate, evidence or run"),
+            "expected": {"type": "string"},
+        },
+        "required": ["kind", "message", "signBytes", "object", "expected"],
+    },
+    build=_build,
+    verify_case=_verify,
+)
