@@ -26,7 +26,7 @@ coprime denominator.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Final
 
@@ -99,8 +99,11 @@ class HubConfig:
     members: tuple[VerifyKey, ...]
     threshold: Fraction
     f_live: int
+    _hash: bytes = field(init=False, repr=False, compare=False)
+    _quorum: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_quorum", quorum(self.threshold, len(self.members)))
         QuorumConfig(
             n=len(self.members),
             threshold=self.threshold,
@@ -111,6 +114,7 @@ class HubConfig:
             f"f_live must lie in 0..N - q = {len(self.members) - self.quorum}",
             LocalProtocolError,
         )
+        object.__setattr__(self, "_hash", self._compute_hash())
 
     @property
     def n(self) -> int:
@@ -118,7 +122,7 @@ class HubConfig:
 
     @property
     def quorum(self) -> int:
-        return quorum(self.threshold, self.n)
+        return self._quorum
 
     @property
     def blocking(self) -> int:
@@ -136,6 +140,11 @@ class HubConfig:
 
     @property
     def config_hash(self) -> bytes:
+        """SHA-256 of ``vigilnet/sdbc/config/v1``, a zero byte and the
+        canonical CBOR of members, threshold and ``f_live``."""
+        return self._hash
+
+    def _compute_hash(self) -> bytes:
         return hashlib.sha256(
             b"vigilnet/sdbc/config/v1\x00"
             + encode(
@@ -185,6 +194,11 @@ class Value:
     summaries: tuple[EpochSummary, ...]
     aggregate: tuple[Fraction, ...]
     next_threshold: Fraction | None = None
+    _hash: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256(b"vigilnet/sdbc/value/v1\x00" + encode(self.fields())).digest()
+        object.__setattr__(self, "_hash", digest)
 
     def fields(self) -> dict[str, CborValue]:
         nt = self.next_threshold
@@ -198,7 +212,9 @@ class Value:
 
     @property
     def value_hash(self) -> bytes:
-        return hashlib.sha256(b"vigilnet/sdbc/value/v1\x00" + encode(self.fields())).digest()
+        """SHA-256 of ``vigilnet/sdbc/value/v1``, a zero byte and the
+        canonical CBOR of :meth:`fields` (computed once)."""
+        return self._hash
 
     @staticmethod
     def build(
