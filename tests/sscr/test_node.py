@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vigilnet.errors import LocalProtocolError, RemoteProtocolError
+from vigilnet.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from vigilnet.evidence import EvidenceStats, Verdict
 from vigilnet.fixedpoint import SCALE
 from vigilnet.protocols.sscr import (
     MODE_TRANSITIONS,
     DeadlineFired,
     Decide,
+    EquivocationFound,
     Evaluate,
     EvidenceState,
     HeartbeatArrived,
@@ -23,9 +25,11 @@ from vigilnet.protocols.sscr import (
     ModeChanged,
     NodeState,
     Send,
+    SetTimer,
     SourceEntry,
     SscrConfig,
     StartSync,
+    SuspicionReported,
     SyncRequest,
     SyncRequestArrived,
     SyncResponse,
@@ -178,3 +182,68 @@ def test_a_late_joiner_counts_what_it_may_have_missed() -> None:
     assert not late.final
     with pytest.raises(LocalProtocolError):
         initial_state(A, at=10, fresh_since=11)
+
+
+# -- every event in every reachable state: a protocol error or a clean step ----
+
+_ENTRIES = st.builds(
+    lambda seq, count, llr: SourceEntry(
+        sequence=seq, stats=EvidenceStats(count=count, llr_sum=llr * SCALE)
+    ),
+    st.integers(1, 5),
+    st.integers(0, 5),
+    st.integers(-6, 6),
+)
+_SOURCES = st.sampled_from(["ma", "mb", "mz"])
+_PEERS = st.sampled_from(["a", "b", "c"])
+_TIMES = st.integers(0, 80)
+
+
+def _events() -> st.SearchStrategy[Any]:
+    delta = st.lists(st.tuples(_SOURCES, _ENTRIES), max_size=2).map(
+        lambda pairs: EvidenceState.of([(("x", s), e) for s, e in pairs])
+    )
+    return st.one_of(
+        st.builds(LocalReport, at=_TIMES, agent=st.just("x"), source=_SOURCES, entry=_ENTRIES),
+        st.builds(HeartbeatArrived, peer=_PEERS, at=_TIMES),
+        st.builds(DeadlineFired, at=_TIMES, draw=st.integers(0, (1 << 64) - 1)),
+        st.builds(SuspicionReported, peer=_PEERS, observer=_PEERS),
+        st.builds(StartSync, peer=_PEERS, at=_TIMES),
+        st.builds(
+            SyncRequestArrived,
+            request=st.builds(SyncRequest, sender=_PEERS, request_time=_TIMES, digest=st.just(())),
+        ),
+        st.builds(
+            SyncResponseArrived,
+            response=st.builds(SyncResponse, sender=_PEERS, request_time=_TIMES, delta=delta),
+            at=_TIMES,
+        ),
+        st.builds(Evaluate, agent=st.just("x"), at=_TIMES),
+    )
+
+
+@given(st.lists(_events(), max_size=40))
+def test_any_event_sequence_steps_cleanly_or_refuses_without_change(events: list[Any]) -> None:
+    """Every (state, event) pair either steps or raises a protocol error, and
+    a refused event leaves the state as it was (the function is pure: the
+    caller keeps the old state); a final verdict never changes."""
+    state, _ = initial_state(A, at=0)
+    final: Verdict | None = None
+    for event in events:
+        try:
+            after, outputs = step(A, state, event)
+        except ProtocolError:
+            continue
+        assert isinstance(after, NodeState)
+        record = after.verdict("x")
+        if final is not None:
+            assert record is not None and record.final and record.verdict is final
+        elif record is not None and record.final:
+            final = record.verdict
+        if state.mode is Mode.DEGRADED and after.mode is Mode.DEGRADED:
+            assert after.raised >= state.raised
+        assert all(
+            isinstance(o, Send | SetTimer | Decide | ModeChanged | EquivocationFound)
+            for o in outputs
+        )
+        state = after

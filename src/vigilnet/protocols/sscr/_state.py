@@ -484,6 +484,10 @@ def _deadline(config: SscrConfig, state: NodeState, event: DeadlineFired) -> Ste
 def _suspicion(config: SscrConfig, state: NodeState, event: SuspicionReported) -> Step:
     ensure(event.peer in config.peers, f"{event.peer} is not a peer")
     ensure(event.observer != event.peer, "a peer cannot report itself")
+    ensure(
+        event.observer in config.peers,
+        f"{event.observer} is not a peer: only known nodes confirm a partition",
+    )
     watches = dict(state.watches)
     watches[event.peer] = watches[event.peer].report(event.observer, config.sensitivity)
     new = replace(state, watches=tuple(sorted(watches.items())))
