@@ -92,7 +92,13 @@ def _a4(s: PetersonState, p: int) -> PetersonState:
 
 
 BODIES: dict[str, Body] = {
-    "a0": _a0, "a1": _a1, "a2": _a2, "a3a": _a3a, "a3b": _a3b, "cs": _cs, "a4": _a4,
+    "a0": _a0,
+    "a1": _a1,
+    "a2": _a2,
+    "a3a": _a3a,
+    "a3b": _a3b,
+    "cs": _cs,
+    "a4": _a4,
 }
 
 
@@ -138,8 +144,11 @@ def _build(fair: bool) -> Callable[[Constants], Model[PetersonState]]:
                 starvation_free(0),
                 starvation_free(1),
             ),
-            view=lambda s: {"pc": dict(enumerate(s.pc)), "flag": dict(enumerate(s.flag)),
-                            "turn": s.turn},
+            view=lambda s: {
+                "pc": dict(enumerate(s.pc)),
+                "flag": dict(enumerate(s.flag)),
+                "turn": s.turn,
+            },
             fairness=fairness if fair else (),
         )
 

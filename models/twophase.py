@@ -128,37 +128,56 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
             return
         for rm in rms:
             if prepared_msg[rm] in s.msgs:
-                yield (rm_name(rm),), TPState(
-                    rmState=s.rmState,
-                    tmState=s.tmState,
-                    tmPrepared=s.tmPrepared | {rm},
-                    msgs=s.msgs,
+                yield (
+                    (rm_name(rm),),
+                    TPState(
+                        rmState=s.rmState,
+                        tmState=s.tmState,
+                        tmPrepared=s.tmPrepared | {rm},
+                        msgs=s.msgs,
+                    ),
                 )
 
     def tm_commit(s: TPState) -> Succ:
-        if s.tmState == "init" and (mutant == "commit_without_all_prepared"
-                                    or s.tmPrepared == everyone):
-            yield (), TPState(
-                rmState=s.rmState, tmState="committed", tmPrepared=s.tmPrepared,
-                msgs=s.msgs | {COMMIT},
+        if s.tmState == "init" and (
+            mutant == "commit_without_all_prepared" or s.tmPrepared == everyone
+        ):
+            yield (
+                (),
+                TPState(
+                    rmState=s.rmState,
+                    tmState="committed",
+                    tmPrepared=s.tmPrepared,
+                    msgs=s.msgs | {COMMIT},
+                ),
             )
 
     def tm_abort(s: TPState) -> Succ:
         if s.tmState == "init":
-            yield (), TPState(
-                rmState=s.rmState, tmState="aborted", tmPrepared=s.tmPrepared,
-                msgs=s.msgs | {ABORT},
+            yield (
+                (),
+                TPState(
+                    rmState=s.rmState,
+                    tmState="aborted",
+                    tmPrepared=s.tmPrepared,
+                    msgs=s.msgs | {ABORT},
+                ),
             )
 
     def set_rm(s: TPState, rm: int, value: str) -> tuple[str, ...]:
-        return (*s.rmState[:rm], value, *s.rmState[rm + 1:])
+        return (*s.rmState[:rm], value, *s.rmState[rm + 1 :])
 
     def rm_prepare(s: TPState) -> Succ:
         for rm in rms:
             if s.rmState[rm] == "working":
-                yield (rm_name(rm),), TPState(
-                    rmState=set_rm(s, rm, "prepared"), tmState=s.tmState,
-                    tmPrepared=s.tmPrepared, msgs=s.msgs | {prepared_msg[rm]},
+                yield (
+                    (rm_name(rm),),
+                    TPState(
+                        rmState=set_rm(s, rm, "prepared"),
+                        tmState=s.tmState,
+                        tmPrepared=s.tmPrepared,
+                        msgs=s.msgs | {prepared_msg[rm]},
+                    ),
                 )
 
     def rm_choose_to_abort(s: TPState) -> Succ:
@@ -166,25 +185,40 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
             if s.rmState[rm] == "working" or (
                 mutant == "abort_after_prepare" and s.rmState[rm] == "prepared"
             ):
-                yield (rm_name(rm),), TPState(
-                    rmState=set_rm(s, rm, "aborted"), tmState=s.tmState,
-                    tmPrepared=s.tmPrepared, msgs=s.msgs,
+                yield (
+                    (rm_name(rm),),
+                    TPState(
+                        rmState=set_rm(s, rm, "aborted"),
+                        tmState=s.tmState,
+                        tmPrepared=s.tmPrepared,
+                        msgs=s.msgs,
+                    ),
                 )
 
     def rm_rcv_commit(s: TPState) -> Succ:
         if COMMIT in s.msgs:
             for rm in rms:
-                yield (rm_name(rm),), TPState(
-                    rmState=set_rm(s, rm, "committed"), tmState=s.tmState,
-                    tmPrepared=s.tmPrepared, msgs=s.msgs,
+                yield (
+                    (rm_name(rm),),
+                    TPState(
+                        rmState=set_rm(s, rm, "committed"),
+                        tmState=s.tmState,
+                        tmPrepared=s.tmPrepared,
+                        msgs=s.msgs,
+                    ),
                 )
 
     def rm_rcv_abort(s: TPState) -> Succ:
         if ABORT in s.msgs:
             for rm in rms:
-                yield (rm_name(rm),), TPState(
-                    rmState=set_rm(s, rm, "aborted"), tmState=s.tmState,
-                    tmPrepared=s.tmPrepared, msgs=s.msgs,
+                yield (
+                    (rm_name(rm),),
+                    TPState(
+                        rmState=set_rm(s, rm, "aborted"),
+                        tmState=s.tmState,
+                        tmPrepared=s.tmPrepared,
+                        msgs=s.msgs,
+                    ),
                 )
 
     valid_msgs = frozenset((*prepared_msg, COMMIT, ABORT))
@@ -202,9 +236,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
         return not ("aborted" in s.rmState and "committed" in s.rmState)
 
     def symmetry(s: TPState) -> TPState:
-        keys = sorted(
-            (s.rmState[rm], rm in s.tmPrepared, prepared_msg[rm] in s.msgs) for rm in rms
-        )
+        keys = sorted((s.rmState[rm], rm in s.tmPrepared, prepared_msg[rm] in s.msgs) for rm in rms)
         msgs = {m for m in s.msgs if m.rm is None}
         msgs.update(prepared_msg[i] for i, key in enumerate(keys) if key[2])
         return TPState(
@@ -281,8 +313,13 @@ class TwoPhaseKernel:
         self.commit_bit = 1 << (4 * n + 2)
         self.abort_bit = 1 << (4 * n + 3)
         names: list[tuple[str, tuple[Hashable, ...]]] = [("TMCommit", ()), ("TMAbort", ())]
-        for action in ("TMRcvPrepared", "RMPrepare", "RMChooseToAbort",
-                       "RMRcvCommitMsg", "RMRcvAbortMsg"):
+        for action in (
+            "TMRcvPrepared",
+            "RMPrepare",
+            "RMChooseToAbort",
+            "RMRcvCommitMsg",
+            "RMRcvAbortMsg",
+        ):
             names.extend((action, (rm_name(i),)) for i in range(n))
         self.instances: tuple[tuple[str, tuple[Hashable, ...]], ...] = tuple(names)
 

@@ -68,12 +68,19 @@ def _child(kind: str, rm: int, workers: int) -> dict[str, Any]:
         distinct, seconds = len(seen), time.perf_counter() - start
     else:
         model = twophase.FAMILY.instantiate(overrides={"RM": rm})
-        result = check(model, Options(symmetry=False), engine=kind,  # type: ignore[arg-type]
-                       workers=workers)
+        result = check(
+            model,
+            Options(symmetry=False),
+            engine=kind,  # type: ignore[arg-type]
+            workers=workers,
+        )
         if not result.ok:
             raise AssertionError("TwoPhase must pass")
         distinct, generated, seconds = (
-            result.distinct_states, result.generated_states, result.seconds)
+            result.distinct_states,
+            result.generated_states,
+            result.seconds,
+        )
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
@@ -83,16 +90,26 @@ def _child(kind: str, rm: int, workers: int) -> dict[str, Any]:
         from vigilnet.checker._parallel import LAST_WORKER_RSS_KIB
 
         worker_rss = sum(LAST_WORKER_RSS_KIB)
-    return {"kind": kind, "rm": rm, "workers": workers, "distinct": distinct,
-            "generated": generated, "seconds": seconds, "rss_kib": rss + worker_rss,
-            "cpu": cpu}
+    return {
+        "kind": kind,
+        "rm": rm,
+        "workers": workers,
+        "distinct": distinct,
+        "generated": generated,
+        "seconds": seconds,
+        "rss_kib": rss + worker_rss,
+        "cpu": cpu,
+    }
 
 
 def _measure(kind: str, rm: int, workers: int) -> dict[str, Any]:
     start = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, __file__, "--child", kind, str(rm), str(workers)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
     wall = time.perf_counter() - start
     if proc.returncode != 0:
@@ -108,24 +125,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rm", type=int, nargs="+", default=[7, 8, 9])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--naive", type=int, nargs="*", default=[7, 8],
-                        help="RM values for the naive set-of-states BFS")
-    parser.add_argument("--generic", type=int, nargs="*", default=[7],
-                        help="RM values for the generic fingerprint engine")
+    parser.add_argument(
+        "--naive",
+        type=int,
+        nargs="*",
+        default=[7, 8],
+        help="RM values for the naive set-of-states BFS",
+    )
+    parser.add_argument(
+        "--generic",
+        type=int,
+        nargs="*",
+        default=[7],
+        help="RM values for the generic fingerprint engine",
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
-    parser.add_argument("--child", nargs=3, metavar=("KIND", "RM", "WORKERS"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("KIND", "RM", "WORKERS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         kind, rm, workers = args.child
         print(json.dumps(_child(kind, int(rm), int(workers))))
         return
 
-    print(f"vigilnet checker bench: TwoPhase, symmetry off; {platform.processor() or 'cpu'}, "
-          f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, Python "
-          f"{platform.python_version()}", flush=True)
-    header = (f"{'run':<31}{'RM':>3}{'distinct':>12}{'search s':>10}{'wall s':>9}{'cpu s':>8}"
-              f"{'distinct/s':>13}{'peak RSS':>11}{'vs naive':>10}")
+    print(
+        f"vigilnet checker bench: TwoPhase, symmetry off; {platform.processor() or 'cpu'}, "
+        f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}, Python "
+        f"{platform.python_version()}",
+        flush=True,
+    )
+    header = (
+        f"{'run':<31}{'RM':>3}{'distinct':>12}{'search s':>10}{'wall s':>9}{'cpu s':>8}"
+        f"{'distinct/s':>13}{'peak RSS':>11}{'vs naive':>10}"
+    )
     print(header)
     print("-" * len(header))
     rows: list[dict[str, Any]] = []
@@ -142,18 +175,30 @@ def main() -> None:
             rows.append(row)
             if kind == "naive":
                 naive_seconds[rm] = row["seconds"]
-            label = {"naive": "naive set-of-states BFS", "generic": "generic engine (fp)",
-                     "vector": "vector engine"}[kind]
+            label = {
+                "naive": "naive set-of-states BFS",
+                "generic": "generic engine (fp)",
+                "vector": "vector engine",
+            }[kind]
             if kind != "naive":
                 label += f", {workers} worker{'s' if workers > 1 else ''}"
-            ratio = (f"{naive_seconds[rm] / row['seconds']:.1f}x" if rm in naive_seconds
-                     and kind != "naive" else "")
-            print(f"{label:<31}{rm:>3}{row['distinct']:>12,}{row['seconds']:>10.2f}"
-                  f"{row['wall']:>9.2f}{row['cpu']:>8.2f}{row['distinct'] / row['seconds']:>13,.0f}"
-                  f"{row['rss_kib'] / 1024:>9.0f} MB{ratio:>10}", flush=True)
+            ratio = (
+                f"{naive_seconds[rm] / row['seconds']:.1f}x"
+                if rm in naive_seconds and kind != "naive"
+                else ""
+            )
+            print(
+                f"{label:<31}{rm:>3}{row['distinct']:>12,}{row['seconds']:>10.2f}"
+                f"{row['wall']:>9.2f}{row['cpu']:>8.2f}{row['distinct'] / row['seconds']:>13,.0f}"
+                f"{row['rss_kib'] / 1024:>9.0f} MB{ratio:>10}",
+                flush=True,
+            )
         if rm not in args.naive:
-            print(f"{'naive set-of-states BFS':<31}{rm:>3}  skipped (needs ~4 GB and minutes "
-                  f"at RM = 9; run with --naive {rm})", flush=True)
+            print(
+                f"{'naive set-of-states BFS':<31}{rm:>3}  skipped (needs ~4 GB and minutes "
+                f"at RM = 9; run with --naive {rm})",
+                flush=True,
+            )
     if args.json:
         print(json.dumps(rows))
 

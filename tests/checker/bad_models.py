@@ -82,8 +82,11 @@ def _raising(constants: Constants) -> Model[int]:
 
 #: A model whose action raises: a model error, exit 2 (never 1).
 RAISING = ModelFamily(
-    name="raising", summary="an action that raises", build=_raising,
-    configs={"default": {"LIMIT": 5}}, default_config="default",
+    name="raising",
+    summary="an action that raises",
+    build=_raising,
+    configs={"default": {"LIMIT": 5}},
+    default_config="default",
 )
 
 
@@ -98,10 +101,15 @@ def _stopping(constants: Constants) -> Model[int]:
             yield (), count + 1
 
     return Model(
-        name="stopping", constants={"LIMIT": limit}, variables=("count",), init_states=init,
+        name="stopping",
+        constants={"LIMIT": limit},
+        variables=("count",),
+        init_states=init,
         actions=(Action(name="Tick", step=tick),),
-        properties=(Property.always("InRange", lambda c: 0 <= c <= limit),
-                    Property.sometimes("Moves", lambda c: c == 1)),
+        properties=(
+            Property.always("InRange", lambda c: 0 <= c <= limit),
+            Property.sometimes("Moves", lambda c: c == 1),
+        ),
         view=lambda c: {"count": c},
         check_deadlock=True,
     )
@@ -110,6 +118,9 @@ def _stopping(constants: Constants) -> Model[int]:
 #: A counter that stops at LIMIT with deadlock checking on: exit 1, with a
 #: trace to the deadlock.
 DEADLOCK = ModelFamily(
-    name="deadlock", summary="a counter that stops", build=_stopping,
-    configs={"default": {"LIMIT": 3}}, default_config="default",
+    name="deadlock",
+    summary="a counter that stops",
+    build=_stopping,
+    configs={"default": {"LIMIT": 3}},
+    default_config="default",
 )

@@ -20,10 +20,15 @@ def _counter(limit: int) -> Model[int]:
         yield (), n + 1
 
     return Model(
-        name="counter", constants={}, variables=("n",), init_states=init,
+        name="counter",
+        constants={},
+        variables=("n",),
+        init_states=init,
         actions=(Action(name="Inc", step=inc),),
-        properties=(Property.always("BelowFive", lambda n: n < 5),
-                    Property.sometimes("ReachesLimit", lambda n: n == limit)),
+        properties=(
+            Property.always("BelowFive", lambda n: n < 5),
+            Property.sometimes("ReachesLimit", lambda n: n == limit),
+        ),
         view=lambda n: {"n": n},
         within_boundary=lambda n: n < limit,
     )

@@ -42,14 +42,28 @@ def test_json_fields() -> None:
     code, out = run("twophase", "--config", "rm3", "--no-symmetry", "--json")
     assert code == 0
     data = json.loads(out)
-    for field in ("model", "config", "constants", "distinct_states", "generated_states",
-                  "depth", "seconds", "workers", "result", "properties", "coverage"):
+    for field in (
+        "model",
+        "config",
+        "constants",
+        "distinct_states",
+        "generated_states",
+        "depth",
+        "seconds",
+        "workers",
+        "result",
+        "properties",
+        "coverage",
+    ):
         assert field in data
     assert data["distinct_states"] == 288
     assert data["constants"] == {"RM": 3}
     assert data["result"] == "ok"
     assert data["properties"]["TCConsistent"] == {
-        "kind": "always", "status": "holds", "trace": None, "trace_length": None,
+        "kind": "always",
+        "status": "holds",
+        "trace": None,
+        "trace_length": None,
         "trace_file": None,
     }
     assert data["properties"]["SomeAborted"]["trace"]["#meta"]["format"] == "ITF"
@@ -59,8 +73,9 @@ def test_json_fields() -> None:
 
 def test_const_and_workers() -> None:
     one = json.loads(run("twophase", "--const", "RM=4", "--no-symmetry", "--json")[1])
-    two = json.loads(run("twophase", "--const", "RM=4", "--no-symmetry", "--json",
-                         "--workers", "2")[1])
+    two = json.loads(
+        run("twophase", "--const", "RM=4", "--no-symmetry", "--json", "--workers", "2")[1]
+    )
     assert one["distinct_states"] == two["distinct_states"]
     assert two["workers"] == 2
     assert one["coverage"] == two["coverage"]
@@ -103,25 +118,36 @@ def test_a_raising_model_exits_2() -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [("nope",), ("twophase", "--config", "nope"), ("twophase", "--mutant", "nope"),
-     ("twophase", "--const", "NOPE=1"), ("twophase", "--const", "RM"),
-     ("twophase", "--dfs", "--simulate"), ("twophase", "--const", "RM=0"),
-     ("twophase", "--dfs", "--workers", "2")],
+    [
+        ("nope",),
+        ("twophase", "--config", "nope"),
+        ("twophase", "--mutant", "nope"),
+        ("twophase", "--const", "NOPE=1"),
+        ("twophase", "--const", "RM"),
+        ("twophase", "--dfs", "--simulate"),
+        ("twophase", "--const", "RM=0"),
+        ("twophase", "--dfs", "--workers", "2"),
+    ],
 )
 def test_usage_and_model_errors_exit_2(args: tuple[str, ...]) -> None:
     assert run(*args)[0] == 2
 
 
 def test_mutant_trace_written_and_replayed(tmp_path: Path) -> None:
-    code, out = run("twophase", "--mutant", "commit_without_all_prepared",
-                    "--trace-out", str(tmp_path))
+    code, out = run(
+        "twophase", "--mutant", "commit_without_all_prepared", "--trace-out", str(tmp_path)
+    )
     assert code == 1
     assert "shortest counterexample (3 steps)" in out
     trace = tmp_path / "twophase-rm3-commit_without_all_prepared-TCConsistent-violated.itf.json"
     document = json.loads(trace.read_text())
     assert document["vars"] == ["rmState", "tmState", "tmPrepared", "msgs"]
     assert [s["#meta"]["action"] for s in document["states"]] == [
-        "<init>", "TMCommit", "RMChooseToAbort(r1)", "RMRcvCommitMsg(r2)"]
+        "<init>",
+        "TMCommit",
+        "RMChooseToAbort(r1)",
+        "RMRcvCommitMsg(r2)",
+    ]
     replayed = CliRunner().invoke(main, ["replay", str(trace)])
     assert replayed.exit_code == 0, replayed.output
     assert "TCConsistent fails in the last state" in replayed.output
@@ -150,13 +176,32 @@ def test_lasso_printed_and_replayed(tmp_path: Path) -> None:
 
 
 def test_simulate_is_seeded() -> None:
-    args = ("twophase", "--const", "RM=4", "--simulate", "--traces", "20", "--depth", "15",
-            "--seed", "7", "--json")
+    args = (
+        "twophase",
+        "--const",
+        "RM=4",
+        "--simulate",
+        "--traces",
+        "20",
+        "--depth",
+        "15",
+        "--seed",
+        "7",
+        "--json",
+    )
     first, second = json.loads(run(*args)[1]), json.loads(run(*args)[1])
     assert first["distinct_states"] == second["distinct_states"] > 1
     assert first["strategy"] == "simulate"
-    code, _out = run("twophase", "--mutant", "commit_without_all_prepared", "--simulate",
-                    "--traces", "200", "--depth", "10")
+    code, _out = run(
+        "twophase",
+        "--mutant",
+        "commit_without_all_prepared",
+        "--simulate",
+        "--traces",
+        "200",
+        "--depth",
+        "10",
+    )
     assert code == 1
 
 
@@ -174,8 +219,11 @@ def test_all_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     import vigilnet.checker.cli as cli
     from vigilnet.checker import _registry
 
-    mine = {name: ref for name, ref in _registry.registered().items()
-            if name in ("diehard", "twophase", "peterson")}
+    mine = {
+        name: ref
+        for name, ref in _registry.registered().items()
+        if name in ("diehard", "twophase", "peterson")
+    }
     monkeypatch.setattr(cli, "registered", lambda: mine)
     code, out = run("--all")
     assert code == 0, out
@@ -184,8 +232,10 @@ def test_all_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     data = json.loads(run("--all", "--json")[1])
     assert data["result"] == "ok"
     assert {(r["model"], r["mutant"]) for r in data["runs"] if r["mutant"]} == {
-        ("twophase", "commit_without_all_prepared"), ("twophase", "abort_after_prepare"),
-        ("peterson", "no_fairness")}
+        ("twophase", "commit_without_all_prepared"),
+        ("twophase", "abort_after_prepare"),
+        ("peterson", "no_fairness"),
+    }
 
 
 def test_all_fails_when_a_config_fails(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -82,10 +82,15 @@ def _ring(fair: bool, stuck: bool) -> Model[int]:
             yield (), 0
 
     return Model(
-        name="ring", constants={}, variables=("s",), init_states=init,
+        name="ring",
+        constants={},
+        variables=("s",),
+        init_states=init,
         actions=(Action(name="Step", step=step), Action(name="Skip", step=skip)),
-        properties=(Property.eventually("ReachesTwo", lambda s: s == 2),
-                    Property.eventually("ReachesThree", lambda s: s == 3)),
+        properties=(
+            Property.eventually("ReachesTwo", lambda s: s == 2),
+            Property.eventually("ReachesThree", lambda s: s == 3),
+        ),
         view=lambda s: {"s": s},
         fairness=(WeakFairness(name="Step", actions=frozenset({"Step"})),) if fair else (),
     )

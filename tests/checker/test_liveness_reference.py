@@ -20,9 +20,11 @@ graphs = st.integers(min_value=1, max_value=4).flatmap(
     lambda n: st.tuples(
         st.just(n),
         st.lists(
-            st.lists(st.tuples(st.sampled_from(LABELS), st.integers(0, n - 1)),
-                     max_size=2, unique=True),
-            min_size=n, max_size=n,
+            st.lists(
+                st.tuples(st.sampled_from(LABELS), st.integers(0, n - 1)), max_size=2, unique=True
+            ),
+            min_size=n,
+            max_size=n,
         ),
         st.sets(st.integers(0, n - 1)),
         st.sets(st.sampled_from(("A", "B"))),
@@ -43,7 +45,10 @@ def _model(edges: Graph, goal: set[int], fair: set[str]) -> Model[int]:
         return Action(name=label, step=step)
 
     return Model(
-        name="graph", constants={}, variables=("s",), init_states=init,
+        name="graph",
+        constants={},
+        variables=("s",),
+        init_states=init,
         actions=tuple(action(label) for label in LABELS),
         properties=(Property.eventually("Goal", lambda s: s in goal),),
         view=lambda s: {"s": s},
@@ -89,16 +94,18 @@ def _reference(edges: Graph, goal: set[int], fair: set[str]) -> bool:
                     walk_states.append(cur)
                 if not ok or cur != s:
                     continue
-                if all(g in walk_labels or any(not enabled(x, g) for x in walk_states)
-                       for g in fair):
+                if all(
+                    g in walk_labels or any(not enabled(x, g) for x in walk_states) for g in fair
+                ):
                     return True
     return False
 
 
 @settings(max_examples=150, deadline=None)
 @given(graphs)
-def test_scc_check_matches_brute_force(case: tuple[int, list[list[tuple[str, int]]],
-                                                   set[int], set[str]]) -> None:
+def test_scc_check_matches_brute_force(
+    case: tuple[int, list[list[tuple[str, int]]], set[int], set[str]],
+) -> None:
     n, out, goal, fair = case
     edges: Graph = {i: out[i] for i in range(n)}
     result = check(_model(edges, goal, fair))

@@ -26,8 +26,12 @@ def _summary(result: CheckResult) -> tuple[object, ...]:
 def test_two_workers_equal_one(engine: str, symmetry: bool) -> None:
     model = twophase.FAMILY.instantiate(overrides={"RM": 4})
     one = check(model, Options(symmetry=symmetry), engine=engine)  # type: ignore[arg-type]
-    two = check(model, Options(symmetry=symmetry), engine=engine,  # type: ignore[arg-type]
-                workers=2)
+    two = check(
+        model,
+        Options(symmetry=symmetry),
+        engine=engine,  # type: ignore[arg-type]
+        workers=2,
+    )
     assert two.workers == 2
     assert _summary(two) == _summary(one)
 

@@ -95,8 +95,10 @@ def _permute(state: TPState, perm: tuple[int, ...]) -> TPState:
         else:
             msgs.add(Message(type=m.type, rm=f"r{perm[int(m.rm[1:]) - 1] + 1}"))
     return TPState(
-        rmState=tuple(rm_state), tmState=state.tmState,
-        tmPrepared=frozenset(perm[i] for i in state.tmPrepared), msgs=frozenset(msgs),
+        rmState=tuple(rm_state),
+        tmState=state.tmState,
+        tmPrepared=frozenset(perm[i] for i in state.tmPrepared),
+        msgs=frozenset(msgs),
     )
 
 

@@ -135,4 +135,3 @@ def safety_outcomes(
         else:
             out[prop.name] = (Status.UNWITNESSED if not stopped_early else Status.UNKNOWN, None)
     return out
-

@@ -97,8 +97,12 @@ def dfs(model: Model[Any], options: Options) -> CheckResult:
             try:
                 ai, args, nxt = next(stack[-1])
             except StopIteration:
-                if (first_expansion[-1] and model.check_deadlock and deadlock is None
-                        and boundary(path[-1][2])):
+                if (
+                    first_expansion[-1]
+                    and model.check_deadlock
+                    and deadlock is None
+                    and boundary(path[-1][2])
+                ):
                     deadlock = _trace(model, path)
                     if options.stop_on_violation:
                         stop = True
@@ -133,15 +137,27 @@ def dfs(model: Model[Any], options: Options) -> CheckResult:
             first_expansion.append(True)
             if len(best) % 4096 == 0:
                 options.progress(
-                    ProgressInfo(generated=generated, distinct=len(best), queue=len(stack),
-                                 depth=deepest, seconds=time.monotonic() - start)
+                    ProgressInfo(
+                        generated=generated,
+                        distinct=len(best),
+                        queue=len(stack),
+                        depth=deepest,
+                        seconds=time.monotonic() - start,
+                    )
                 )
     if stop:
         complete = False
     return make_result(
-        model=model, engine="generic", strategy="dfs", workers=1, symmetry=use_symmetry,
-        distinct=len(best), generated=generated, depth=deepest,
-        seconds=time.monotonic() - start, complete=complete,
+        model=model,
+        engine="generic",
+        strategy="dfs",
+        workers=1,
+        symmetry=use_symmetry,
+        distinct=len(best),
+        generated=generated,
+        depth=deepest,
+        seconds=time.monotonic() - start,
+        complete=complete,
         outcomes=safety_outcomes(model, ledger, traces, complete=complete),
         coverage=_coverage(model, enabled, new),
         collision_optimistic=collision_optimistic(len(best), generated),
@@ -204,13 +220,25 @@ def simulate(
         if stop:
             break
         options.progress(
-            ProgressInfo(generated=generated, distinct=len(seen), queue=traces - walk - 1,
-                         depth=deepest, seconds=time.monotonic() - start)
+            ProgressInfo(
+                generated=generated,
+                distinct=len(seen),
+                queue=traces - walk - 1,
+                depth=deepest,
+                seconds=time.monotonic() - start,
+            )
         )
     return make_result(
-        model=model, engine="generic", strategy="simulate", workers=1, symmetry=False,
-        distinct=len(seen), generated=generated, depth=deepest,
-        seconds=time.monotonic() - start, complete=False,
+        model=model,
+        engine="generic",
+        strategy="simulate",
+        workers=1,
+        symmetry=False,
+        distinct=len(seen),
+        generated=generated,
+        depth=deepest,
+        seconds=time.monotonic() - start,
+        complete=False,
         outcomes=safety_outcomes(model, ledger, found, complete=not stop),
         coverage=_coverage(model, enabled, new),
         collision_optimistic=collision_optimistic(len(seen), generated),

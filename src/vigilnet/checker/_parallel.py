@@ -169,8 +169,11 @@ class _GenericWorker:
 
     def _check(self) -> dict[int, int]:
         hits: dict[int, int] = {}
-        props = [(i, p) for i, p in enumerate(self.model.properties)
-                 if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)]
+        props = [
+            (i, p)
+            for i, p in enumerate(self.model.properties)
+            if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)
+        ]
         for rank, state in self.frontier:
             for i, prop in props:
                 if i in hits:
@@ -197,8 +200,11 @@ class _VectorWorker:
         self.ranks: I64 = np.zeros(0, dtype=np.int64)
         self.own_bucket: U64 = np.zeros((2, 0), dtype=np.uint64)
         self.exchange = ""
-        self.names = [(i, p.name, p.kind) for i, p in enumerate(model.properties)
-                      if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)]
+        self.names = [
+            (i, p.name, p.kind)
+            for i, p in enumerate(model.properties)
+            if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)
+        ]
 
     def start(self, values: U64, ranks: I64) -> dict[int, int]:
         self.seen = np.sort(values)
@@ -213,10 +219,13 @@ class _VectorWorker:
         from vigilnet.checker._vector import expand_frontier, member
 
         batch = expand_frontier(
-            self.kernel, self.values, self.ranks,
+            self.kernel,
+            self.values,
+            self.ranks,
             self.kernel.canonical if self.symmetry else None,
             lambda values: member(self.seen, values),
-            deadlock=self.model.check_deadlock, by_value=True,
+            deadlock=self.model.check_deadlock,
+            by_value=True,
         )
         owner = shard_of(batch.values, self.workers)
         paths: dict[int, str] = {}
@@ -229,9 +238,12 @@ class _VectorWorker:
                 path = os.path.join(self.exchange, f"l{level}-s{self.me}-o{o}.npy")
                 np.save(path, pair)
                 paths[o] = path
-        return {"buckets": paths, "enabled": batch.enabled,
-                "generated": int(batch.enabled.sum()),
-                "dead": [] if batch.dead is None else [batch.dead]}
+        return {
+            "buckets": paths,
+            "enabled": batch.enabled,
+            "generated": int(batch.enabled.sum()),
+            "dead": [] if batch.dead is None else [batch.dead],
+        }
 
     def dedup_files(self, paths: list[str]) -> tuple[U64, I64]:
         parts = [self.own_bucket]
@@ -302,7 +314,12 @@ def _serve(conn: multiprocessing.connection.Connection, worker: Any) -> None:
 
 def _worker_main(
     conn: multiprocessing.connection.Connection,
-    model: Model[Any], me: int, workers: int, vector: bool, symmetry: bool, exchange: str,
+    model: Model[Any],
+    me: int,
+    workers: int,
+    vector: bool,
+    symmetry: bool,
+    exchange: str,
 ) -> None:
     worker: Any = (_VectorWorker if vector else _GenericWorker)(model, me, workers, symmetry)
     worker.exchange = exchange
@@ -356,9 +373,7 @@ class _Pool:
         return rss
 
 
-def parallel_bfs(
-    model: Model[Any], options: Options, *, workers: int, vector: bool
-) -> CheckResult:
+def parallel_bfs(model: Model[Any], options: Options, *, workers: int, vector: bool) -> CheckResult:
     """Breadth-first search in ``workers`` processes (see the module doc)."""
     model.check_assumptions()
     use_symmetry = options.symmetry and model.symmetry is not None
@@ -378,8 +393,11 @@ def parallel_bfs(
         key_state = canon(state) if canon is not None else state
         if kernel is not None:
             value = kernel.encode(key_state)
-            key = int(kernel.canonical(np.array([value], dtype=np.uint64))[0]) if use_symmetry \
+            key = (
+                int(kernel.canonical(np.array([value], dtype=np.uint64))[0])
+                if use_symmetry
                 else value
+            )
         else:
             key = fingerprint(key_state)
         if key in seen0:
@@ -394,8 +412,7 @@ def parallel_bfs(
     if kernel is not None:
         width = len(kernel.instances)
         index = {a.name: i for i, a in enumerate(model.actions)}
-        action_of_instance = np.array([index[name] for name, _ in kernel.instances],
-                                      dtype=np.int64)
+        action_of_instance = np.array([index[name] for name, _ in kernel.instances], dtype=np.int64)
     level_keys: list[U64] = [np.array(keys0, dtype=np.uint64)]
     level_parents: list[I64] = [np.full(len(keys0), -1, dtype=np.int64)]
     enabled = np.zeros(nact, dtype=np.int64)
@@ -420,18 +437,28 @@ def parallel_bfs(
     try:
         owner0 = shard_of(level_keys[0], workers)
         if kernel is not None:
-            replies = pool.call_all([
-                ("start", level_keys[0][owner0 == w],
-                 np.flatnonzero(owner0 == w).astype(np.int64))
-                for w in range(workers)
-            ])
+            replies = pool.call_all(
+                [
+                    (
+                        "start",
+                        level_keys[0][owner0 == w],
+                        np.flatnonzero(owner0 == w).astype(np.int64),
+                    )
+                    for w in range(workers)
+                ]
+            )
         else:
             ranks = list(range(len(inits)))
-            pool.call_all([
-                ("start", [(r, inits[r], keys0[r]) for r in ranks if r % workers == w],
-                 [keys0[r] for r in ranks if owner0[r] == w])
-                for w in range(workers)
-            ])
+            pool.call_all(
+                [
+                    (
+                        "start",
+                        [(r, inits[r], keys0[r]) for r in ranks if r % workers == w],
+                        [keys0[r] for r in ranks if owner0[r] == w],
+                    )
+                    for w in range(workers)
+                ]
+            )
             probe = _GenericWorker(model, 0, 1, use_symmetry)
             probe.frontier = list(enumerate(inits))
             replies = [probe._check()]
@@ -441,8 +468,9 @@ def parallel_bfs(
             if options.max_depth is not None and level >= options.max_depth:
                 complete = False
                 break
-            expanded = pool.call_all([("expand", level) if kernel is not None else ("expand",)
-                                      for _ in range(workers)])
+            expanded = pool.call_all(
+                [("expand", level) if kernel is not None else ("expand",) for _ in range(workers)]
+            )
             generated += sum(int(r["generated"]) for r in expanded)
             if kernel is not None:
                 assert action_of_instance is not None
@@ -458,23 +486,33 @@ def parallel_bfs(
                     stop = True
             # Route candidates to their owners.
             if kernel is not None:
-                routed = pool.call_all([
-                    ("dedup_files", [r["buckets"][o] for s, r in enumerate(expanded) if s != o])
-                    for o in range(workers)
-                ])
+                routed = pool.call_all(
+                    [
+                        ("dedup_files", [r["buckets"][o] for s, r in enumerate(expanded) if s != o])
+                        for o in range(workers)
+                    ]
+                )
                 win_keys = [np.asarray(keys) for _, keys in routed]
                 win_vals = [np.asarray(vals) for vals, _ in routed]
             else:
-                routed = pool.call_all([
-                    ("dedup",
-                     np.concatenate([r["buckets"][o][0] for r in expanded]),
-                     np.concatenate([r["buckets"][o][1] for r in expanded]),
-                     np.concatenate([r["buckets"][o][2] for r in expanded]),
-                     np.concatenate([np.full(r["buckets"][o][0].size, s, dtype=np.int64)
-                                     for s, r in enumerate(expanded)]),
-                     np.concatenate([r["buckets"][o][3] for r in expanded]))
-                    for o in range(workers)
-                ])
+                routed = pool.call_all(
+                    [
+                        (
+                            "dedup",
+                            np.concatenate([r["buckets"][o][0] for r in expanded]),
+                            np.concatenate([r["buckets"][o][1] for r in expanded]),
+                            np.concatenate([r["buckets"][o][2] for r in expanded]),
+                            np.concatenate(
+                                [
+                                    np.full(r["buckets"][o][0].size, s, dtype=np.int64)
+                                    for s, r in enumerate(expanded)
+                                ]
+                            ),
+                            np.concatenate([r["buckets"][o][3] for r in expanded]),
+                        )
+                        for o in range(workers)
+                    ]
+                )
                 win_keys = [np.asarray(t[1]) for t in routed]
                 win_vals = [np.asarray(t[0]) for t in routed]
             all_keys = np.concatenate(win_keys) if win_keys else np.zeros(0, np.int64)
@@ -499,31 +537,41 @@ def parallel_bfs(
             # Hand the ranks back.
             bounds = np.cumsum([0] + [int(k.size) for k in win_keys])
             if kernel is not None:
-                replies = pool.call_all([
-                    ("adopt", rank_of[bounds[o] : bounds[o + 1]]) for o in range(workers)
-                ])
+                replies = pool.call_all(
+                    [("adopt", rank_of[bounds[o] : bounds[o + 1]]) for o in range(workers)]
+                )
             else:
                 # The owner of a new state adopts it (so the frontier stays
                 # spread over the workers): its generator releases it.
                 src_all = np.concatenate([np.asarray(t[3]) for t in routed])
                 idx_all = np.concatenate([np.asarray(t[4]) for t in routed])
-                released = pool.call_all([("release", idx_all[src_all == s])
-                                          for s in range(workers)])
+                released = pool.call_all(
+                    [("release", idx_all[src_all == s]) for s in range(workers)]
+                )
                 where = np.empty(src_all.size, dtype=np.int64)
                 for s in range(workers):
                     where[src_all == s] = np.arange(int((src_all == s).sum()), dtype=np.int64)
-                replies = pool.call_all([
-                    ("adopt", rank_of[bounds[o] : bounds[o + 1]],
-                     [released[int(src_all[i])][int(where[i])]
-                      for i in range(int(bounds[o]), int(bounds[o + 1]))])
-                    for o in range(workers)
-                ])
+                replies = pool.call_all(
+                    [
+                        (
+                            "adopt",
+                            rank_of[bounds[o] : bounds[o + 1]],
+                            [
+                                released[int(src_all[i])][int(where[i])]
+                                for i in range(int(bounds[o]), int(bounds[o + 1]))
+                            ],
+                        )
+                        for o in range(workers)
+                    ]
+                )
             if note_hits(len(level_keys) - 1, replies) and options.stop_on_violation:
                 stop = True
             options.progress(
                 ProgressInfo(
-                    generated=generated, distinct=sum(int(k.size) for k in level_keys),
-                    queue=int(all_keys.size), depth=len(level_keys) - 1,
+                    generated=generated,
+                    distinct=sum(int(k.size) for k in level_keys),
+                    queue=int(all_keys.size),
+                    depth=len(level_keys) - 1,
                     seconds=time.monotonic() - start,
                 )
             )
@@ -555,12 +603,21 @@ def parallel_bfs(
     traces = {i: trace_at(w) for i, w in found.items()}
     distinct = int(flat_keys.size)
     return make_result(
-        model=model, engine="vector" if vector else "generic", strategy="bfs",
-        workers=workers, symmetry=use_symmetry, distinct=distinct, generated=generated,
-        depth=len(level_keys) - 1, seconds=seconds, complete=complete,
+        model=model,
+        engine="vector" if vector else "generic",
+        strategy="bfs",
+        workers=workers,
+        symmetry=use_symmetry,
+        distinct=distinct,
+        generated=generated,
+        depth=len(level_keys) - 1,
+        seconds=seconds,
+        complete=complete,
         outcomes=safety_outcomes(model, ledger, traces, complete=complete),
-        coverage={a.name: ActionCoverage(enabled=int(enabled[i]), new=int(new[i]))
-                  for i, a in enumerate(model.actions)},
+        coverage={
+            a.name: ActionCoverage(enabled=int(enabled[i]), new=int(new[i]))
+            for i, a in enumerate(model.actions)
+        },
         collision_optimistic=0.0 if vector else collision_optimistic(distinct, generated),
         collision_observed=0.0 if vector else collision_observed(flat_keys.tolist()),
         deadlock=trace_at(deadlock) if deadlock is not None else None,

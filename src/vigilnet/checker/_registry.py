@@ -58,8 +58,11 @@ def _wrap(obj: Any, ref: str) -> ModelFamily:
             return model
 
         return ModelFamily(
-            name=model.name, summary=f"{model.name} ({ref})", build=build,
-            configs={"default": dict(model.constants)}, default_config="default",
+            name=model.name,
+            summary=f"{model.name} ({ref})",
+            build=build,
+            configs={"default": dict(model.constants)},
+            default_config="default",
         )
     if callable(obj):
         return _wrap(obj(), ref)

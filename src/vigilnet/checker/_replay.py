@@ -63,8 +63,7 @@ def model_of_itf(document: Mapping[str, Any], model_ref: str | None = None) -> M
     config = meta.get("config") or None
     if config is not None and config not in family.configs:
         config = None
-    return family.instantiate(config=config, overrides=overrides or None,
-                              mutant=meta.get("mutant"))
+    return family.instantiate(config=config, overrides=overrides or None, mutant=meta.get("mutant"))
 
 
 def replay_document(document: Mapping[str, Any], model: Model[Any]) -> Replay:
@@ -85,8 +84,11 @@ def replay_document(document: Mapping[str, Any], model: Model[Any]) -> Replay:
     messages: list[str] = []
     current = next((s for s in model.init_states() if encoded(s) == expected(0)), None)
     if current is None:
-        return Replay(ok=False, trace=Trace(steps=()),
-                      messages=("state 0 is not an initial state of the model",))
+        return Replay(
+            ok=False,
+            trace=Trace(steps=()),
+            messages=("state 0 is not an initial state of the model",),
+        )
     steps = [Step(action=None, args=(), state=current)]
     messages.append("state 0: an initial state")
     for index in range(1, len(states)):
@@ -101,8 +103,10 @@ def replay_document(document: Mapping[str, Any], model: Model[Any]) -> Replay:
                 match = Step(action=model.actions[ai].name, args=args, state=nxt)
                 break
         if match is None:
-            messages.append(f"state {index}: NOT reachable from state {index - 1} by "
-                            f"{meta.get('action', 'any action')}")
+            messages.append(
+                f"state {index}: NOT reachable from state {index - 1} by "
+                f"{meta.get('action', 'any action')}"
+            )
             return Replay(ok=False, trace=Trace(steps=tuple(steps)), messages=tuple(messages))
         messages.append(f"state {index}: {match.label} allowed")
         steps.append(match)
@@ -119,9 +123,12 @@ def replay_document(document: Mapping[str, Any], model: Model[Any]) -> Replay:
         else:
             target = encoded(steps[loop].state)
             back = next(
-                ((ai, args) for ai, args, nxt in successors(model, current)
-                 if (loop_name is None or model.actions[ai].name == loop_name)
-                 and encoded(nxt) == target),
+                (
+                    (ai, args)
+                    for ai, args, nxt in successors(model, current)
+                    if (loop_name is None or model.actions[ai].name == loop_name)
+                    and encoded(nxt) == target
+                ),
                 None,
             )
             if back is None:
@@ -129,14 +136,19 @@ def replay_document(document: Mapping[str, Any], model: Model[Any]) -> Replay:
                 return Replay(ok=False, trace=trace, messages=tuple(messages))
             label = Step(action=model.actions[back[0]].name, args=back[1], state=None).label
             messages.append(f"loop: {label} goes back to state {loop}")
-            trace = Trace(steps=tuple(steps), loop=loop,
-                          loop_action=model.actions[back[0]].name, loop_args=back[1])
+            trace = Trace(
+                steps=tuple(steps),
+                loop=loop,
+                loop_action=model.actions[back[0]].name,
+                loop_args=back[1],
+            )
     ok = _outcome(document, model, trace, messages)
     return Replay(ok=ok, trace=trace, messages=tuple(messages))
 
 
-def _outcome(document: Mapping[str, Any], model: Model[Any], trace: Trace,
-             messages: list[str]) -> bool:
+def _outcome(
+    document: Mapping[str, Any], model: Model[Any], trace: Trace, messages: list[str]
+) -> bool:
     meta = document.get("#meta", {}).get("vigilnet", {})
     name, status = meta.get("property"), meta.get("status")
     props = {p.name: p for p in model.properties}
@@ -162,10 +174,13 @@ def _outcome(document: Mapping[str, Any], model: Model[Any], trace: Trace,
         if prop.kind is Kind.LEADS_TO:
             trigger = prop.trigger
             assert trigger is not None
-            ok = ok and any(trigger(step.state) and not any(
-                prop.holds(s.state) for s in trace.steps[i:])
-                for i, step in enumerate(trace.steps))
-        messages.append(f"{name}: {'the lasso avoids the goal forever' if ok else 'NOT a violation'}")
+            ok = ok and any(
+                trigger(step.state) and not any(prop.holds(s.state) for s in trace.steps[i:])
+                for i, step in enumerate(trace.steps)
+            )
+        messages.append(
+            f"{name}: {'the lasso avoids the goal forever' if ok else 'NOT a violation'}"
+        )
         return ok
     return True
 

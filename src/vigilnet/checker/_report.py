@@ -35,15 +35,17 @@ def format_value(value: Any) -> str:
     if isinstance(value, Set):
         return "{" + ", ".join(sorted(format_value(v) for v in value)) + "}"
     if isinstance(value, Mapping):
-        return "[" + ", ".join(
-            f"{_key(k)} |-> {format_value(v)}" for k, v in value.items()
-        ) + "]"
+        return "[" + ", ".join(f"{_key(k)} |-> {format_value(v)}" for k, v in value.items()) + "]"
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return "[" + ", ".join(
-            f"{f.name} |-> {format_value(getattr(value, f.name))}"
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not None
-        ) + "]"
+        return (
+            "["
+            + ", ".join(
+                f"{f.name} |-> {format_value(getattr(value, f.name))}"
+                for f in dataclasses.fields(value)
+                if getattr(value, f.name) is not None
+            )
+            + "]"
+        )
     return repr(value)
 
 
@@ -75,8 +77,9 @@ def format_trace(model: Model[Any], trace: Trace) -> str:
     lines: list[str] = []
     if trace.loop is not None:
         last = len(trace.steps) - 1
-        lines.append(f"Lasso: prefix = states 0..{trace.loop}, cycle = states {trace.loop}..{last} "
-                     "and back")
+        lines.append(
+            f"Lasso: prefix = states 0..{trace.loop}, cycle = states {trace.loop}..{last} and back"
+        )
     previous: Mapping[str, object] | None = None
     for index, step in enumerate(trace.steps):
         view = model.view(step.state)
@@ -183,8 +186,13 @@ def result_to_json(
             "trace": None
             if prop.trace is None
             else trace_to_itf(
-                model, prop.trace, model_ref=model_ref, overrides=overrides,
-                prop=prop.name, kind=prop.kind, status=prop.status.value,
+                model,
+                prop.trace,
+                model_ref=model_ref,
+                overrides=overrides,
+                prop=prop.name,
+                kind=prop.kind,
+                status=prop.status.value,
             ),
             "trace_length": None if prop.trace is None else len(prop.trace),
             "trace_file": files.get(prop.name),
@@ -193,8 +201,10 @@ def result_to_json(
         "model": result.model,
         "config": result.config,
         "mutant": result.mutant,
-        "constants": {k: v if isinstance(v, (int, str, bool)) else repr(v)
-                      for k, v in result.constants.items()},
+        "constants": {
+            k: v if isinstance(v, (int, str, bool)) else repr(v)
+            for k, v in result.constants.items()
+        },
         "distinct_states": result.distinct_states,
         "generated_states": result.generated_states,
         "depth": result.depth,
@@ -216,7 +226,14 @@ def result_to_json(
         },
         "deadlock": None
         if result.deadlock is None
-        else trace_to_itf(model, result.deadlock, model_ref=model_ref, overrides=overrides,
-                          prop="deadlock", kind="deadlock", status="violated"),
+        else trace_to_itf(
+            model,
+            result.deadlock,
+            model_ref=model_ref,
+            overrides=overrides,
+            prop="deadlock",
+            kind="deadlock",
+            status="violated",
+        ),
         "notes": list(result.notes),
     }

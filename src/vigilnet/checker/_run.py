@@ -51,8 +51,10 @@ def check(
     vector = engine == "vector" or (engine == "auto" and why is None)
     if workers > 1 and model.has_liveness:
         result = bfs(model, options)
-        return replace(result, notes=(*result.notes,
-                                      "liveness needs the whole state graph: checked on 1 worker"))
+        return replace(
+            result,
+            notes=(*result.notes, "liveness needs the whole state graph: checked on 1 worker"),
+        )
     if workers > 1:
         from vigilnet.checker._parallel import parallel_bfs
 

@@ -221,8 +221,7 @@ def expand_frontier(
             values = canon(values)
             keep = values != chunk[row.view(np.int64)]
             values, row, instance = values[keep], row[keep], instance[keep]
-        uniq, local = _first_per_value(values, row * np.uint64(width) + instance,
-                                       kernel.value_bits)
+        uniq, local = _first_per_value(values, row * np.uint64(width) + instance, kernel.value_bits)
         fresh = ~known(uniq)
         for part in level_sorted:
             fresh &= ~member(part, uniq)
@@ -235,8 +234,9 @@ def expand_frontier(
         out_values.append(uniq)
         out_keys.append(base * width + local % width)
     if not out_values:
-        return Batch(values=np.zeros(0, np.uint64), keys=np.zeros(0, np.int64),
-                     enabled=enabled, dead=dead)
+        return Batch(
+            values=np.zeros(0, np.uint64), keys=np.zeros(0, np.int64), enabled=enabled, dead=dead
+        )
     values = np.concatenate(out_values)
     keys = np.concatenate(out_keys)
     # Sorted runs (one per chunk): the stable sort merges them in linear time.
@@ -258,11 +258,12 @@ def vector_explore(model: Model[Any], options: Options) -> VectorRun:
     canon = kernel.canonical if use_symmetry else None
     width = len(kernel.instances)
     ledger = Ledger(model)
-    props = [(i, p.name, p.kind) for i, p in enumerate(model.properties)
-             if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)]
-    run = VectorRun(
-        enabled=np.zeros(width, dtype=np.int64), new=np.zeros(width, dtype=np.int64)
-    )
+    props = [
+        (i, p.name, p.kind)
+        for i, p in enumerate(model.properties)
+        if p.kind in (Kind.ALWAYS, Kind.SOMETIMES)
+    ]
+    run = VectorRun(enabled=np.zeros(width, dtype=np.int64), new=np.zeros(width, dtype=np.int64))
     start = time.monotonic()
 
     inits = [kernel.encode(s) for s in model.init_states()]
@@ -295,7 +296,11 @@ def vector_explore(model: Model[Any], options: Options) -> VectorRun:
             run.complete = False
             break
         batch = expand_frontier(
-            kernel, frontier, None, canon, functools.partial(member, seen),
+            kernel,
+            frontier,
+            None,
+            canon,
+            functools.partial(member, seen),
             deadlock=model.check_deadlock,
         )
         run.enabled += batch.enabled
@@ -343,8 +348,9 @@ def _chain(run: VectorRun, level: int, index: int) -> list[int]:
     return keys
 
 
-def vector_trace(model: Model[Any], run: VectorRun, level: int, index: int,
-                 symmetry: bool) -> Trace:
+def vector_trace(
+    model: Model[Any], run: VectorRun, level: int, index: int, symmetry: bool
+) -> Trace:
     kernel = model.kernel
     assert kernel is not None
     canon = kernel.canonical if symmetry else _identity

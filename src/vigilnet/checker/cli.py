@@ -45,24 +45,47 @@ def _slug(text: str) -> str:
 
 
 def _write_traces(
-    directory: Path, model: Model[Any], result: CheckResult, model_ref: str,
+    directory: Path,
+    model: Model[Any],
+    result: CheckResult,
+    model_ref: str,
     overrides: Mapping[str, object],
 ) -> dict[str, str]:
     written: dict[str, str] = {}
-    stem = "-".join(_slug(part) for part in
-                    (result.model, result.config, result.mutant or "") if part)
+    stem = "-".join(
+        _slug(part) for part in (result.model, result.config, result.mutant or "") if part
+    )
     for prop in result.properties:
         if prop.trace is None:
             continue
         path = directory / f"{stem}-{_slug(prop.name)}-{prop.status.value}.itf.json"
-        write_itf(path, trace_to_itf(model, prop.trace, model_ref=model_ref, overrides=overrides,
-                                     prop=prop.name, kind=prop.kind, status=prop.status.value))
+        write_itf(
+            path,
+            trace_to_itf(
+                model,
+                prop.trace,
+                model_ref=model_ref,
+                overrides=overrides,
+                prop=prop.name,
+                kind=prop.kind,
+                status=prop.status.value,
+            ),
+        )
         written[prop.name] = str(path)
     if result.deadlock is not None:
         path = directory / f"{stem}-deadlock.itf.json"
-        write_itf(path, trace_to_itf(model, result.deadlock, model_ref=model_ref,
-                                     overrides=overrides, prop="deadlock", kind="deadlock",
-                                     status="violated"))
+        write_itf(
+            path,
+            trace_to_itf(
+                model,
+                result.deadlock,
+                model_ref=model_ref,
+                overrides=overrides,
+                prop="deadlock",
+                kind="deadlock",
+                status="violated",
+            ),
+        )
         written["deadlock"] = str(path)
     return written
 
@@ -85,8 +108,12 @@ def _run_all(as_json: bool, workers: int, engine: Engine, progress: bool, symmet
             model = family.instantiate(config=config, mutant=mutant)
             reporter = _progress(progress)
             try:
-                result = run_check(model, Options(symmetry=symmetry, progress=reporter),
-                                   engine=engine, workers=workers)
+                result = run_check(
+                    model,
+                    Options(symmetry=symmetry, progress=reporter),
+                    engine=engine,
+                    workers=workers,
+                )
             finally:
                 reporter.close()
             expected = "violation" if mutant else "ok"
@@ -96,12 +123,22 @@ def _run_all(as_json: bool, workers: int, engine: Engine, progress: bool, symmet
             if not as_json:
                 verdict = "pass" if passed else "FAIL"
                 what = "killed" if mutant and passed else result.result
-                click.echo(f"{verdict}  {label:<48} {what:<9} "
-                           f"{result.distinct_states:>10,} states  {result.seconds:7.2f} s")
-            runs.append({"model": name, "config": model.config, "mutant": mutant,
-                         "expected": expected, "result": result.result, "passed": passed,
-                         "distinct_states": result.distinct_states,
-                         "seconds": result.seconds})
+                click.echo(
+                    f"{verdict}  {label:<48} {what:<9} "
+                    f"{result.distinct_states:>10,} states  {result.seconds:7.2f} s"
+                )
+            runs.append(
+                {
+                    "model": name,
+                    "config": model.config,
+                    "mutant": mutant,
+                    "expected": expected,
+                    "result": result.result,
+                    "passed": passed,
+                    "distinct_states": result.distinct_states,
+                    "seconds": result.seconds,
+                }
+            )
     if as_json:
         click.echo(json.dumps({"result": "ok" if not failed else "violation", "runs": runs}))
     else:
@@ -115,39 +152,90 @@ def _progress(enabled: bool) -> Progress:
 
 @click.command(name="check")
 @click.argument("model_ref", metavar="MODEL", required=False)
-@click.option("--list", "list_", is_flag=True,
-              help="List the models (or MODEL's configs and mutants), one per line.")
-@click.option("--all", "all_", is_flag=True,
-              help="Check every config of every registered model; every mutant must fail.")
+@click.option(
+    "--list",
+    "list_",
+    is_flag=True,
+    help="List the models (or MODEL's configs and mutants), one per line.",
+)
+@click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="Check every config of every registered model; every mutant must fail.",
+)
 @click.option("--config", default=None, help="A named configuration of MODEL.")
 @click.option("--const", "consts", multiple=True, metavar="K=V", help="Override a constant.")
 @click.option("--mutant", default=None, help="Check a known-bad variant (expected to fail).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Worker processes with sharded fingerprint sets.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes with sharded fingerprint sets.",
+)
 @click.option("--no-symmetry", is_flag=True, help="Do not reduce by the model's symmetry.")
-@click.option("--max-depth", type=click.IntRange(min=0), default=None,
-              help="Explore at most this many steps from an initial state.")
+@click.option(
+    "--max-depth",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Explore at most this many steps from an initial state.",
+)
 @click.option("--dfs", is_flag=True, help="Depth-first (with --max-depth) instead of BFS.")
 @click.option("--simulate", is_flag=True, help="Random walks instead of exhaustive search.")
-@click.option("--traces", default=100, show_default=True, type=click.IntRange(min=1),
-              help="Walks for --simulate.")
-@click.option("--depth", default=100, show_default=True, type=click.IntRange(min=0),
-              help="Steps per walk for --simulate.")
+@click.option(
+    "--traces",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Walks for --simulate.",
+)
+@click.option(
+    "--depth",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Steps per walk for --simulate.",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed for --simulate.")
-@click.option("--engine", type=click.Choice(["auto", "generic", "vector"]), default="auto",
-              show_default=True, help="vector: the model's numpy kernel.")
-@click.option("--continue", "keep_going", is_flag=True,
-              help="Do not stop at the first violation.")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "generic", "vector"]),
+    default="auto",
+    show_default=True,
+    help="vector: the model's numpy kernel.",
+)
+@click.option("--continue", "keep_going", is_flag=True, help="Do not stop at the first violation.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write every trace as ITF JSON into this directory.")
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Progress lines on stderr.")
+@click.option(
+    "--trace-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write every trace as ITF JSON into this directory.",
+)
+@click.option(
+    "--progress/--no-progress", default=True, show_default=True, help="Progress lines on stderr."
+)
 def check(
-    model_ref: str | None, list_: bool, all_: bool, config: str | None,
-    consts: tuple[str, ...], mutant: str | None, workers: int, no_symmetry: bool,
-    max_depth: int | None, dfs: bool, simulate: bool, traces: int, depth: int, seed: int,
-    engine: str, keep_going: bool, as_json: bool, trace_out: Path | None, progress: bool,
+    model_ref: str | None,
+    list_: bool,
+    all_: bool,
+    config: str | None,
+    consts: tuple[str, ...],
+    mutant: str | None,
+    workers: int,
+    no_symmetry: bool,
+    max_depth: int | None,
+    dfs: bool,
+    simulate: bool,
+    traces: int,
+    depth: int,
+    seed: int,
+    engine: str,
+    keep_going: bool,
+    as_json: bool,
+    trace_out: Path | None,
+    progress: bool,
 ) -> None:
     """Model-check MODEL: a registered name, module:ATTR, or file.py[:ATTR].
 
@@ -159,8 +247,15 @@ def check(
         if all_:
             if model_ref is not None:
                 _fail("--all takes no MODEL")
-            sys.exit(_run_all(as_json, workers, engine, progress,  # type: ignore[arg-type]
-                              not no_symmetry))
+            sys.exit(
+                _run_all(
+                    as_json,
+                    workers,
+                    engine,
+                    progress,  # type: ignore[arg-type]
+                    not no_symmetry,
+                )
+            )
         if list_ and model_ref is None:
             for name in registered():
                 click.echo(name)
@@ -181,18 +276,34 @@ def check(
         try:
             result = run_check(
                 model,
-                Options(max_depth=max_depth, symmetry=not no_symmetry,
-                        stop_on_violation=not keep_going, progress=reporter),
+                Options(
+                    max_depth=max_depth,
+                    symmetry=not no_symmetry,
+                    stop_on_violation=not keep_going,
+                    progress=reporter,
+                ),
                 engine=engine,  # type: ignore[arg-type]
-                strategy=strategy, workers=workers, traces=traces, depth=depth, seed=seed,
+                strategy=strategy,
+                workers=workers,
+                traces=traces,
+                depth=depth,
+                seed=seed,
             )
         finally:
             reporter.close()
-        files = _write_traces(trace_out, model, result, model_ref, overrides) \
-            if trace_out is not None else {}
+        files = (
+            _write_traces(trace_out, model, result, model_ref, overrides)
+            if trace_out is not None
+            else {}
+        )
         if as_json:
-            click.echo(json.dumps(result_to_json(model, result, model_ref=model_ref,
-                                                 overrides=overrides, trace_files=files)))
+            click.echo(
+                json.dumps(
+                    result_to_json(
+                        model, result, model_ref=model_ref, overrides=overrides, trace_files=files
+                    )
+                )
+            )
         else:
             click.echo(format_result(model, result))
             for name, path in files.items():
@@ -207,8 +318,12 @@ def check(
 
 @click.command(name="replay")
 @click.argument("trace", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--model", "model_ref", default=None,
-              help="Replay on this model instead of the one the trace names.")
+@click.option(
+    "--model",
+    "model_ref",
+    default=None,
+    help="Replay on this model instead of the one the trace names.",
+)
 def replay(trace: Path, model_ref: str | None) -> None:
     """Re-execute an ITF TRACE on its model, checking every step.
 
