@@ -17,7 +17,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -251,8 +251,8 @@ def check(
                 _run_all(
                     as_json,
                     workers,
-                    engine,
-                    progress,  # type: ignore[arg-type]
+                    cast(Engine, engine),
+                    progress,
                     not no_symmetry,
                 )
             )
