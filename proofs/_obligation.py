@@ -66,6 +66,7 @@ __all__ = [
 PROOF_MODULES: tuple[str, ...] = (
     "thresholds",
     "sdbc",
+    "sdbc_accountability",
     "aggregation",
     "fixedpoint",
     "merkle_sum",
