@@ -29,13 +29,24 @@ Evidence against a hub ``n`` (:data:`EVIDENCE`):
 
 **Accountability** (static, over any pool): two commit certificates for
 different values (a fork) imply two quorums every common member of which is
-guilty.  With ``thresholds.intersection.at_least`` (two quorums share at
+guilty.  With ``thresholds.quorum_intersection`` (two quorums share at
 least ``2q - N`` members), at least ``2q - N`` hubs are provably guilty.  The
-proof picks, after the earlier certificate's round ``r1``, the *least* round
-with a polka for a value other than ``v1``: rounds are natural numbers, so
-the least-element principle holds, and it enters as one instance per
-certificate (:func:`least_conflicting_polka`), the only fact used about the
-order beyond its three axioms.
+proof is four lemmas, each proved for all its constants: two certificates
+in one round (equivocation); a certificate without a polka (unjustified
+precommits); two polkas in one round (equivocation); a certificate for
+``v1`` in ``r1`` and a polka for ``wm != v1`` in ``rm > r1`` with no polka
+for ``wm`` in ``[r1, rm)`` (amnesia).  A **glue** obligation does the case
+split over an uninterpreted ``G`` of which it assumes only the lemmas'
+instances at its constants: after the earlier certificate's round, take
+the *least* round with a polka for another value.  Rounds are natural
+numbers, so the least-element principle holds; it enters as one instance
+per certificate (Skolemized: its least round, value and polka quorum are
+constants), with "choice" constants naming a polka where one exists.  The
+glue's conclusion for ``G`` and the lemmas give the claim for ``guilty``
+by modus ponens outside Z3 (as the induction rule of the aggregation
+proofs is applied outside Z3).  The one-formula version of the claim
+(:func:`vc_accountability`) is not in a decidable fragment and Z3 answers
+``unknown`` on it; it serves the mutant, where a countermodel is found.
 
 **NoFraming** (inductive, over the protocol): honest hubs follow the
 Tendermint rules of :mod:`.sdbc` but act only on quorums of *signatures*
@@ -44,12 +55,14 @@ does), Byzantine hubs add any votes; the invariant :data:`NO_FRAMING` (no
 honest hub is guilty, with the lemmas it needs) holds initially and is
 preserved by every action.
 
-**Fragment.**  The NoFraming conditions are EPR except for the
-justification lemma ``UnlocksJustified`` ("some round between the lock and
-the unlock has a polka"), whose Skolem function maps rounds to rounds; the
-Accountability condition has the same shape through ``not guilty``.  Z3
-decides both quickly (they are well under a second each), but not by the
-EPR guarantee: if one ever returns ``unknown`` it fails, it does not pass.
+**Fragment.**  The Accountability lemmas and glue are EPR (Skolem functions
+``Quorum x Quorum -> Node``, ``Round x Value x Quorum -> Node``,
+``Round x Value -> Quorum`` only; the amnesia lemma concludes the evidence
+with its witnesses named).  The NoFraming conditions are EPR except for
+the lemma ``UnlocksJustified`` ("some round between the lock and the
+unlock has a polka"), whose Skolem function maps rounds to rounds: Z3
+decides those conditions in well under a second, but not by the EPR
+guarantee; an ``unknown`` fails, it never passes.
 """
 
 from __future__ import annotations
@@ -145,20 +158,35 @@ def equivocation(s: State, n: z3.ExprRef) -> z3.BoolRef:
     )
 
 
+def amnesia_at(
+    s: State,
+    n: z3.ExprRef,
+    r1: z3.ExprRef,
+    v: z3.ExprRef,
+    r2: z3.ExprRef,
+    w: z3.ExprRef,
+    *,
+    strict_window: bool = False,
+) -> z3.BoolRef:
+    """``n``'s precommit for ``v`` in ``r1`` and prevote for ``w`` in ``r2``
+    are an unlawful unlock: ``r1 < r2``, ``w != v``, and no polka for ``w`` in
+    any round ``r1 <= vr < r2`` (``strict_window``: ``r1 < vr < r2``, a mutant)."""
+    vr = _round("Rvr")
+    in_window = z3.And(lt(r1, vr) if strict_window else _le(r1, vr), lt(vr, r2))
+    return z3.And(
+        s.precommitted(n, r1, v),
+        lt(r1, r2),
+        s.prevoted(n, r2, w),
+        w != v,
+        z3.ForAll([vr], z3.Implies(in_window, z3.Not(polka(s, vr, w, "a")))),
+    )
+
+
 def _amnesia(strict_window: bool) -> Callable[[State, z3.ExprRef], z3.BoolRef]:
     def amnesia(s: State, n: z3.ExprRef) -> z3.BoolRef:
-        r1, r2, vr = _round("Ra1"), _round("Ra2"), _round("Rvr")
-        v, w = _value("Va"), _value("Wa")
-        in_window = z3.And(lt(r1, vr) if strict_window else _le(r1, vr), lt(vr, r2))
+        r1, r2, v, w = _round("Ra1"), _round("Ra2"), _value("Va"), _value("Wa")
         return z3.Exists(
-            [r1, v, r2, w],
-            z3.And(
-                s.precommitted(n, r1, v),
-                lt(r1, r2),
-                s.prevoted(n, r2, w),
-                w != v,
-                z3.ForAll([vr], z3.Implies(in_window, z3.Not(polka(s, vr, w, "a")))),
-            ),
+            [r1, v, r2, w], amnesia_at(s, n, r1, v, r2, w, strict_window=strict_window)
         )
 
     return amnesia
@@ -366,15 +394,11 @@ def _lemma_two_polkas() -> tuple[list[z3.BoolRef], z3.BoolRef]:
 
 
 def _lemma_amnesia() -> tuple[list[z3.BoolRef], z3.BoolRef]:
-    return lemma_amnesia(
-        _quorum("Q1"),
-        _quorum("Pm"),
-        _round("r1"),
-        _round("rm"),
-        _value("v1"),
-        _value("wm"),
-        lambda n: EVIDENCE["amnesia"](NOW, n),
-    )
+    # Concludes the evidence with its witnesses named (amnesia_at), which
+    # keeps the condition in EPR; amnesia(n) is its existential closure.
+    q1, pm, r1, rm = _quorum("Q1"), _quorum("Pm"), _round("r1"), _round("rm")
+    v1, wm = _value("v1"), _value("wm")
+    return lemma_amnesia(q1, pm, r1, rm, v1, wm, lambda n: amnesia_at(NOW, n, r1, v1, rm, wm))
 
 
 #: lemma name -> (statement, builder of (hypotheses, conclusion)).
@@ -396,7 +420,8 @@ LEMMAS: dict[str, tuple[str, Callable[[], tuple[list[z3.BoolRef], z3.BoolRef]]]]
     ),
     "amnesia": (
         "A commit certificate for v1 in r1 and a polka for wm != v1 in rm > r1, with no polka "
-        "for wm in any round r1 <= vr < rm: every common member unlocked unlawfully (amnesia).",
+        "for wm in any round r1 <= vr < rm: every common member unlocked unlawfully (amnesia, "
+        "concluded with its witnesses r1, v1, rm, wm named).",
         _lemma_amnesia,
     ),
 }
@@ -700,7 +725,7 @@ register(
         statement="Accountability: two commit certificates for different values (in any rounds) "
         "imply two quorums every common member of which is provably guilty (from the four "
         "lemmas' instances and the least-element principle for rounds); with "
-        "thresholds.intersection.at_least, at least 2q - N hubs.",
+        "thresholds.quorum_intersection, at least 2q - N hubs.",
         formula=lambda: _as_implication(_glue()),
         timeout_ms=60_000,
     )
