@@ -45,6 +45,13 @@ and compared with what Z3 computed; a disagreement is an error.  A mutant's
 countermodel must show the law failing for the mutant in Z3 *and* holding for
 the real merge on the same states.
 
+``FinalNeverFlips`` (derivation of ``_consistency.py``): if every remote
+source's entry after heal extends the held one by at most ``M = ceil(rate *
+d)`` clamped terms, a verdict :func:`judge` calls final with the margin
+:func:`consistency_bound` is the verdict on all the evidence (unrolled for
+1 to :data:`MAX_REMOTE_SOURCES` remote sources); and a mutant shows that
+the node's per-entry checks alone do not give that premise.
+
 Mutants: adding statistics instead of keeping the larger entry (idempotence
 fails: the state merged with itself counts everything twice); comparing
 sequence numbers only, the left side winning ties (commutativity fails on an
@@ -62,9 +69,20 @@ from dataclasses import dataclass
 import z3
 
 from vigilnet.errors import InvariantViolation, ensure
-from vigilnet.evidence import EvidenceStats
+from vigilnet.evidence import EvidenceStats, Verdict
 from vigilnet.fixedpoint import MAX_EVIDENCE_COUNT
-from vigilnet.protocols.sscr import EvidenceState, SourceEntry, delta, digest, entry_key, merge
+from vigilnet.protocols.sscr import (
+    EvidenceState,
+    SourceEntry,
+    consistency_bound,
+    delta,
+    digest,
+    entry_key,
+    equivocations,
+    judge,
+    max_unseen_terms,
+    merge,
+)
 
 from ._obligation import Check, Kind, implication, register
 
@@ -516,5 +534,261 @@ register(
         "equivocation is never sent the winning one; replayed: the real delta converges).",
         formula=lambda: z3.Implies(z3.And(*_delta_hypotheses()), _delta_claim(sequence_only=True)),
         replay=_replay_delta_mutant,
+    )
+)
+
+
+# --- FinalNeverFlips (derivation of _consistency.py) -------------------------------
+#
+# One agent.  A local source the replica sees in full contributes ``local``;
+# each of ``u`` remote sources is held at an entry ``(count, llr_sum)`` and,
+# behind the partition, has moved on to a later entry ``(count', llr_sum')``.
+# ``L`` is the held log-odds, ``L*`` the log-odds on all the evidence.  The
+# node's margin is ``consistency_bound(lambda_max, rate, d, u) = lambda_max *
+# M * u`` with ``M = ceil(rate * d)``.  A verdict ``judge`` calls final must
+# be the verdict on ``L*``.
+
+#: Remote sources, unrolled: every count from 1 to this.
+MAX_REMOTE_SOURCES = 16
+
+
+def _flip_constants(u: int) -> dict[str, z3.ArithRef]:
+    names = ["lambda_max", "M", "K", "margin", "upper", "lower", "local"]
+    consts = {n: z3.Int(f"u{u}.{n}") for n in names}
+    for s in range(u):
+        for part in ("count", "llr", "count'", "llr'"):
+            consts[f"{part}{s}"] = z3.Int(f"u{u}.{part}{s}")
+    return consts
+
+
+def _log_odds(c: dict[str, z3.ArithRef], u: int, *, after: bool) -> z3.ArithRef:
+    mark = "'" if after else ""
+    return c["local"] + z3.Sum(*(c[f"llr{mark}{s}"] for s in range(u)))
+
+
+def _judged_final(c: dict[str, z3.ArithRef], u: int) -> tuple[z3.BoolRef, z3.BoolRef]:
+    """``judge(L, upper, lower, margin)`` is final FLAGGED / final CLEARED."""
+    held = _log_odds(c, u, after=False)
+    return (
+        z3.And(held >= c["upper"], held - c["margin"] >= c["upper"]),
+        z3.And(held <= c["lower"], held + c["margin"] <= c["lower"]),
+    )
+
+
+def _entry_checks(c: dict[str, z3.ArithRef], u: int) -> list[z3.BoolRef]:
+    """What the node checks of each entry on its own (rule SSCR-1):
+    ``count >= 0`` and the clamp ``|llr_sum| <= count * lambda_max``.  A
+    product of two unknowns: these facts only enter satisfiability queries
+    (the witness and the mutant), where Z3 finds small models at once."""
+    facts = []
+    for s in range(u):
+        for mark in ("", "'"):
+            count, llr = c[f"count{mark}{s}"], c[f"llr{mark}{s}"]
+            facts += [count >= 0, llr <= c["lambda_max"] * count, -llr <= c["lambda_max"] * count]
+    return facts
+
+
+def _extends(c: dict[str, z3.ArithRef], u: int) -> list[z3.BoolRef]:
+    """Each later entry extends the held one by at most ``M`` new clamped
+    terms: stated with ``K = lambda_max * M`` (``sscr.final_never_flips.per_source``
+    proves ``|llr' - llr| <= lambda_max * (count' - count)`` and
+    ``count' - count <= M`` give ``|llr' - llr| <= K``)."""
+    facts = []
+    for s in range(u):
+        moved = c[f"llr'{s}"] - c[f"llr{s}"]
+        facts += [moved <= c["K"], -moved <= c["K"]]
+    return facts
+
+
+def _flip_setting(c: dict[str, z3.ArithRef], u: int) -> list[z3.BoolRef]:
+    return [
+        c["lambda_max"] >= 1,
+        c["M"] >= 1,
+        c["lower"] < 0,
+        c["upper"] > 0,
+        c["margin"] >= u * c["K"],
+    ]
+
+
+def _never_flips(u: int) -> tuple[list[z3.BoolRef], z3.BoolRef]:
+    c = _flip_constants(u)
+    flagged, cleared = _judged_final(c, u)
+    everything = _log_odds(c, u, after=True)
+    return (
+        [*_flip_setting(c, u), *_extends(c, u)],
+        z3.And(
+            z3.Implies(flagged, everything >= c["upper"]),
+            z3.Implies(cleared, everything <= c["lower"]),
+        ),
+    )
+
+
+def _per_source() -> tuple[list[z3.BoolRef], z3.BoolRef]:
+    lam, m, count, count2, llr, llr2 = z3.Ints("lambda_max M count count' llr llr'")
+    return (
+        [
+            lam >= 1,
+            count2 >= count,
+            count2 - count <= m,
+            llr2 - llr <= lam * (count2 - count),
+            llr - llr2 <= lam * (count2 - count),
+        ],
+        z3.And(llr2 - llr <= lam * m, llr - llr2 <= lam * m),
+    )
+
+
+implication(
+    f"{PREFIX}.final_never_flips.per_source",
+    "A later entry that extends the held one by count' - count <= M = ceil(rate * d) new terms, "
+    "each clamped to lambda_max, moves llr_sum by at most K = lambda_max * M (derivation "
+    "steps 1-2 of _consistency.py; nonlinear, decided by Z3).",
+    lambda: _per_source()[0],
+    lambda: _per_source()[1],
+    witness=lambda: [z3.Int("count'") - z3.Int("count") == z3.Int("M"), z3.Int("M") >= 2],
+)
+
+
+def _replay_flip(model: z3.ModelRef, u: int, *, must_flip: bool) -> None:
+    """Rebuild the scenario with the real objects: entries (which pass
+    ``check_bound`` and the rate check at a late enough time), the held and
+    the healed state (``merge``), ``agent_stats``, ``consistency_bound`` and
+    ``judge``; the Z3 model's verdicts must be the real ones."""
+    c = _flip_constants(u)
+
+    def val(name: str) -> int:
+        return int(model.eval(c[name], model_completion=True).as_long())
+
+    lam, m = val("lambda_max"), val("M")
+    upper, lower = val("upper"), val("lower")
+    local = SourceEntry(sequence=1, stats=EvidenceStats(count=0, llr_sum=val("local")))
+    held = {("agent", "local"): local}
+    later = {}
+    for s in range(u):
+        held[("agent", f"remote{s}")] = SourceEntry(
+            sequence=1, stats=EvidenceStats(count=val(f"count{s}"), llr_sum=val(f"llr{s}"))
+        )
+        later[("agent", f"remote{s}")] = SourceEntry(
+            sequence=2, stats=EvidenceStats(count=val(f"count'{s}"), llr_sum=val(f"llr'{s}"))
+        )
+    before, behind = EvidenceState.of(held), EvidenceState.of(later)
+    for key, entry in (*before.entries, *behind.entries):
+        if key[1] != "local":
+            entry.stats.check_bound(lam)
+            at = entry.stats.count  # the rate check passes from this time on (rate >= 1)
+            ensure(entry.stats.count <= max_unseen_terms(m, at + 1), "rate", InvariantViolation)
+    ensure(not equivocations(before, behind), "not an equivocation", InvariantViolation)
+    after = merge(before, behind)
+    margin = consistency_bound(lam, m, 1, u)
+    ensure(margin <= val("margin") or must_flip, "margin below the bound", InvariantViolation)
+    verdict = judge(before.agent_stats("agent").llr_sum, upper=upper, lower=lower, margin=margin)
+    healed = judge(after.agent_stats("agent").llr_sum, upper=upper, lower=lower, margin=margin)
+    ensure(verdict.final, f"the held verdict is not final: {verdict}", InvariantViolation)
+    flipped = healed.verdict is not verdict.verdict
+    ensure(
+        flipped == must_flip,
+        f"final {verdict.verdict} became {healed.verdict} after heal (expected flip: {must_flip})",
+        InvariantViolation,
+    )
+    ensure(verdict.verdict in (Verdict.FLAGGED, Verdict.CLEARED), "undecided", InvariantViolation)
+
+
+register(
+    Check(
+        name=f"{PREFIX}.final_never_flips",
+        kind=Kind.OBLIGATION,
+        statement=f"FinalNeverFlips for every number of remote sources u = 1..{MAX_REMOTE_SOURCES}: "
+        "if each remote source's entry after heal moves its llr_sum by at most "
+        "K = lambda_max * M from the held one and the margin is at least "
+        "consistency_bound = K * u, a verdict judge() calls final (FLAGGED or CLEARED) is the "
+        "verdict on all the evidence.",
+        formula=lambda: z3.And(
+            *(
+                z3.Implies(z3.And(*_never_flips(u)[0]), _never_flips(u)[1])
+                for u in range(1, MAX_REMOTE_SOURCES + 1)
+            )
+        ),
+    )
+)
+
+#: The scenario the non-vacuity witness and the mutant are replayed on.
+_FLIP_SOURCES = 2
+
+
+def _exact_scenario(c: dict[str, z3.ArithRef], u: int) -> list[z3.BoolRef]:
+    """``K`` and the margin are exactly what the node computes, every entry
+    passes the node's checks, and each later entry really extends the held
+    one (so the witness is a run the node allows)."""
+    facts = [
+        *_flip_setting(c, u),
+        *_entry_checks(c, u),
+        c["K"] == c["lambda_max"] * c["M"],
+        c["margin"] == u * c["K"],
+        c["lambda_max"] <= 4,
+        c["M"] <= 3,
+    ]
+    return facts
+
+
+def _witness() -> z3.BoolRef:
+    u = _FLIP_SOURCES
+    c = _flip_constants(u)
+    extension = []
+    for s in range(u):
+        new_terms = c[f"count'{s}"] - c[f"count{s}"]
+        moved = c[f"llr'{s}"] - c[f"llr{s}"]
+        extension += [
+            new_terms >= 1,
+            new_terms <= c["M"],
+            moved <= c["lambda_max"] * new_terms,
+            -moved <= c["lambda_max"] * new_terms,
+            moved < 0,  # the hidden evidence pushes against the verdict
+        ]
+    flagged, _ = _judged_final(c, u)
+    return z3.And(*_exact_scenario(c, u), *extension, *_extends(c, u), flagged)
+
+
+register(
+    Check(
+        name=f"{PREFIX}.final_never_flips.nonvacuous",
+        kind=Kind.NON_VACUITY,
+        statement=f"With {_FLIP_SOURCES} remote sources whose hidden evidence pushes against the "
+        "verdict, a final FLAGGED verdict exists where every entry extends the held one "
+        "(replayed: real entries pass check_bound and the rate check, merge, agent_stats, "
+        "consistency_bound and judge agree, and the verdict does not flip).",
+        formula=_witness,
+        replay=lambda m: _replay_flip(m, _FLIP_SOURCES, must_flip=False),
+    )
+)
+
+
+def _per_entry_checks_only() -> z3.BoolRef:
+    """The claim with only what the node checks today: each entry on its own
+    (clamp, count), no relation between a source's held entry and its
+    later one."""
+    u = 1
+    c = _flip_constants(u)
+    flagged, cleared = _judged_final(c, u)
+    everything = _log_odds(c, u, after=True)
+    return z3.Implies(
+        z3.And(*_exact_scenario(c, u)),
+        z3.And(
+            z3.Implies(flagged, everything >= c["upper"]),
+            z3.Implies(cleared, everything <= c["lower"]),
+        ),
+    )
+
+
+register(
+    Check(
+        name=f"{PREFIX}.final_never_flips.mutant.per_entry_checks_only",
+        kind=Kind.MUTANT,
+        statement="Mutant (the node's current checks as the guarantee): every entry passes the "
+        "clamp |llr_sum| <= count * lambda_max and the rate bound on its own, with no check "
+        "that a source's later entry extends the one held; a final verdict must then flip "
+        "after heal (countermodel: a Byzantine source publishes a higher sequence number "
+        "whose statistics rewrite its history; replayed through the real check_bound, merge, "
+        "equivocations (which does not see it), consistency_bound and judge).",
+        formula=_per_entry_checks_only,
+        replay=lambda m: _replay_flip(m, 1, must_flip=True),
     )
 )

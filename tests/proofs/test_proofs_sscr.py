@@ -111,3 +111,23 @@ def test_equivocation_tie_rule_matches_the_python_merge() -> None:
     assert z3.is_true(model.eval(join(x, y) == y))
     assert z3.is_true(model.eval(join(y, x) == y))
     assert merge(a, b) == merge(b, a) == b
+
+
+@pytest.mark.parametrize("u", [1, 3])
+def test_final_never_flips_needs_the_whole_consistency_bound(u: int) -> None:
+    """A margin one below K * u lets a final verdict flip: the bound of
+    _consistency.py is exactly what the argument needs."""
+    hypotheses, claim = sscr._never_flips(u)
+    c = sscr._flip_constants(u)
+    assert _valid(z3.Implies(z3.And(*hypotheses), claim))
+    weaker = [h for h in hypotheses if not z3.eq(h, c["margin"] >= u * c["K"])]
+    assert len(weaker) == len(hypotheses) - 1
+    assert not _valid(z3.Implies(z3.And(*weaker, c["margin"] == u * c["K"] - 1), claim))
+
+
+def test_final_never_flips_needs_later_entries_to_extend_held_ones() -> None:
+    hypotheses, claim = sscr._never_flips(2)
+    extends = sscr._extends(sscr._flip_constants(2), 2)
+    rest = [h for h in hypotheses if not any(z3.eq(h, e) for e in extends)]
+    assert len(rest) == len(hypotheses) - len(extends)
+    assert not _valid(z3.Implies(z3.And(*rest), claim))
