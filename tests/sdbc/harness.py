@@ -126,8 +126,12 @@ class Scenario:
     def sent(self, c: ClusterState) -> list[Message]:
         out: list[Message] = []
         for s in c.nodes:
-            out.extend(sorted(p_ for p_ in s.proposals if p_.hub == s.hub))
-            out.extend(v for v in s.votes if v.hub == s.hub)
+            # in send order: per round the proposal, the prevote, the precommit
+            own: list[tuple[int, int, Message]] = [
+                (x.round, 0, x) for x in s.proposals if x.hub == s.hub
+            ]
+            own += [(v.round, 1 if v.kind == PREVOTE else 2, v) for v in s.votes if v.hub == s.hub]
+            out.extend(m for _r, _k, m in sorted(own, key=lambda e: (e[0], e[1])))
         for h in sorted(c.injected):
             out.extend(self.faulty_messages[h])
         return out
@@ -142,12 +146,28 @@ class Scenario:
             return m in s.votes or any(e.second == m for e in s.evidence)
         return True
 
-    def transitions(self, c: ClusterState) -> Iterator[tuple[Hashable, ClusterState]]:
+    def transitions(
+        self, c: ClusterState, batch: bool = False
+    ) -> Iterator[tuple[Hashable, ClusterState]]:
         """Every enabled transition and its target (rejected deliveries,
-        which change nothing, are left out)."""
+        which change nothing, are left out).  With ``batch`` a delivery hands
+        hub ``p`` everything one sender has sent that ``p`` lacks, in send
+        order, as one step (a link that delivers in FIFO bursts); without,
+        each message is delivered alone, in any order."""
         sent = self.sent(c)
         for i, s in enumerate(c.nodes):
-            for m in sent:
+            if batch:
+                for sender in range(self.spec.n):
+                    t = s
+                    for m in sent:
+                        if m.hub == sender and not self.knows(t, m):
+                            try:
+                                t, _ = self.step(t, Receive(message=m))
+                            except RemoteProtocolError:
+                                continue
+                    if t != s:
+                        yield ("Deliver", s.hub, sender), self._with(c, i, t)
+            for m in () if batch else sent:
                 if self.knows(s, m):
                     continue
                 try:
@@ -273,9 +293,15 @@ class Scenario:
         return b
 
 
-def refinement_bfs(scenario: Scenario, max_states: int) -> tuple[int, int]:
+def refinement_bfs(
+    scenario: Scenario,
+    max_states: int,
+    batch: bool = False,
+    reached: list[SDBCState] | None = None,
+) -> tuple[int, int]:
     """Breadth-first over cluster states (at most ``max_states``), checking
-    every transition.  Returns (cluster states, transitions checked)."""
+    every transition.  Returns (cluster states, transitions checked); the
+    abstraction of every state reached is appended to ``reached``."""
     init = scenario.initial()
     a0 = scenario.abstract(init)
     assert a0 == scenario.spec.init(), f"{a0} is not the model's initial state"
@@ -286,11 +312,13 @@ def refinement_bfs(scenario: Scenario, max_states: int) -> tuple[int, int]:
         nxt = []
         for c in frontier:
             a = seen[c]
-            for label, d in scenario.transitions(c):
+            for label, d in scenario.transitions(c, batch):
                 b = scenario.check_step(c, label, d, a)
                 checked += 1
                 if d not in seen and len(seen) < max_states:
                     seen[d] = b
                     nxt.append(d)
         frontier = nxt
+    if reached is not None:
+        reached.extend(seen.values())
     return len(seen), checked
