@@ -2,6 +2,7 @@
 
 * :mod:`._crdt`: the evidence CRDT (per ``(agent, source)`` the latest
   ``(sequence, cumulative statistics)``), :func:`merge`, digests and deltas;
+  extension and the conviction set (a second CRDT beside the evidence);
 * :mod:`._detector`: fixed-point phi accrual, jittered staleness deadlines,
   partition confirmation;
 * :mod:`._consistency`: the hidden-evidence bound and the finality rule;
@@ -12,21 +13,28 @@ See ``docs/protocols/sscr.md``.
 
 from vigilnet.protocols.sscr._consistency import (
     Judgement,
+    byzantine_margin,
     consistency_bound,
     judge,
     max_unseen_terms,
 )
 from vigilnet.protocols.sscr._crdt import (
+    Conviction,
+    ConvictionSet,
     Digest,
     EntryKey,
     Equivocation,
     EvidenceState,
     SourceEntry,
+    conflicts,
+    conviction_key,
     delta,
     digest,
     entry_key,
     equivocations,
+    extends,
     merge,
+    merge_convictions,
 )
 from vigilnet.protocols.sscr._detector import (
     DRAW_BITS,
@@ -51,6 +59,7 @@ from vigilnet.protocols.sscr._state import (
     Output,
     Send,
     SetTimer,
+    SourceConvicted,
     SscrConfig,
     StartSync,
     SuspicionReported,
@@ -68,6 +77,8 @@ __all__ = [
     "DRAW_BITS",
     "LOG10_E_Q32",
     "MODE_TRANSITIONS",
+    "Conviction",
+    "ConvictionSet",
     "DeadlineFired",
     "Decide",
     "Digest",
@@ -88,6 +99,7 @@ __all__ = [
     "PeerWatch",
     "Send",
     "SetTimer",
+    "SourceConvicted",
     "SourceEntry",
     "SscrConfig",
     "StartSync",
@@ -97,16 +109,21 @@ __all__ = [
     "SyncResponse",
     "SyncResponseArrived",
     "VerdictRecord",
+    "byzantine_margin",
+    "conflicts",
     "consistency_bound",
+    "conviction_key",
     "delta",
     "digest",
     "entry_key",
     "equivocations",
+    "extends",
     "initial_state",
     "judge",
     "judgement",
     "max_unseen_terms",
     "merge",
+    "merge_convictions",
     "phi",
     "staleness_deadline",
     "step",

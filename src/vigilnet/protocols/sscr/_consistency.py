@@ -40,6 +40,31 @@ source is in ``U``; a recent sync only makes its window short.
    while degraded (``ThresholdOnlyRisesInDegraded``), even when a source's
    staleness drops because one of its deltas slipped through; they return to
    the plain thresholds only through HEALING to NORMAL.
+6. **Byzantine sources.**  Steps 2-4 hold for a source whose later entries
+   *extend* the held one (``_crdt.extends``) within the rate bound in every
+   window.  A Byzantine source need not: it can rewrite its history (a higher
+   sequence number with fewer terms or a sum of the other sign), or report
+   few terms and then burst up to its cumulative rate bound.  Neither is
+   bounded by ``B``.  A rewrite, once two of its entries meet, convicts the
+   source and its entries stop counting (``_crdt.Conviction``, rule SSCR-5),
+   but excluding a source whose evidence a final verdict relied on can
+   itself move ``L`` by its whole contribution.  So finality tolerates up to
+   ``f`` (``SscrConfig.byzantine_sources``) Byzantine sources by ignoring,
+   *in the finality test only*, the ``f`` largest contributions that push
+   toward the verdict (:func:`byzantine_margin`, ``E``): with ``S`` the
+   sources counted, ``Z`` the Byzantine ones among them (``|Z| <= f``) and
+   ``H = S - Z``,
+
+   ``L*_H = sum over H of l*_s >= L - sum over Z of l_s - B >= L - E - B``
+
+   for FLAGGED (symmetrically for CLEARED): if ``L - B - E >= A`` the verdict
+   on the *honest sources'* evidence is FLAGGED, whatever the Byzantine ones
+   did, do later, or are convicted of.  Sources convicted before the
+   verdict count in neither ``L`` nor ``L*`` (a conviction is never undone).
+   With ``f = 0`` (the default) finality assumes every source honest: a
+   Byzantine source is still convicted when caught and stops counting for
+   verdicts not yet final, but a final verdict that relied on it has no
+   statistical guarantee (it is still never re-judged).
 
 Every quantity is an integer in the fixed-point scale of
 :mod:`vigilnet.fixedpoint`; ``rate`` is an exact :class:`~fractions.Fraction`.
@@ -47,13 +72,14 @@ Every quantity is an integer in the fixed-point scale of
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
 
 from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.evidence import Verdict
 
-__all__ = ["Judgement", "consistency_bound", "judge", "max_unseen_terms"]
+__all__ = ["Judgement", "byzantine_margin", "consistency_bound", "judge", "max_unseen_terms"]
 
 
 def max_unseen_terms(rate: Fraction | int, staleness: int) -> int:
@@ -74,6 +100,22 @@ def consistency_bound(
     ensure(lambda_max > 0, "lambda_max must be positive", LocalProtocolError)
     ensure(unreachable >= 0, "unreachable count is negative", LocalProtocolError)
     return lambda_max * max_unseen_terms(rate, staleness) * unreachable
+
+
+def byzantine_margin(contributions: Iterable[int], tolerated: int, *, toward: Verdict) -> int:
+    """``E``: the sum of the ``tolerated`` largest contributions (per-source
+    ``llr_sum``) that push toward ``toward`` (positive ones for FLAGGED, the
+    magnitudes of negative ones for CLEARED; 0 for UNDECIDED): what up to
+    ``tolerated`` Byzantine sources among them can have added (derivation
+    step 6)."""
+    ensure(tolerated >= 0, f"tolerated {tolerated} is negative", LocalProtocolError)
+    if toward is Verdict.FLAGGED:
+        pushing = [c for c in contributions if c > 0]
+    elif toward is Verdict.CLEARED:
+        pushing = [-c for c in contributions if c < 0]
+    else:
+        return 0
+    return sum(sorted(pushing, reverse=True)[:tolerated])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

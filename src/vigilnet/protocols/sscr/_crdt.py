@@ -41,6 +41,29 @@ Rules (cited as ``SSCR-CRDT-n`` elsewhere):
    delta is itself a state, and ``merge(peer, delta(mine, digest(peer)))``
    equals ``merge(peer, mine)``: after a heal only the missing entries
    travel.
+6. **Extension.**  An honest source's statistics only ever grow: a later
+   report ``e'`` of one source on one agent *extends* an earlier ``e``
+   (:func:`extends`) when ``e'.sequence > e.sequence``, ``e'.count >=
+   e.count`` and ``|e'.llr_sum - e.llr_sum| <= lambda_max * (e'.count -
+   e.count)``: the new terms are clamped terms added to the old sum.
+   Extension is transitive (the triangle inequality), so a replica whose held
+   entry only ever moved to extensions holds an extension of every entry it
+   ever held.
+7. **Conviction.**  Two different entries of one ``(agent, source)`` where the
+   larger under rule 1 does not extend the smaller (an equivocation at one
+   sequence number, or a *history rewrite* across sequence numbers: a lower
+   count, or a sum that moved more than the new terms allow) can only come
+   from a Byzantine source.  :func:`conflicts` finds such pairs where two
+   states meet; a :class:`Conviction` keeps the pair as evidence and is
+   self-certifying (anyone can re-check it with :meth:`Conviction.holds`).
+   Convictions live in a second CRDT beside the evidence,
+   :class:`ConvictionSet`: per source at most one conviction, the smallest
+   under :func:`conviction_key`, joined by :func:`merge_convictions` (union of
+   sources, pointwise minimum: again a join-semilattice).  The evidence merge
+   of rule 2 is unchanged, so refusing nothing keeps replicas convergent: a
+   replica that never held the older entry keeps the newer one exactly as
+   one that did, and learns of the conviction by the union.  Which sources a
+   verdict counts is the node's business (``_state.py``, rule SSCR-5).
 
 Everything here is pure and exact (integers only).
 """
@@ -54,16 +77,22 @@ from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.evidence import EvidenceStats
 
 __all__ = [
+    "Conviction",
+    "ConvictionSet",
     "Digest",
     "EntryKey",
     "Equivocation",
     "EvidenceState",
     "SourceEntry",
+    "conflicts",
+    "conviction_key",
     "delta",
     "digest",
     "entry_key",
     "equivocations",
+    "extends",
     "merge",
+    "merge_convictions",
 ]
 
 #: ``(agent, source)``.
@@ -153,12 +182,14 @@ class EvidenceState:
             if a == agent:
                 yield source, entry
 
-    def agent_stats(self, agent: str) -> EvidenceStats:
-        """The agent's evidence over every source: the exact sum of each
-        source's latest cumulative statistics (one term per source)."""
+    def agent_stats(self, agent: str, excluding: frozenset[str] = frozenset()) -> EvidenceStats:
+        """The agent's evidence over every source not in ``excluding`` (the
+        convicted ones): the exact sum of each source's latest cumulative
+        statistics (one term per source)."""
         total = EvidenceStats()
-        for _, entry in self.sources(agent):
-            total = total + entry.stats
+        for source, entry in self.sources(agent):
+            if source not in excluding:
+                total = total + entry.stats
         return total
 
     def with_entry(self, agent: str, source: str, entry: SourceEntry) -> EvidenceState:
@@ -264,3 +295,136 @@ def delta(state: EvidenceState, peer_digest: Digest) -> EvidenceState:
             if peer_digest.get(key, (0, 0, 0)) < entry_key(entry)
         )
     )
+
+
+# -- extension and conviction (rules SSCR-CRDT-6 and -7) --------------------------
+
+
+def extends(older: SourceEntry, newer: SourceEntry, lambda_max: int) -> bool:
+    """Rule SSCR-CRDT-6: could ``newer`` be a later report of the honest source
+    that sent ``older``?  A higher sequence number, no fewer terms, and a sum
+    that moved by at most ``lambda_max`` per new term."""
+    grown = newer.stats.count - older.stats.count
+    return (
+        newer.sequence > older.sequence
+        and grown >= 0
+        and abs(newer.stats.llr_sum - older.stats.llr_sum) <= lambda_max * grown
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Conviction:
+    """Evidence that ``source`` is Byzantine (rule SSCR-CRDT-7): two entries it
+    published on ``agent``, ``lower`` before ``higher`` under :func:`entry_key`,
+    where ``higher`` does not extend ``lower``.  Same sequence numbers: an
+    equivocation; different ones: a history rewrite."""
+
+    agent: str
+    source: str
+    lower: SourceEntry
+    higher: SourceEntry
+
+    def __post_init__(self) -> None:
+        _check_name(self.agent, "agent")
+        _check_name(self.source, "source")
+        ensure(
+            isinstance(self.lower, SourceEntry) and isinstance(self.higher, SourceEntry),
+            "a conviction holds two SourceEntry",
+            LocalProtocolError,
+        )
+        ensure(
+            entry_key(self.lower) < entry_key(self.higher),
+            "a conviction's lower entry must come before its higher one",
+            LocalProtocolError,
+        )
+
+    @property
+    def kind(self) -> str:
+        """``"equivocation"`` or ``"history_rewrite"``."""
+        return "equivocation" if self.lower.sequence == self.higher.sequence else "history_rewrite"
+
+    def holds(self, lambda_max: int) -> bool:
+        """The pair really is evidence: ``higher`` does not extend ``lower``."""
+        return not extends(self.lower, self.higher, lambda_max)
+
+
+def conviction_key(
+    conviction: Conviction,
+) -> tuple[str, tuple[int, int, int], tuple[int, int, int]]:
+    """The total order that picks one conviction per source (rule SSCR-CRDT-7)."""
+    return (conviction.agent, entry_key(conviction.lower), entry_key(conviction.higher))
+
+
+def conflicts(left: EvidenceState, right: EvidenceState, lambda_max: int) -> tuple[Conviction, ...]:
+    """Every key where ``left`` and ``right`` hold different entries and the
+    larger does not extend the smaller (rule SSCR-CRDT-7), as convictions.
+    Symmetric: ``conflicts(a, b)`` and ``conflicts(b, a)`` hold the same pairs."""
+    found = []
+    theirs = right.as_dict()
+    for (agent, source), mine in left.entries:
+        other = theirs.get((agent, source))
+        if other is None or other == mine:
+            continue
+        lower, higher = (mine, other) if entry_key(mine) < entry_key(other) else (other, mine)
+        if not extends(lower, higher, lambda_max):
+            found.append(Conviction(agent=agent, source=source, lower=lower, higher=higher))
+    return tuple(found)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConvictionSet:
+    """The convicted sources, each with one piece of evidence: ``convictions``
+    sorted by source, one per source.  Build one with :meth:`of`."""
+
+    convictions: tuple[tuple[str, Conviction], ...] = ()
+
+    def __post_init__(self) -> None:
+        sources = [source for source, _ in self.convictions]
+        ensure(
+            sources == sorted(set(sources)),
+            "convictions must be sorted by source without repeats",
+            LocalProtocolError,
+        )
+        for source, conviction in self.convictions:
+            ensure(
+                isinstance(conviction, Conviction) and conviction.source == source,
+                "each conviction is filed under its own source",
+                LocalProtocolError,
+            )
+
+    @staticmethod
+    def of(convictions: Iterable[Conviction]) -> ConvictionSet:
+        """One conviction per source, the smallest under :func:`conviction_key`."""
+        chosen: dict[str, Conviction] = {}
+        for conviction in convictions:
+            old = chosen.get(conviction.source)
+            if old is None or conviction_key(conviction) < conviction_key(old):
+                chosen[conviction.source] = conviction
+        return ConvictionSet(convictions=tuple(sorted(chosen.items(), key=lambda kv: kv[0])))
+
+    def sources(self) -> frozenset[str]:
+        return frozenset(source for source, _ in self.convictions)
+
+    def get(self, source: str) -> Conviction | None:
+        return dict(self.convictions).get(source)
+
+    def without(self, sources: Iterable[str]) -> ConvictionSet:
+        """The convictions of sources not in ``sources`` (what a peer lacks)."""
+        known = frozenset(sources)
+        return ConvictionSet(
+            convictions=tuple((s, c) for s, c in self.convictions if s not in known)
+        )
+
+    def __len__(self) -> int:
+        return len(self.convictions)
+
+
+def merge_convictions(left: ConvictionSet, right: ConvictionSet) -> ConvictionSet:
+    """The join of rule SSCR-CRDT-7: every source convicted on either side,
+    with the smaller piece of evidence.  Commutative, associative, idempotent;
+    a source once convicted stays convicted (grow-only)."""
+    if not right.convictions:
+        return left
+    if not left.convictions:
+        return right
+    return ConvictionSet.of(c for _, c in (*left.convictions, *right.convictions))

@@ -10,7 +10,7 @@ pure function ``step(config, state, event) -> (state, outputs)``: time arrives
 in events (``at``), randomness arrives as the 64-bit ``draw`` of
 :class:`DeadlineFired`, and the outputs are commands (:class:`Send`,
 :class:`SetTimer`, :class:`Decide`, :class:`ModeChanged`,
-:class:`EquivocationFound`) that the runtime or the simulator carries out.
+:class:`EquivocationFound`, :class:`SourceConvicted`) that the runtime or the simulator carries out.
 A bad event raises :class:`~vigilnet.errors.RemoteProtocolError` (a peer's
 fault) or :class:`~vigilnet.errors.LocalProtocolError` (the caller's) and,
 the function being pure, leaves no state changed.
@@ -20,13 +20,22 @@ Rules (``SSCR-n``; the TLA+ action names of ``spec/SSCR.tla`` in brackets):
 1. **Evidence** [Observe].  A local source's cumulative report is merged into
    the CRDT; its source must be registered and hosted here, and it must
    respect the clamp (``|llr_sum| <= count * lambda_max``) and the rate
-   bound (``count <= ceil(rate * at)``).
+   bound (``count <= ceil(rate * at)``).  A report that does not extend the
+   entry held for its source (``_crdt.extends``) is merged all the same and
+   convicts the source (rule SSCR-CRDT-7).
 2. **Sync** [SyncRound, Replay].  ``StartSync`` sends the node's digest; the
    peer answers with the delta the digest lacks, echoing the request time;
    merging the answer makes that peer's sources *fresh as of the request
    time* (only an echo of a request still outstanding counts, so a replayed or
    delayed answer merges its evidence but never refreshes).  Duplicated and
    reordered answers are harmless: merge is idempotent and commutative.
+   The request names the sources the requester has convicted; the answer
+   carries the convictions it lacks, each re-checked on arrival (both
+   entries pass rule 1 and really conflict, else the answer is refused).
+   Merging an answer whose entries conflict with the held ones (an
+   equivocation or a history rewrite: the larger entry does not extend the
+   smaller) convicts the source; convictions are joined by
+   :func:`~._crdt.merge_convictions` and reported (:class:`SourceConvicted`).
 3. **Detection** [Tick].  At each staleness deadline (jittered: ``T * U(0.5,
    1.5)`` from the event's draw) every peer is checked; ``sensitivity``
    consecutive suspicions, or as many distinct observers, declare a
@@ -38,11 +47,13 @@ Rules (``SSCR-n``; the TLA+ action names of ``spec/SSCR.tla`` in brackets):
    new declaration, or ``sensitivity`` consecutive suspicions of a peer still
    partitioned (a heartbeat leaked through but no sync), sends HEALING back
    to DEGRADED.
-5. **Verdicts** [Evaluate].  ``L`` is the sum over sources; the margin is the
-   consistency bound ``B`` (and, outside NORMAL, ``max(B, raised)`` where
-   ``raised`` only rises until NORMAL); a verdict is final when the margin
-   cannot move ``L`` back across its threshold, else provisional.  A final
-   verdict is never re-judged.
+5. **Verdicts** [Evaluate].  ``L`` is the sum over the sources not
+   convicted; the margin is the consistency bound ``B`` (and, outside NORMAL,
+   ``max(B, raised)`` where ``raised`` only rises until NORMAL) plus the
+   Byzantine margin ``E`` (the ``byzantine_sources`` largest contributions
+   toward the verdict, derivation step 6 of ``_consistency.py``); a verdict
+   is final when the margin cannot move ``L`` back across its threshold,
+   else provisional.  A final verdict is never re-judged.
 """
 
 from __future__ import annotations
@@ -57,19 +68,24 @@ from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.evidence import EvidenceStats, Verdict
 from vigilnet.protocols.sscr._consistency import (
     Judgement,
+    byzantine_margin,
     consistency_bound,
     judge,
     max_unseen_terms,
 )
 from vigilnet.protocols.sscr._crdt import (
+    Conviction,
+    ConvictionSet,
     EntryKey,
     Equivocation,
     EvidenceState,
     SourceEntry,
+    conflicts,
     delta,
     digest,
     equivocations,
     merge,
+    merge_convictions,
 )
 from vigilnet.protocols.sscr._detector import HeartbeatWindow, PeerWatch, staleness_deadline
 
@@ -88,6 +104,7 @@ __all__ = [
     "Output",
     "Send",
     "SetTimer",
+    "SourceConvicted",
     "SscrConfig",
     "StartSync",
     "SuspicionReported",
@@ -100,6 +117,10 @@ __all__ = [
     "judgement",
     "step",
 ]
+
+
+#: The empty conviction set (immutable, so one instance serves as every default).
+_NO_CONVICTIONS = ConvictionSet()
 
 
 class Mode(enum.Enum):
@@ -129,7 +150,10 @@ def _transition(mode: Mode, trigger: str) -> Mode:
 class SscrConfig:
     """One node's configuration.  ``sources`` maps each registered source to
     the node that hosts it; ``rate`` is the sources' rate bound in terms per
-    tick; ``upper``/``lower`` are the SPRT thresholds in fixed point."""
+    tick; ``upper``/``lower`` are the SPRT thresholds in fixed point;
+    ``byzantine_sources`` is how many Byzantine sources finality tolerates
+    (``f``, derivation step 6 of ``_consistency.py``; 0: every source is
+    assumed honest)."""
 
     node: str
     peers: tuple[str, ...]
@@ -145,6 +169,7 @@ class SscrConfig:
     bootstrap_interval: int = 1
     max_interval: int | None = None
     max_agents: int = 1 << 20
+    byzantine_sources: int = 0
 
     def __post_init__(self) -> None:
         ensure(self.node not in self.peers, "a node is not its own peer", LocalProtocolError)
@@ -155,6 +180,7 @@ class SscrConfig:
         ensure(self.lower < 0 < self.upper, "lower < 0 < upper", LocalProtocolError)
         ensure(self.sensitivity >= 1, "sensitivity must be >= 1", LocalProtocolError)
         ensure(isinstance(self.rate, Fraction) and self.rate > 0, "rate > 0", LocalProtocolError)
+        ensure(self.byzantine_sources >= 0, "byzantine_sources >= 0", LocalProtocolError)
 
     def home(self, source: str) -> str | None:
         for name, home in self.sources:
@@ -188,6 +214,7 @@ class NodeState:
     raised: int = 0
     verdicts: tuple[tuple[str, VerdictRecord], ...] = ()
     next_deadline: int = 0
+    convicted: ConvictionSet = _NO_CONVICTIONS
 
     def watch(self, peer: str) -> PeerWatch:
         return dict(self.watches)[peer]
@@ -207,6 +234,7 @@ class SyncRequest:
     sender: str
     request_time: int
     digest: tuple[tuple[EntryKey, tuple[int, int, int]], ...]
+    convicted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +242,7 @@ class SyncResponse:
     sender: str
     request_time: int
     delta: EvidenceState
+    convictions: ConvictionSet = _NO_CONVICTIONS
 
 
 # -- events ---------------------------------------------------------------------
@@ -313,7 +342,17 @@ class EquivocationFound:
     equivocation: Equivocation
 
 
-Output: TypeAlias = Send | SetTimer | Decide | ModeChanged | EquivocationFound
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceConvicted:
+    """This node convicted ``conviction.source`` (first time only): from a
+    conflict it found itself (``peer`` is who sent the second entry, ``None``
+    for a local report) or from evidence a peer forwarded."""
+
+    peer: str | None
+    conviction: Conviction
+
+
+Output: TypeAlias = Send | SetTimer | Decide | ModeChanged | EquivocationFound | SourceConvicted
 
 Step: TypeAlias = tuple[NodeState, tuple[Output, ...]]
 
@@ -384,6 +423,36 @@ def _check_entry(config: SscrConfig, source: str, entry: SourceEntry, at: int) -
     )
 
 
+def _convict(
+    state: NodeState,
+    found: tuple[Conviction, ...],
+    peer: str | None,
+) -> tuple[NodeState, list[Output]]:
+    """Join ``found`` into the node's convictions (rule SSCR-CRDT-7); report
+    each source convicted for the first time."""
+    if not found:
+        return state, []
+    before = state.convicted.sources()
+    joined = merge_convictions(state.convicted, ConvictionSet.of(found))
+    outputs: list[Output] = [
+        SourceConvicted(peer=peer, conviction=conviction)
+        for source, conviction in joined.convictions
+        if source not in before
+    ]
+    return replace(state, convicted=joined), outputs
+
+
+def _check_conviction(config: SscrConfig, conviction: Conviction, at: int) -> None:
+    """A forwarded conviction must be evidence: both entries pass rule 1 and
+    the higher does not extend the lower."""
+    _check_entry(config, conviction.source, conviction.lower, at)
+    _check_entry(config, conviction.source, conviction.higher, at)
+    ensure(
+        conviction.holds(config.lambda_max),
+        f"conviction of {conviction.source} is no evidence: the entries are consistent",
+    )
+
+
 def _local_report(config: SscrConfig, state: NodeState, event: LocalReport) -> Step:
     ensure(
         config.home(event.source) == config.node,
@@ -398,8 +467,14 @@ def _local_report(config: SscrConfig, state: NodeState, event: LocalReport) -> S
             "agent table full",
             LocalProtocolError,
         )
-    evidence = state.evidence.with_entry(event.agent, event.source, event.entry)
-    return replace(state, evidence=evidence), ()
+    report = EvidenceState.of({(event.agent, event.source): event.entry})
+    evidence = merge(state.evidence, report)
+    new, outputs = _convict(
+        replace(state, evidence=evidence),
+        conflicts(state.evidence, report, config.lambda_max),
+        None,
+    )
+    return new, tuple(outputs)
 
 
 def _heartbeat(config: SscrConfig, state: NodeState, event: HeartbeatArrived) -> Step:
@@ -505,6 +580,7 @@ def _start_sync(config: SscrConfig, state: NodeState, event: StartSync) -> Step:
         sender=config.node,
         request_time=event.at,
         digest=tuple(sorted(digest(state.evidence).items())),
+        convicted=tuple(sorted(state.convicted.sources())),
     )
     return replace(state, pending=tuple(sorted(pending.items()))), (
         Send(peer=event.peer, message=request),
@@ -518,6 +594,7 @@ def _answer_sync(config: SscrConfig, state: NodeState, event: SyncRequestArrived
         sender=config.node,
         request_time=request.request_time,
         delta=delta(state.evidence, dict(request.digest)),
+        convictions=state.convicted.without(request.convicted),
     )
     return state, (Send(peer=request.sender, message=answer),)
 
@@ -527,12 +604,20 @@ def _merge_sync(config: SscrConfig, state: NodeState, event: SyncResponseArrived
     ensure(response.sender in config.peers, f"{response.sender} is not a peer")
     for (_, source), entry in response.delta.entries:
         _check_entry(config, source, entry, event.at)
+    for _, conviction in response.convictions.convictions:
+        _check_conviction(config, conviction, event.at)
     outputs: list[Output] = [
         EquivocationFound(peer=response.sender, equivocation=e)
         for e in equivocations(state.evidence, response.delta)
     ]
     evidence = merge(state.evidence, response.delta)
-    new = replace(state, evidence=evidence)
+    found = conflicts(state.evidence, response.delta, config.lambda_max)
+    new, convicted = _convict(
+        replace(state, evidence=evidence),
+        (*found, *(c for _, c in response.convictions.convictions)),
+        response.sender,
+    )
+    outputs.extend(convicted)
     pending = dict(state.pending)
     if pending.get(response.sender) == response.request_time:
         del pending[response.sender]
@@ -575,11 +660,21 @@ def _heal(config: SscrConfig, state: NodeState, at: int) -> tuple[NodeState, lis
 
 
 def judgement(config: SscrConfig, state: NodeState, agent: str, at: int) -> Judgement:
-    """Rule SSCR-5 without recording anything."""
-    stats: EvidenceStats = state.evidence.agent_stats(agent)
+    """Rule SSCR-5 without recording anything: ``L`` over the sources not
+    convicted, margin ``B`` (``max(B, raised)`` outside NORMAL) plus ``E``."""
+    convicted = state.convicted.sources()
+    stats: EvidenceStats = state.evidence.agent_stats(agent, excluding=convicted)
+    log_odds = stats.log_odds()
     bound = _bound(config, state, at)
     margin = bound if state.mode is Mode.NORMAL else max(bound, state.raised)
-    return judge(stats.log_odds(), upper=config.upper, lower=config.lower, margin=margin)
+    toward = judge(log_odds, upper=config.upper, lower=config.lower, margin=0).verdict
+    contributions = [
+        entry.stats.llr_sum
+        for source, entry in state.evidence.sources(agent)
+        if source not in convicted
+    ]
+    margin += byzantine_margin(contributions, config.byzantine_sources, toward=toward)
+    return judge(log_odds, upper=config.upper, lower=config.lower, margin=margin)
 
 
 def _evaluate(config: SscrConfig, state: NodeState, event: Evaluate) -> Step:
