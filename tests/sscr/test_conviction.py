@@ -267,7 +267,7 @@ def test_a_final_verdict_that_tolerates_the_rewriter_never_flips() -> None:
     # a asks b and names mb as convicted already: b sends no conviction again
     a, (request,) = step(cfg_a, a, StartSync(peer="b", at=22))
     assert isinstance(request, Send) and isinstance(request.message, SyncRequest)
-    assert request.message.convicted == ("mb",)
+    assert [source for source, _ in request.message.convicted] == ["mb"]
     _, (reply,) = step(cfg_b, b, SyncRequestArrived(request=request.message))
     assert isinstance(reply, Send) and isinstance(reply.message, SyncResponse)
     assert len(reply.message.convictions) == 0

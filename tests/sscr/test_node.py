@@ -26,6 +26,7 @@ from vigilnet.protocols.sscr import (
     NodeState,
     Send,
     SetTimer,
+    SourceConvicted,
     SourceEntry,
     SscrConfig,
     StartSync,
@@ -243,7 +244,9 @@ def test_any_event_sequence_steps_cleanly_or_refuses_without_change(events: list
         if state.mode is Mode.DEGRADED and after.mode is Mode.DEGRADED:
             assert after.raised >= state.raised
         assert all(
-            isinstance(o, Send | SetTimer | Decide | ModeChanged | EquivocationFound)
+            isinstance(
+                o, Send | SetTimer | Decide | ModeChanged | EquivocationFound | SourceConvicted
+            )
             for o in outputs
         )
         state = after

@@ -4,26 +4,34 @@ partition adversary and a Byzantine source.
 The adversary splits the nodes arbitrarily, flaps single links, heals at the
 times it chooses, delays, duplicates, reorders and drops messages; source
 ``m2`` is Byzantine: it reports any clamped term it likes, whenever its rate
-bound lets it (bursts at the worst moments included), and it equivocates:
-it sends one node a second entry under an existing sequence number.  Invariants after every
-step:
+bound lets it (bursts at the worst moments included); it equivocates (it
+sends one node a second entry under an existing sequence number); and it
+rewrites its history (a higher sequence number with fewer terms or a sum
+that moved more than its new terms allow), through its home or to one node
+only.  The nodes tolerate one Byzantine source (``byzantine_sources=1``).
+Invariants after every step:
 
 * ``NoDoubleCount``: every entry a node holds is exactly its source's
   cumulative statistics at that sequence number (or, for the Byzantine
-  source, one of the entries it equivocated with);
+  source, one of the entries it forged);
 * ``FinalNeverFlips``: every verdict a node declared final equals the SPRT
-  verdict on all the evidence that existed when it was declared, and the node
-  never changes it (checked in runs without equivocation: the bound assumes
-  one entry per sequence number, see ``docs/protocols/sscr.md``);
+  verdict on the evidence that existed when it was declared of every set of
+  sources that contains the honest ones: the honest sources alone always,
+  and all three while ``m2`` has never forged anything; and the node never
+  changes it.  Checked in every run, equivocations and rewrites included;
+* ``NoFraming``: no node ever convicts an honest source;
 * ``ThresholdOnlyRisesInDegraded``: while a node stays DEGRADED its raise
   never drops;
-* ``Convergence``: the ``heal_everything`` rule heals every link, runs a
-  sync between every pair and delivers every message; then all replicas hold
-  the same evidence.
+* ``Convergence``: the ``heal_everything`` rule heals every link, delivers
+  every message and runs two rounds of syncs between every pair (the second
+  spreads convictions found in the first); then all replicas hold the same
+  evidence and the same convictions, and ``Accountability``: a rewrite
+  published through ``m2``'s home has convicted it everywhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 
 import pytest
@@ -60,6 +68,7 @@ from vigilnet.protocols.sscr import (
     SyncRequestArrived,
     SyncResponse,
     SyncResponseArrived,
+    extends,
     initial_state,
     step,
 )
@@ -86,6 +95,7 @@ def config(node: str) -> SscrConfig:
         phi_threshold=SCALE,  # about 2.3 mean intervals of silence
         bootstrap_interval=1,
         window=8,
+        byzantine_sources=1,
     )
 
 
@@ -114,6 +124,8 @@ class PartitionedNetwork(RuleBasedStateMachine):
         self.finals: list[tuple[str, Verdict, dict[str, int]]] = []
         self.raised_before: dict[str, tuple[Mode, int]] = {}
         self.forged: dict[int, set[EvidenceStats]] = {}
+        self.misbehaved = False  # m2 forged an entry (equivocation or rewrite)
+        self.rewrote_at_home = False  # a non-extending entry went through m2's home
 
     # -- plumbing -----------------------------------------------------------
     def up(self, a: str, b: str) -> bool:
@@ -149,11 +161,24 @@ class PartitionedNetwork(RuleBasedStateMachine):
         entry = SourceEntry(sequence=len(self.truth[source]) - 1, stats=stats)
         self.feed(home, LocalReport(at=self.now, agent=AGENT, source=source, entry=entry))
 
-    @rule(positive=st.booleans())
-    def everyone_observes(self, positive: bool) -> None:
-        """Every source sees the same behaviour this tick (the agent's signal)."""
-        for source, _ in SOURCES:
-            self.observe(source, LAMBDA if positive else -LAMBDA)
+    @rule(positive=st.booleans(), ticks=st.integers(1, 3))
+    def everyone_observes(self, positive: bool, ticks: int) -> None:
+        """Every source sees the same behaviour, this tick and the next
+        ``ticks - 1`` (the agent's signal)."""
+        for index in range(ticks):
+            if index:
+                self.tick(1, [])
+            for source, _ in SOURCES:
+                self.observe(source, LAMBDA if positive else -LAMBDA)
+
+    @rule(positive=st.booleans(), terms=st.integers(1, 4))
+    def byzantine_streak(self, positive: bool, terms: int) -> None:
+        """The Byzantine source reports one strong term per tick, ``terms``
+        ticks in a row (as much as its rate bound lets it): the evidence a
+        final verdict must not come to rely on."""
+        for _ in range(terms):
+            self.tick(1, [])
+            self.observe(BYZANTINE, LAMBDA if positive else -LAMBDA)
 
     @rule(victim=st.sampled_from(NODES[:2]), shift=st.integers(1, 2 * LAMBDA))
     def equivocate(self, victim: str, shift: int) -> None:
@@ -170,8 +195,47 @@ class PartitionedNetwork(RuleBasedStateMachine):
             return
         forged = EvidenceStats(count=real.count, llr_sum=llr)
         self.forged.setdefault(sequence, set()).add(forged)
+        self.misbehaved = True
         delta = EvidenceState.of({(AGENT, BYZANTINE): SourceEntry(sequence=sequence, stats=forged)})
         # request_time -1 echoes no request: it merges but never refreshes
+        self.inflight.append((victim, SyncResponse(sender="n2", request_time=-1, delta=delta)))
+
+    @rule(
+        data=st.data(),
+        victim=st.sampled_from(NODES),
+        through_home=st.booleans(),
+    )
+    def rewrite_history(self, data: st.DataObject, victim: str, through_home: bool) -> None:
+        """The Byzantine source publishes, under the next sequence number,
+        statistics that need not extend its history: at most as many terms
+        as it has (so within its rate bound in every window), any clamped
+        sum.  Through its home the rewrite becomes its history from now on;
+        otherwise only ``victim`` receives it."""
+        if len(self.truth[BYZANTINE]) == 1:
+            return
+        real = self.truth[BYZANTINE][-1]
+        count = data.draw(st.integers(0, real.count), label="count")
+        llr = data.draw(st.integers(-count * LAMBDA, count * LAMBDA), label="llr_sum")
+        self.rewrite(EvidenceStats(count=count, llr_sum=llr), victim, through_home)
+
+    def rewrite(self, stats: EvidenceStats, victim: str, through_home: bool) -> None:
+        sequence = len(self.truth[BYZANTINE]) - 1
+        real = self.truth[BYZANTINE][sequence]
+        rewritten = SourceEntry(sequence=sequence + 1, stats=stats)
+        if not extends(SourceEntry(sequence=sequence, stats=real), rewritten, LAMBDA):
+            self.misbehaved = True
+            self.rewrote_at_home = self.rewrote_at_home or through_home
+        if through_home:
+            self.last_term[BYZANTINE] = self.now
+            self.truth[BYZANTINE].append(stats)
+            report = LocalReport(at=self.now, agent=AGENT, source=BYZANTINE, entry=rewritten)
+            self.feed(dict(SOURCES)[BYZANTINE], report)
+            return
+        if victim == dict(SOURCES)[BYZANTINE]:
+            return
+        self.forged.setdefault(sequence + 1, set()).add(stats)
+        self.misbehaved = True
+        delta = EvidenceState.of({(AGENT, BYZANTINE): rewritten})
         self.inflight.append((victim, SyncResponse(sender="n2", request_time=-1, delta=delta)))
 
     # -- time -----------------------------------------------------------------
@@ -245,23 +309,39 @@ class PartitionedNetwork(RuleBasedStateMachine):
     def evaluate(self, node: str) -> None:
         self.feed(node, Evaluate(agent=AGENT, at=self.now))
 
+    @rule(node=st.sampled_from(NODES))
+    def sync_then_evaluate(self, node: str) -> None:
+        """A round trip with every peer it can reach, then a verdict: the
+        shortest way to a small bound, hence to final verdicts."""
+        for peer in NODES:
+            self.round_trip(node, peer)
+        self.evaluate(node)
+
     @rule()
     def heal_everything(self) -> None:
-        """Heal, deliver everything in flight, sync every pair: the replicas
-        converge (equivocations included)."""
+        """Heal, deliver everything in flight, sync every pair twice: the
+        replicas converge (equivocations and rewrites included), and so do
+        their convictions."""
         self.cut = set()
         while self.inflight:
             dst, message = self.inflight.pop(0)
             self._deliver(dst, message)
-        for a in NODES:
-            for b in NODES:
-                if a != b:
-                    self.feed(a, StartSync(peer=b, at=self.now))
-        while self.inflight:
-            dst, message = self.inflight.pop(0)
-            self._deliver(dst, message)
+        for _ in range(2):
+            for a in NODES:
+                for b in NODES:
+                    if a != b:
+                        self.feed(a, StartSync(peer=b, at=self.now))
+            while self.inflight:
+                dst, message = self.inflight.pop(0)
+                self._deliver(dst, message)
         states = {node: self.nodes[node].evidence for node in NODES}
         assert len(set(states.values())) == 1, "Convergence: replicas differ after heal"
+        convicted = {node: self.nodes[node].convicted for node in NODES}
+        assert len(set(convicted.values())) == 1, "Convergence: convictions differ after heal"
+        if self.rewrote_at_home:
+            assert all(BYZANTINE in c.sources() for c in convicted.values()), (
+                "Accountability: a rewrite through the home did not convict the source"
+            )
 
     # -- invariants -------------------------------------------------------------
     @invariant()
@@ -269,21 +349,27 @@ class PartitionedNetwork(RuleBasedStateMachine):
         for node, state in self.nodes.items():
             for (_, source), entry in state.evidence.entries:
                 forged = self.forged.get(entry.sequence, set()) if source == BYZANTINE else set()
-                assert entry.stats == self.truth[source][entry.sequence] or entry.stats in forged, (
-                    f"NoDoubleCount: {node} {source}"
-                )
+                truth = self.truth[source]
+                real = entry.sequence < len(truth) and entry.stats == truth[entry.sequence]
+                assert real or entry.stats in forged, f"NoDoubleCount: {node} {source}"
 
     @invariant()
     def final_never_flips(self) -> None:
-        if self.forged:
-            # the guarantee assumes unique entries per sequence number: an
-            # equivocating source is reported and excluded, not bounded
-            return
+        honest = [s for s, _ in SOURCES if s != BYZANTINE]
+        counted = [honest] if self.misbehaved else [honest, [s for s, _ in SOURCES]]
         for node, verdict, cut in self.finals:
-            truth = sum(self.truth[s][cut[s]].llr_sum for s, _ in SOURCES)
-            assert sprt(truth) is verdict, f"FinalNeverFlips: {node} {verdict} {cut} {truth}"
+            for sources in counted:
+                truth = sum(self.truth[s][cut[s]].llr_sum for s in sources)
+                assert sprt(truth) is verdict, (
+                    f"FinalNeverFlips: {node} {verdict} {cut} {sources} {truth}"
+                )
             record = self.nodes[node].verdict(AGENT)
             assert record is not None and record.final and record.verdict is verdict
+
+    @invariant()
+    def no_framing(self) -> None:
+        for node, state in self.nodes.items():
+            assert state.convicted.sources() <= {BYZANTINE}, f"NoFraming: {node}"
 
 
 PartitionedNetwork.TestCase.settings = settings(
@@ -326,6 +412,78 @@ def test_finalising_without_the_bound_is_caught(monkeypatch: pytest.MonkeyPatch)
         return real(log_odds, upper=upper, lower=lower, margin=0)
 
     assert _run_expecting_failure(monkeypatch, "judge", no_margin) == {"FinalNeverFlips"}
+
+
+def _replay_expecting_failure(
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    replacement: object,
+    trace: list[Callable[[PartitionedNetwork], None]],
+) -> str:
+    """Run ``trace`` (a counterexample, pasted) on the machine with
+    ``state_module.<name>`` replaced, checking every invariant after each
+    step; return the name of the check that failed.  The same trace passes
+    on the real node (``test_byzantine_traces_pass_on_the_real_node``)."""
+    monkeypatch.setattr(state_module, name, replacement)
+    with pytest.raises(AssertionError) as caught:
+        _run_trace(trace)
+    return str(caught.value).split(":")[0]
+
+
+def _run_trace(trace: list[Callable[[PartitionedNetwork], None]]) -> None:
+    machine = PartitionedNetwork()
+    machine.start(draws=[0, 0, 0])
+    for rule_step in trace:
+        rule_step(machine)
+        machine.no_double_count()
+        machine.final_never_flips()
+        machine.no_framing()
+
+
+#: m2 alone reports three strong terms; n0 syncs with both peers and judges:
+#: L = 3 lambda, B = 2 lambda, the honest evidence is 0.
+DECISIVE_BYZANTINE = [
+    lambda m: m.byzantine_streak(positive=True, terms=3),
+    lambda m: m.sync_then_evaluate("n0"),
+]
+
+#: Every source reports one term; m2 then rewrites its history through its
+#: home (no terms at all); everything heals.
+REWRITE_AT_HOME = [
+    lambda m: m.everyone_observes(positive=True, ticks=1),
+    lambda m: m.rewrite(EvidenceStats(), "n0", through_home=True),
+    lambda m: m.heal_everything(),
+]
+
+
+def test_ignoring_byzantine_sources_in_finality_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finality without the Byzantine margin E (as if byzantine_sources were
+    0): a final verdict that relied on m2's evidence is not the verdict on
+    the honest evidence."""
+
+    def no_byzantine_margin(contributions: object, tolerated: int, *, toward: Verdict) -> int:
+        return 0
+
+    failed = _replay_expecting_failure(
+        monkeypatch, "byzantine_margin", no_byzantine_margin, DECISIVE_BYZANTINE
+    )
+    assert failed == "FinalNeverFlips"
+
+
+def test_per_entry_checks_only_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The proof's mutant in the node: no extension check, so no conviction:
+    a rewrite through the home is never held against the source."""
+
+    def no_conflicts(left: EvidenceState, right: EvidenceState, lambda_max: int) -> tuple[()]:
+        return ()
+
+    failed = _replay_expecting_failure(monkeypatch, "conflicts", no_conflicts, REWRITE_AT_HOME)
+    assert failed == "Accountability"
+
+
+def test_byzantine_traces_pass_on_the_real_node() -> None:
+    _run_trace(DECISIVE_BYZANTINE)
+    _run_trace(REWRITE_AT_HOME)
 
 
 def test_adding_merge_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

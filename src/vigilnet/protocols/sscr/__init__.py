@@ -20,6 +20,7 @@ from vigilnet.protocols.sscr._consistency import (
 )
 from vigilnet.protocols.sscr._crdt import (
     Conviction,
+    ConvictionKey,
     ConvictionSet,
     Digest,
     EntryKey,
@@ -78,6 +79,7 @@ __all__ = [
     "LOG10_E_Q32",
     "MODE_TRANSITIONS",
     "Conviction",
+    "ConvictionKey",
     "ConvictionSet",
     "DeadlineFired",
     "Decide",

@@ -78,6 +78,7 @@ from vigilnet.evidence import EvidenceStats
 
 __all__ = [
     "Conviction",
+    "ConvictionKey",
     "ConvictionSet",
     "Digest",
     "EntryKey",
@@ -348,9 +349,11 @@ class Conviction:
         return not extends(self.lower, self.higher, lambda_max)
 
 
-def conviction_key(
-    conviction: Conviction,
-) -> tuple[str, tuple[int, int, int], tuple[int, int, int]]:
+#: ``(agent, entry_key(lower), entry_key(higher))``.
+ConvictionKey = tuple[str, tuple[int, int, int], tuple[int, int, int]]
+
+
+def conviction_key(conviction: Conviction) -> ConvictionKey:
     """The total order that picks one conviction per source (rule SSCR-CRDT-7)."""
     return (conviction.agent, entry_key(conviction.lower), entry_key(conviction.higher))
 
@@ -408,11 +411,21 @@ class ConvictionSet:
     def get(self, source: str) -> Conviction | None:
         return dict(self.convictions).get(source)
 
-    def without(self, sources: Iterable[str]) -> ConvictionSet:
-        """The convictions of sources not in ``sources`` (what a peer lacks)."""
-        known = frozenset(sources)
+    def digest(self) -> dict[str, ConvictionKey]:
+        """The :func:`conviction_key` held per source (like rule SSCR-CRDT-5)."""
+        return {source: conviction_key(c) for source, c in self.convictions}
+
+    def newer_than(self, peer_digest: Mapping[str, ConvictionKey]) -> ConvictionSet:
+        """The convictions a peer with ``peer_digest`` lacks: sources it has
+        not convicted, or convicted on evidence that the join would replace
+        with ours (so replicas converge on the same evidence, not just the
+        same sources)."""
         return ConvictionSet(
-            convictions=tuple((s, c) for s, c in self.convictions if s not in known)
+            convictions=tuple(
+                (s, c)
+                for s, c in self.convictions
+                if s not in peer_digest or conviction_key(c) < peer_digest[s]
+            )
         )
 
     def __len__(self) -> int:

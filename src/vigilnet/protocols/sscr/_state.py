@@ -29,8 +29,9 @@ Rules (``SSCR-n``; the TLA+ action names of ``spec/SSCR.tla`` in brackets):
    time* (only an echo of a request still outstanding counts, so a replayed or
    delayed answer merges its evidence but never refreshes).  Duplicated and
    reordered answers are harmless: merge is idempotent and commutative.
-   The request names the sources the requester has convicted; the answer
-   carries the convictions it lacks, each re-checked on arrival (both
+   The request names the convictions the requester holds (a digest: source
+   and :func:`~._crdt.conviction_key`); the answer carries those it lacks or
+   would replace, each re-checked on arrival (both
    entries pass rule 1 and really conflict, else the answer is refused).
    Merging an answer whose entries conflict with the held ones (an
    equivocation or a history rewrite: the larger entry does not extend the
@@ -75,6 +76,7 @@ from vigilnet.protocols.sscr._consistency import (
 )
 from vigilnet.protocols.sscr._crdt import (
     Conviction,
+    ConvictionKey,
     ConvictionSet,
     EntryKey,
     Equivocation,
@@ -234,7 +236,7 @@ class SyncRequest:
     sender: str
     request_time: int
     digest: tuple[tuple[EntryKey, tuple[int, int, int]], ...]
-    convicted: tuple[str, ...] = ()
+    convicted: tuple[tuple[str, ConvictionKey], ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -580,7 +582,7 @@ def _start_sync(config: SscrConfig, state: NodeState, event: StartSync) -> Step:
         sender=config.node,
         request_time=event.at,
         digest=tuple(sorted(digest(state.evidence).items())),
-        convicted=tuple(sorted(state.convicted.sources())),
+        convicted=tuple(sorted(state.convicted.digest().items())),
     )
     return replace(state, pending=tuple(sorted(pending.items()))), (
         Send(peer=event.peer, message=request),
@@ -594,7 +596,7 @@ def _answer_sync(config: SscrConfig, state: NodeState, event: SyncRequestArrived
         sender=config.node,
         request_time=request.request_time,
         delta=delta(state.evidence, dict(request.digest)),
-        convictions=state.convicted.without(request.convicted),
+        convictions=state.convicted.newer_than(dict(request.convicted)),
     )
     return state, (Send(peer=request.sender, message=answer),)
 
