@@ -12,7 +12,13 @@ next tick (arbitrary splits, flapping, heals at chosen times), redelivers any
 delta ever sent whenever the link is up (``Replay``: duplicated, delayed and
 reordered deltas), and, when ``Timed = 1``, leaks one heartbeat through a
 partition at the end of every tick of phase ``T - 1``: just before each
-deadline of an *un-jittered* detector.  Time is kept modulo ``T``
+deadline of an *un-jittered* detector.  When ``Byzantine = 1``, ``sB`` is
+Byzantine: once, instead of an observation, it may *rewrite its history*
+(``Rewrite``: a higher sequence number whose statistics do not extend its
+entry, the finding of ``proofs/sscr.py``), and ``A`` tolerates one
+Byzantine source in its finality rule (the margin ``E``; rule SSCR-5).
+Replicas convict ``sB`` when a merge meets a non-extending pair (rule
+SSCR-CRDT-7) and stop counting it.  Time is kept modulo ``T``
 (``phase``); every other timer is a bounded countdown or a capped age, so
 the state space is finite without a time bound.
 
@@ -33,9 +39,10 @@ Variables (the TLA+ names)::
     verdict      A's verdict on the agent; final: whether it is final
     cut          <<|obs_sA|, |obs_sB|>> when the verdict became final (ghost)
     declaredWith confirms when the partition was last declared (-1: never)
-    provValue, becameFinal, reversed, raiseDropped, synced, dup: ghosts
+    convicted    <<A has convicted sB, B has convicted sB>>
+    provValue, becameFinal, reversed, raiseDropped, synced, dup, rewrote: ghosts
 
-Actions: ``Observe(s, v)``; ``SyncRound`` (a digest/delta round trip both
+Actions: ``Observe(s, v)``; ``Rewrite`` (``Byzantine = 1`` only); ``SyncRound`` (a digest/delta round trip both
 ways: it makes sB fresh at A and, in HEALING, completes the heal and re-judges
 the provisional verdict); ``Replay(m)``; ``Tick(d, link)`` (A evaluates its
 verdict, time passes; at a deadline A suspects B when no heartbeat came at
@@ -53,8 +60,14 @@ Properties (each always-property has a witness beside it):
   (a delta redelivered to a replica that already had it).
 * ``FinalNeverFlips``: a final verdict equals the SPRT verdict on *all* the
   evidence that existed when it was finalised (what every replica converges
-  on after heal); witnesses ``SomeFinal``, ``ProvisionalBecomesFinal`` and
+  on after heal); with ``Byzantine = 1``, on the honest source's evidence
+  alone, and on all of it as long as ``sB`` has not rewritten; witnesses
+  ``SomeFinal``, ``ProvisionalBecomesFinal`` and
   ``ProvisionalReversedOnHeal``.
+* ``Accountability``: after a sync round with no publication since, a source
+  that rewrote its history is convicted at both replicas; witness
+  ``SourceConvicted`` (``A`` convicted ``sB``; with ``Byzantine = 0`` it
+  cannot happen, so only the ``byzantine`` configuration checks it).
 * ``ThresholdOnlyRisesInDegraded``: no step that stays in DEGRADED lowers
   ``raised``; witness ``ThresholdRaised``.
 * ``PartitionConfirmed``: a partition is declared only after
@@ -75,6 +88,12 @@ Mutants (each killed; ``tests/sscr/test_model.py``):
   witnessed.
 * ``raise_tracks_bound``: the raise follows the current bound instead of its
   running maximum: ``ThresholdOnlyRisesInDegraded`` fails.
+* ``no_extension_check`` (``Byzantine = 1`` forced): the node checks entries
+  only on their own, the proof's ``per_entry_checks_only``: nobody convicts,
+  ``Accountability`` fails.
+* ``no_byzantine_margin`` (``Byzantine = 1`` forced): finality ignores that
+  ``sB`` may be Byzantine (``E = 0``): ``FinalNeverFlips`` fails (a final
+  verdict leaned on ``sB``'s evidence).
 
 Distinct states: :data:`PINNED` (pinned in ``tests/sscr/test_model.py``;
 ``spec/README.md`` explains them).
@@ -88,9 +107,17 @@ from typing import Any
 
 from vigilnet.checker import Action, Assumption, Constants, Model, ModelFamily, Property
 from vigilnet.evidence import Verdict
-from vigilnet.protocols.sscr import consistency_bound, judge
+from vigilnet.protocols.sscr import byzantine_margin, consistency_bound, judge
 
-__all__ = ["FAMILY", "PINNED", "WIDE_OVERRIDES", "SSCRState", "build", "build_mutant"]
+__all__ = [
+    "BYZANTINE_MUTANTS",
+    "FAMILY",
+    "PINNED",
+    "WIDE_OVERRIDES",
+    "SSCRState",
+    "build",
+    "build_mutant",
+]
 
 #: ``<<seq, count, sum>>``; ``(0, 0, 0)`` is "no entry".
 Entry = tuple[int, int, int]
@@ -130,6 +157,8 @@ class SSCRState:
     raiseDropped: bool
     synced: bool
     dup: bool
+    convicted: tuple[bool, bool] = (False, False)
+    rewrote: bool = False
 
 
 Succ = Iterator[tuple[tuple[Hashable, ...], SSCRState]]
@@ -140,6 +169,29 @@ def summary(terms: tuple[int, ...], seq: int) -> Entry:
     if seq == 0:
         return EMPTY
     return (seq, seq, sum(terms[:seq]))
+
+
+def rewritten(terms: tuple[int, ...]) -> Entry:
+    """The entry a Byzantine ``sB`` publishes to rewrite its history after
+    ``terms``: the next sequence number with the sum's sign flipped, or, when
+    the sum is 0, one term fewer; it never extends the honest summary."""
+    n, total = len(terms), sum(terms)
+    return (n + 1, n, -total) if total != 0 else (n + 1, n - 1, 0)
+
+
+def extends(older: Entry, newer: Entry) -> bool:
+    """Rule SSCR-CRDT-6 in units of ``lambda_max``."""
+    grown = newer[1] - older[1]
+    return newer[0] > older[0] and grown >= 0 and abs(newer[2] - older[2]) <= grown
+
+
+def conflict(x: Entry, y: Entry) -> bool:
+    """Rule SSCR-CRDT-7: two different entries, the larger not extending the
+    smaller (``EMPTY`` is no entry)."""
+    if EMPTY in (x, y) or x == y:
+        return False
+    lower, higher = min(x, y), max(x, y)
+    return not extends(lower, higher)
 
 
 def set_entry(store: Store, node: int, src: int, entry: Entry) -> Store:
@@ -158,7 +210,12 @@ def sprt(log_odds: int, upper: int, lower: int) -> str:
 
 #: Distinct states per configuration (computed by ``vigilnet check``; see
 #: ``spec/README.md`` for why each count is what it is).
-PINNED: dict[str, int] = {"small": 40_586, "untimed": 49_058, "wide": 980_632}
+PINNED: dict[str, int] = {
+    "small": 40_586,
+    "untimed": 49_058,
+    "byzantine": 78_234,
+    "wide": 980_632,
+}
 
 #: ``wide`` is not a named configuration (it takes minutes, and every named
 #: configuration is checked in CI): it is ``small`` with these overrides, checked
@@ -173,6 +230,9 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
     upper = int(str(constants["Upper"]))
     lower = int(str(constants["Lower"]))
     timed = int(str(constants["Timed"]))
+    byzantine = int(str(constants["Byzantine"]))
+    detects = mutant != "no_extension_check"
+    tolerated = 0 if mutant == "no_byzantine_margin" else byzantine
     stale_cap = max_obs  # B >= max_obs already exceeds anything sB can hide
     confirmations_needed = sensitivity  # what PartitionConfirmed demands
     if mutant == "single_confirmation":
@@ -189,11 +249,15 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
         return consistency_bound(1, 1, stale, 1 if stale > 0 else 0)
 
     def judged(s: SSCRState, store: Store, mode: str, raised: int) -> tuple[str, bool]:
-        log_odds = store[0][0][2] + store[0][1][2]
+        # sB stops counting once A has convicted it (rule SSCR-5)
+        counted = [store[0][0][2]] + ([] if s.convicted[0] else [store[0][1][2]])
+        log_odds = sum(counted)
         b = bound(s.stale)
         margin = b if mode == NORMAL else max(b, raised)
         if mutant == "final_without_bound":
             margin = 0
+        toward = judge(log_odds, upper=upper, lower=lower, margin=0).verdict
+        margin += byzantine_margin(counted, tolerated, toward=toward)
         j = judge(log_odds, upper=upper, lower=lower, margin=margin)
         return _VERDICT_NAME[j.verdict], j.final
 
@@ -226,7 +290,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
 
     def observe(s: SSCRState) -> Succ:
         for src in (0, 1):
-            if len(s.obs[src]) >= max_obs or (src == 1 and s.bSlot):
+            if len(s.obs[src]) >= max_obs or (src == 1 and (s.bSlot or s.rewrote)):
                 continue
             for v in (1, -1):
                 terms = (*s.obs[src], v)
@@ -243,6 +307,26 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
                     ),
                 )
 
+    def rewrite(s: SSCRState) -> Succ:
+        # sB, Byzantine, publishes once a history its entry does not extend;
+        # its home B held that entry, so B convicts it at once
+        if byzantine != 1 or s.rewrote or s.bSlot or not s.obs[1]:
+            return
+        forged = rewritten(s.obs[1])
+        held = s.store[1][1]
+        convicted = (s.convicted[0], s.convicted[1] or (detects and conflict(held, forged)))
+        yield (
+            (),
+            replace(
+                s,
+                store=set_entry(s.store, 1, 1, forged),
+                bSlot=True,
+                rewrote=True,
+                convicted=convicted,
+                synced=False,
+            ),
+        )
+
     def sync_round(s: SSCRState) -> Succ:
         if s.link != "up":
             return
@@ -256,7 +340,19 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
         new_a = (merge_entry(a[0], b[0]), merge_entry(a[1], b[1]))
         new_b = (merge_entry(b[0], a[0]), merge_entry(b[1], a[1]))
         store = (new_a, new_b)
-        t = replace(s, store=store, msgs=s.msgs | sent, stale=0, synced=True, bSlot=True)
+        # both replicas see both entries: a conflict convicts at both, and
+        # the convictions are joined (union)
+        found = detects and any(conflict(a[src], b[src]) for src in (0, 1))
+        either = s.convicted[0] or s.convicted[1] or found
+        t = replace(
+            s,
+            store=store,
+            msgs=s.msgs | sent,
+            stale=0,
+            synced=True,
+            bSlot=True,
+            convicted=(either, either),
+        )
         if s.mode == HEALING:
             # the heal completes: raise dropped, provisional verdict re-judged
             t = replace(t, mode=NORMAL, raised=0, confirms=0)
@@ -281,7 +377,14 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
             entry: Entry = (m[2], m[3], m[4])
             have = s.store[dst][src]
             store = set_entry(s.store, dst, src, merge_entry(have, entry))
-            t = replace(s, store=store, dup=s.dup or have[0] >= entry[0])
+            convicted = list(s.convicted)
+            convicted[dst] = convicted[dst] or (detects and conflict(have, entry))
+            t = replace(
+                s,
+                store=store,
+                dup=s.dup or have[0] >= entry[0],
+                convicted=(convicted[0], convicted[1]),
+            )
             if t != s:
                 yield (m,), t
 
@@ -351,21 +454,29 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
 
     # -- properties (each defined once, used by the checker and the tests) -----
     def convergence(s: SSCRState) -> bool:
-        return not s.synced or s.store[0] == s.store[1]
+        return not s.synced or (s.store[0] == s.store[1] and s.convicted[0] == s.convicted[1])
 
     def no_double_count(s: SSCRState) -> bool:
-        return all(
-            s.store[n][src][0] <= len(s.obs[src])
-            and s.store[n][src] == summary(s.obs[src], s.store[n][src][0])
-            for n in (0, 1)
-            for src in (0, 1)
-        )
+        def genuine(src: int, entry: Entry) -> bool:
+            if src == 1 and s.rewrote and entry == rewritten(s.obs[1]):
+                return True
+            return entry[0] <= len(s.obs[src]) and entry == summary(s.obs[src], entry[0])
+
+        return all(genuine(src, s.store[n][src]) for n in (0, 1) for src in (0, 1))
 
     def final_never_flips(s: SSCRState) -> bool:
+        """The verdict on the evidence at the cut of every set of sources that
+        holds the honest ones: both sources when ``sB`` may not be Byzantine;
+        ``sA`` alone, and both while ``sB`` has not rewritten, otherwise."""
         if not s.final or s.cut is None:
             return True
-        truth = sum(s.obs[0][: s.cut[0]]) + sum(s.obs[1][: s.cut[1]])
-        return sprt(truth, upper, lower) == s.verdict
+        honest = sum(s.obs[0][: s.cut[0]])
+        everything = honest + sum(s.obs[1][: s.cut[1]])
+        truths = [everything] if byzantine == 0 else [honest] if s.rewrote else [honest, everything]
+        return all(sprt(truth, upper, lower) == s.verdict for truth in truths)
+
+    def accountability(s: SSCRState) -> bool:
+        return not (s.synced and s.rewrote) or s.convicted == (True, True)
 
     def view(s: SSCRState) -> Mapping[str, object]:
         return {
@@ -391,6 +502,8 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
             "raiseDropped": s.raiseDropped,
             "synced": s.synced,
             "dup": s.dup,
+            "convicted": s.convicted,
+            "rewrote": s.rewrote,
         }
 
     return Model(
@@ -402,11 +515,13 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
             "Upper": upper,
             "Lower": lower,
             "Timed": timed,
+            "Byzantine": byzantine,
         },
         variables=tuple(SSCRState.__dataclass_fields__),
         init_states=init,
         actions=(
             Action(name="Observe", step=observe),
+            *((Action(name="Rewrite", step=rewrite),) if byzantine == 1 else ()),
             Action(name="SyncRound", step=sync_round),
             Action(name="Replay", step=replay),
             Action(name="Tick", step=tick),
@@ -430,12 +545,21 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
                 lambda s: s.declaredWith < 0 or s.declaredWith >= confirmations_needed,
             ),
             Property.sometimes("PartitionDeclared", lambda s: s.mode == DEGRADED),
+            *(
+                (
+                    Property.always("Accountability", accountability),
+                    Property.sometimes("SourceConvicted", lambda s: s.convicted[0]),
+                )
+                if byzantine == 1
+                else ()
+            ),
         ),
         view=view,
         assumptions=(
             Assumption(name="ThresholdsStraddleZero", holds=lower < 0 < upper),
             Assumption(name="JitterBelowPeriod", holds=period >= 2),
             Assumption(name="SensitivityPositive", holds=sensitivity >= 1),
+            Assumption(name="ByzantineIsABit", holds=byzantine in (0, 1)),
         ),
     )
 
@@ -446,9 +570,15 @@ def build(constants: Constants) -> Model[SSCRState]:
 
 def build_mutant(name: str) -> Any:
     def builder(constants: Constants) -> Model[SSCRState]:
+        if name in BYZANTINE_MUTANTS:
+            constants = {**constants, "Byzantine": 1}
         return _build(constants, name)
 
     return builder
+
+
+#: Mutants about the Byzantine source: they force ``Byzantine = 1``.
+BYZANTINE_MUTANTS = ("no_extension_check", "no_byzantine_margin")
 
 
 _BASE = {
@@ -458,6 +588,7 @@ _BASE = {
     "Upper": 1,
     "Lower": -1,
     "Timed": 1,
+    "Byzantine": 0,
 }
 
 FAMILY = ModelFamily(
@@ -465,7 +596,11 @@ FAMILY = ModelFamily(
     summary="SSCR partition resolver (Convergence, NoDoubleCount, FinalNeverFlips, "
     "ThresholdOnlyRisesInDegraded, PartitionConfirmed)",
     build=build,
-    configs={"small": _BASE, "untimed": {**_BASE, "Timed": 0}},
+    configs={
+        "small": _BASE,
+        "untimed": {**_BASE, "Timed": 0},
+        "byzantine": {**_BASE, "Byzantine": 1},
+    },
     default_config="small",
     mutants={
         name: build_mutant(name)
@@ -475,6 +610,7 @@ FAMILY = ModelFamily(
             "single_confirmation",
             "fixed_deadlines",
             "raise_tracks_bound",
+            *BYZANTINE_MUTANTS,
         )
     },
 )

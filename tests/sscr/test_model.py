@@ -10,6 +10,13 @@ Pinned distinct-state counts (``models.sscr.PINNED``; TLC on
 * ``untimed`` (no leaked heartbeats): 49,058.  More states than ``small``:
   without leaks a silent link is suspected at every check, so more
   ``confirms`` x ``phase`` x ``countdown`` combinations are reachable;
+* ``byzantine`` (``small`` with ``Byzantine = 1``: ``sB`` may rewrite its
+  history once, ``A`` tolerates one Byzantine source): 78,234.  ``small``
+  and ``untimed`` keep their counts exactly: with ``Byzantine = 0`` the
+  ``Rewrite`` action does not exist and ``convicted`` / ``rewrote`` stay
+  constant.  The growth is the rewritten entry (in the stores and in
+  ``msgs``), the two conviction bits and ``rewrote``, and the verdicts the
+  larger finality margin leaves provisional;
 * ``wide`` (``small`` with two terms per source and thresholds +-2, as
   overrides: not a named configuration): 980,632, run with ``-m slow``.
 """
@@ -29,20 +36,25 @@ ALWAYS = (
     "ThresholdOnlyRisesInDegraded",
     "PartitionConfirmed",
 )
+#: Only with ``Byzantine = 1``.
+BYZANTINE_ALWAYS = ("Accountability",)
 
 
-@pytest.mark.parametrize("config", ["small", "untimed"])
+@pytest.mark.parametrize("config", ["small", "untimed", "byzantine"])
 def test_config_holds_with_pinned_count(config: str) -> None:
     result = check(sscr.FAMILY.instantiate(config=config))
     statuses = {p.name: p.status for p in result.properties}
     assert result.complete
     assert result.ok, statuses
     assert result.distinct_states == sscr.PINNED[config]
-    for name in ALWAYS:
+    always = ALWAYS + (BYZANTINE_ALWAYS if config == "byzantine" else ())
+    for name in always:
         assert statuses[name] is Status.HOLDS
     assert all(
-        status is Status.WITNESSED for name, status in statuses.items() if name not in ALWAYS
+        status is Status.WITNESSED for name, status in statuses.items() if name not in always
     )
+    assert ("SourceConvicted" in statuses) == (config == "byzantine")
+    assert result.never_enabled == ()
 
 
 @pytest.mark.slow
@@ -66,6 +78,9 @@ KILLS = {
     "single_confirmation": ("PartitionConfirmed", Status.VIOLATED, 3),
     "fixed_deadlines": ("PartitionDeclared", Status.UNWITNESSED, None),
     "raise_tracks_bound": ("ThresholdOnlyRisesInDegraded", Status.VIOLATED, 9),
+    # the Byzantine mutants force Byzantine = 1
+    "no_extension_check": ("Accountability", Status.VIOLATED, 5),
+    "no_byzantine_margin": ("FinalNeverFlips", Status.VIOLATED, 4),
 }
 
 
@@ -80,6 +95,20 @@ def test_mutant_is_killed(mutant: str) -> None:
         assert outcome.trace is not None
         assert len(outcome.trace) == length
     assert set(KILLS) == set(sscr.FAMILY.mutants)
+
+
+def test_no_extension_check_counterexample_is_the_proofs_rewrite() -> None:
+    """The model's version of the proof's ``per_entry_checks_only``: sB
+    observes, rewrites its history (a higher sequence number, the sum's sign
+    flipped), a sync round merges the rewrite everywhere, and nobody
+    convicts sB."""
+    result = check(sscr.FAMILY.instantiate(mutant="no_extension_check"))
+    trace = {p.name: p for p in result.properties}["Accountability"].trace
+    assert trace is not None
+    assert [step.action for step in trace.steps[1:]][-2:] == ["Rewrite", "SyncRound"]
+    last = trace.steps[-1].state
+    assert last.store[0][1] == last.store[1][1] == sscr.rewritten(last.obs[1])
+    assert last.convicted == (False, False)
 
 
 def test_merge_adds_counterexample_is_a_repeated_delivery() -> None:
