@@ -9,6 +9,10 @@
 (* any delta ever sent, and with Timed = 1 leaks a heartbeat through a     *)
 (* partition at the end of every tick of phase T - 1, just before each     *)
 (* deadline of an un-jittered detector.                                    *)
+(* With Byzantine = 1, sB may once rewrite its history (Rewrite: a higher  *)
+(* sequence number whose statistics do not extend its entry); a replica    *)
+(* whose merge meets a non-extending pair convicts sB, A stops counting a  *)
+(* convicted sB, and A's finality tolerates one Byzantine source.          *)
 (*                                                                         *)
 (* This module is the transcription of models/sscr.py (same variable,      *)
 (* action and property names); TLC with SSCR_<config>.cfg is meant to      *)
@@ -19,19 +23,22 @@
 (***************************************************************************)
 EXTENDS Naturals, Integers, Sequences
 
-CONSTANTS MaxObs, T, Sensitivity, Upper, Lower, Timed
+CONSTANTS MaxObs, T, Sensitivity, Upper, Lower, Timed, Byzantine
 
 ASSUME ThresholdsStraddleZero == Lower < 0 /\ 0 < Upper
 ASSUME JitterBelowPeriod == T >= 2
 ASSUME SensitivityPositive == Sensitivity >= 1
+ASSUME ByzantineIsABit == Byzantine \in {0, 1}
 
 VARIABLES phase, link, obs, bSlot, store, msgs, stale, countdown, heard,
           confirms, mode, raised, verdict, final, cut, declaredWith,
-          provValue, becameFinal, reversed, raiseDropped, synced, dup
+          provValue, becameFinal, reversed, raiseDropped, synced, dup,
+          convicted, rewrote
 
 vars == <<phase, link, obs, bSlot, store, msgs, stale, countdown, heard,
           confirms, mode, raised, verdict, final, cut, declaredWith,
-          provValue, becameFinal, reversed, raiseDropped, synced, dup>>
+          provValue, becameFinal, reversed, raiseDropped, synced, dup,
+          convicted, rewrote>>
 
 Empty == <<0, 0, 0>>
 NoCut == <<-1, -1>>
@@ -55,18 +62,46 @@ Greater(x, y) ==
     \/ x[1] = y[1] /\ x[2] = y[2] /\ x[3] > y[3]
 MergeEntry(x, y) == IF Greater(y, x) THEN y ELSE x
 
+\* Rule SSCR-CRDT-6 (units of lambda_max): y is a possible later report of x.
+Extends(x, y) ==
+    /\ y[1] > x[1]
+    /\ y[2] >= x[2]
+    /\ y[3] - x[3] <= y[2] - x[2]
+    /\ x[3] - y[3] <= y[2] - x[2]
+\* Rule SSCR-CRDT-7: two different entries, the larger not extending the smaller.
+Conflict(x, y) ==
+    /\ x # Empty
+    /\ y # Empty
+    /\ x # y
+    /\ IF Greater(y, x) THEN ~Extends(x, y) ELSE ~Extends(y, x)
+\* The entry a Byzantine sB publishes to rewrite its history after terms.
+Rewritten(terms) ==
+    LET n == Len(terms)
+        total == SumSeq(terms)
+    IN IF total # 0 THEN <<n + 1, n, -total>> ELSE <<n + 1, n - 1, 0>>
+
 \* lambda_max (1) x rate (1) x staleness x unreachable sources (sB when stale).
 Bound(st) == IF st > 0 THEN st ELSE 0
 
 Sprt(l) == IF l >= Upper THEN "flagged" ELSE IF l <= Lower THEN "cleared" ELSE "undecided"
 
-\* <<verdict, final>>: final when the margin cannot move L back across the threshold.
-Judge(l, margin) ==
-    IF l >= Upper THEN <<"flagged", l - margin >= Upper>>
-    ELSE IF l <= Lower THEN <<"cleared", l + margin <= Lower>>
+\* <<verdict, final>>: final when the margin (plus the Byzantine margin toward
+\* the verdict, ePlus or eMinus) cannot move L back across the threshold.
+Judge(l, margin, ePlus, eMinus) ==
+    IF l >= Upper THEN <<"flagged", l - margin - ePlus >= Upper>>
+    ELSE IF l <= Lower THEN <<"cleared", l + margin + eMinus <= Lower>>
     ELSE <<"undecided", FALSE>>
 
-LogOdds(st) == st[1][1][3] + st[1][2][3]
+\* A's log-odds over the sources it has not convicted (rule SSCR-5).
+LogOdds(st, conv) == st[1][1][3] + (IF conv[1] THEN 0 ELSE st[1][2][3])
+\* E: with Byzantine = 1, the largest counted contribution toward the verdict.
+EPlus(st, conv) ==
+    IF Byzantine = 0 THEN 0
+    ELSE Max(Max(st[1][1][3], 0), IF conv[1] THEN 0 ELSE Max(st[1][2][3], 0))
+EMinus(st, conv) ==
+    IF Byzantine = 0 THEN 0
+    ELSE Max(Max(-st[1][1][3], 0), IF conv[1] THEN 0 ELSE Max(-st[1][2][3], 0))
+JudgeA(st, conv, margin) == Judge(LogOdds(st, conv), margin, EPlus(st, conv), EMinus(st, conv))
 Cut == <<Len(obs[1]), Len(obs[2])>>
 
 Init ==
@@ -92,17 +127,36 @@ Init ==
     /\ raiseDropped = FALSE
     /\ synced = TRUE
     /\ dup = FALSE
+    /\ convicted = <<FALSE, FALSE>>
+    /\ rewrote = FALSE
 
 \* A source makes one observation (sB at most one per tick: the rate bound).
 Observe(src, v) ==
     /\ Len(obs[src]) < MaxObs
-    /\ ~(src = 2 /\ bSlot)
+    /\ ~(src = 2 /\ (bSlot \/ rewrote))
     /\ LET terms == Append(obs[src], v)
        IN /\ obs' = [obs EXCEPT ![src] = terms]
           /\ store' = [store EXCEPT ![src][src] = Summary(terms, Len(terms))]
     /\ bSlot' = (bSlot \/ src = 2)
     /\ synced' = FALSE
     /\ UNCHANGED <<phase, link, msgs, stale, countdown, heard, confirms, mode,
+                   raised, verdict, final, cut, declaredWith, provValue,
+                   becameFinal, reversed, raiseDropped, dup, convicted, rewrote>>
+
+\* sB, Byzantine, rewrites its history once; its home B held the entry the
+\* rewrite does not extend, so B convicts sB at once.
+Rewrite ==
+    /\ Byzantine = 1
+    /\ ~rewrote
+    /\ ~bSlot
+    /\ obs[2] # <<>>
+    /\ LET forged == Rewritten(obs[2])
+       IN /\ store' = [store EXCEPT ![2][2] = forged]
+          /\ convicted' = <<convicted[1], convicted[2] \/ Conflict(store[2][2], forged)>>
+    /\ bSlot' = TRUE
+    /\ rewrote' = TRUE
+    /\ synced' = FALSE
+    /\ UNCHANGED <<phase, link, obs, msgs, stale, countdown, heard, confirms, mode,
                    raised, verdict, final, cut, declaredWith, provValue,
                    becameFinal, reversed, raiseDropped, dup>>
 
@@ -115,8 +169,12 @@ SyncRound ==
                          <<MergeEntry(b[1], a[1]), MergeEntry(b[2], a[2])>>>>
            sent == {<<1, s, b[s][1], b[s][2], b[s][3]>> : s \in {x \in {1, 2} : Greater(b[x], a[x])}}
                    \cup {<<2, s, a[s][1], a[s][2], a[s][3]>> : s \in {x \in {1, 2} : Greater(a[x], b[x])}}
-           j == Judge(LogOdds(newStore), 0)
+           found == Conflict(a[1], b[1]) \/ Conflict(a[2], b[2])
+           either == convicted[1] \/ convicted[2] \/ found
+           newConv == <<either, either>>
+           j == JudgeA(newStore, newConv, 0)
        IN /\ store' = newStore
+          /\ convicted' = newConv
           /\ msgs' = msgs \cup sent
           /\ stale' = 0
           /\ synced' = TRUE
@@ -135,7 +193,8 @@ SyncRound ==
                          ELSE UNCHANGED <<verdict, final, cut, becameFinal, reversed, provValue>>
                ELSE UNCHANGED <<mode, raised, confirms, verdict, final, cut,
                                 becameFinal, reversed, provValue>>
-    /\ UNCHANGED <<phase, link, obs, countdown, heard, declaredWith, raiseDropped, dup>>
+    /\ UNCHANGED <<phase, link, obs, countdown, heard, declaredWith, raiseDropped, dup,
+                   rewrote>>
 
 \* The network redelivers a delta ever sent: duplicated, delayed, reordered.
 Replay(m) ==
@@ -147,9 +206,10 @@ Replay(m) ==
            have == store[dst][src]
        IN /\ store' = [store EXCEPT ![dst][src] = MergeEntry(have, entry)]
           /\ dup' = (dup \/ have[1] >= entry[1])
+          /\ convicted' = [convicted EXCEPT ![dst] = convicted[dst] \/ Conflict(have, entry)]
     /\ UNCHANGED <<phase, link, obs, bSlot, msgs, stale, countdown, heard,
                    confirms, mode, raised, verdict, final, cut, declaredWith,
-                   provValue, becameFinal, reversed, raiseDropped, synced>>
+                   provValue, becameFinal, reversed, raiseDropped, synced, rewrote>>
 
 \* A evaluates its verdict (Evaluate), then a tick passes: at a deadline A
 \* suspects B when no heartbeat came at the end of the last tick (phi over
@@ -159,7 +219,7 @@ Replay(m) ==
 Tick(d, l) ==
     LET eRaised == IF final \/ mode = "NORMAL" THEN raised ELSE Max(raised, Bound(stale))
         margin == IF mode = "NORMAL" THEN Bound(stale) ELSE Max(Bound(stale), eRaised)
-        j == Judge(LogOdds(store), margin)
+        j == JudgeA(store, convicted, margin)
         eVerdict == IF final THEN verdict ELSE j[1]
         eFinal == IF final THEN TRUE ELSE j[2]
         eCut == IF final THEN cut ELSE IF j[2] THEN Cut ELSE NoCut
@@ -196,10 +256,11 @@ Tick(d, l) ==
        /\ cut' = eCut
        /\ provValue' = eProv
        /\ becameFinal' = eBecame
-       /\ UNCHANGED <<obs, store, msgs, reversed, synced, dup>>
+       /\ UNCHANGED <<obs, store, msgs, reversed, synced, dup, convicted, rewrote>>
 
 Next ==
     \/ \E src \in {1, 2}, v \in {1, -1} : Observe(src, v)
+    \/ Rewrite
     \/ SyncRound
     \/ \E m \in msgs : Replay(m)
     \/ \E d \in Draws \cup {countdown - 1}, l \in {"up", "down"} : Tick(d, l)
@@ -211,17 +272,25 @@ Spec == Init /\ [][Next]_vars
 (* W is checked with TLC as the invariant ~W (a "false invariant"): TLC's  *)
 (* counterexample is the witness trace.                                    *)
 
-Convergence == synced => store[1] = store[2]
+Convergence == synced => store[1] = store[2] /\ convicted[1] = convicted[2]
 SomeConverged == synced /\ store[1][1] # Empty /\ store[1][2] # Empty
 
 NoDoubleCount ==
     \A n \in {1, 2}, s \in {1, 2} :
-        /\ store[n][s][1] <= Len(obs[s])
-        /\ store[n][s] = Summary(obs[s], store[n][s][1])
+        \/ s = 2 /\ rewrote /\ store[n][s] = Rewritten(obs[2])
+        \/ /\ store[n][s][1] <= Len(obs[s])
+           /\ store[n][s] = Summary(obs[s], store[n][s][1])
 DuplicateDelivered == dup
 
+\* The verdict on the evidence at the cut of every set of sources holding the
+\* honest ones: both when sB may not be Byzantine; else sA alone, and both
+\* while sB has not rewritten.
+Honest == SumSeq(SubSeq(obs[1], 1, cut[1]))
+Everything == Honest + SumSeq(SubSeq(obs[2], 1, cut[2]))
 FinalNeverFlips ==
-    final => Sprt(SumSeq(SubSeq(obs[1], 1, cut[1])) + SumSeq(SubSeq(obs[2], 1, cut[2]))) = verdict
+    final =>
+        /\ (Byzantine = 0 \/ ~rewrote) => Sprt(Everything) = verdict
+        /\ Byzantine = 1 => Sprt(Honest) = verdict
 SomeFinal == final
 ProvisionalBecomesFinal == becameFinal
 ProvisionalReversedOnHeal == reversed
@@ -232,6 +301,10 @@ ThresholdRaised == mode = "DEGRADED" /\ raised > 0
 PartitionConfirmed == declaredWith < 0 \/ declaredWith >= Sensitivity
 PartitionDeclared == mode = "DEGRADED"
 
+\* Byzantine = 1 only (SSCR_byzantine.cfg).
+Accountability == (synced /\ rewrote) => convicted = <<TRUE, TRUE>>
+SourceConvicted == convicted[1]
+
 NotSomeConverged == ~SomeConverged
 NotDuplicateDelivered == ~DuplicateDelivered
 NotSomeFinal == ~SomeFinal
@@ -239,4 +312,5 @@ NotProvisionalBecomesFinal == ~ProvisionalBecomesFinal
 NotProvisionalReversedOnHeal == ~ProvisionalReversedOnHeal
 NotThresholdRaised == ~ThresholdRaised
 NotPartitionDeclared == ~PartitionDeclared
+NotSourceConvicted == ~SourceConvicted
 =============================================================================
