@@ -42,9 +42,10 @@ Variables (the TLA+ names)::
     convicted    <<A has convicted sB, B has convicted sB>>
     provValue, becameFinal, reversed, raiseDropped, synced, dup, rewrote: ghosts
 
-Actions: ``Observe(s, v)``; ``Rewrite`` (``Byzantine = 1`` only); ``SyncRound`` (a digest/delta round trip both
-ways: it makes sB fresh at A and, in HEALING, completes the heal and re-judges
-the provisional verdict); ``Replay(m)``; ``Tick(d, link)`` (A evaluates its
+Actions: ``Observe(s, v)``; ``Rewrite`` (``Byzantine = 1`` only);
+``SyncRound`` (a digest/delta round trip both ways: it makes sB fresh at A
+and, in HEALING, completes the heal and re-judges the provisional verdict;
+both replicas see both entries, so a conflict convicts at both); ``Replay(m)``; ``Tick(d, link)`` (A evaluates its
 verdict, time passes; at a deadline A suspects B when no heartbeat came at
 the end of the last tick, i.e. phi over its threshold, and draws the next
 deadline ``d`` from ``{T-1, T, T+1}``, the discrete ``T * U(0.5, 1.5)``;
