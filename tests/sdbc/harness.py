@@ -71,7 +71,12 @@ class ClusterState:
 class Scenario:
     """The model's scenario with real keys, values and messages."""
 
-    def __init__(self, config: str, stepper: Stepper | None = None) -> None:
+    def __init__(
+        self, config: str, stepper: Stepper | None = None, faulty_choice: bool = False
+    ) -> None:
+        #: in FIFO-burst delivery, may a faulty sender pick which vote a hub
+        #: sees first?  (More states: off for the exhaustive runs.)
+        self.faulty_choice = faulty_choice
         self.spec = SDBCSpec(CONFIGS[config])
         self.step: Stepper = stepper if stepper is not None else step  # type: ignore[assignment]
         n, f = self.spec.n, self.spec.f
@@ -158,15 +163,26 @@ class Scenario:
         for i, s in enumerate(c.nodes):
             if batch:
                 for sender in range(self.spec.n):
-                    t = s
-                    for m in sent:
-                        if m.hub == sender and not self.knows(t, m):
+                    burst = [m for m in sent if m.hub == sender and not self.knows(s, m)]
+                    if not burst:
+                        continue
+                    # a faulty sender shows each hub the id of its choice
+                    # first (its other votes of a slot become evidence)
+                    firsts: tuple[str | None, ...] = (
+                        ("v0", "v1", "vX", NIL)
+                        if self.faulty_choice and sender < self.spec.f
+                        else (None,)
+                    )
+                    for first in firsts:
+                        order = burst if first is None else self._first(burst, first)
+                        t = s
+                        for m in order:
                             try:
                                 t, _ = self.step(t, Receive(message=m))
                             except RemoteProtocolError:
                                 continue
-                    if t != s:
-                        yield ("Deliver", s.hub, sender), self._with(c, i, t)
+                        if t != s:
+                            yield ("Deliver", s.hub, sender, first), self._with(c, i, t)
             for m in () if batch else sent:
                 if self.knows(s, m):
                     continue
@@ -181,6 +197,15 @@ class Scenario:
         for h in range(self.spec.f):
             if h not in c.injected:
                 yield ("Inject", h), ClusterState(nodes=c.nodes, injected=c.injected | {h})
+
+    def _first(self, burst: list[Message], first: str) -> list[Message]:
+        """``burst`` with the votes for ``first`` moved to the front."""
+        vh = None if first == NIL else self.values[first].value_hash
+
+        def chosen(m: Message) -> bool:
+            return isinstance(m, Vote) and m.value_hash == vh
+
+        return [m for m in burst if chosen(m)] + [m for m in burst if not chosen(m)]
 
     def enabled_timers(self, s: NodeState) -> list[str]:
         if s.step is Step.DECIDED:

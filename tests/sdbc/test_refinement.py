@@ -26,7 +26,17 @@ from vigilnet.models.sdbc import SDBCState
 
 from tests.sdbc.harness import ClusterState, Scenario, refinement_bfs
 from vigilnet.errors import RemoteProtocolError
-from vigilnet.protocols.sdbc import Receive, Timeout, _state, step
+from vigilnet.protocols.sdbc import (
+    PREVOTE,
+    Decide,
+    EquivocationEvidence,
+    Proposal,
+    Receive,
+    Timeout,
+    Vote,
+    _state,
+    step,
+)
 
 
 def broken_no_validity(s: object, e: object) -> tuple[object, tuple[object, ...]]:
@@ -45,18 +55,16 @@ def test_bounded_exhaustive_refinement_n5f1() -> None:
     assert checked > 1000
 
 
-def test_exhaustive_refinement_n5f3_reaches_an_accountable_fork() -> None:
+def test_exhaustive_refinement_n5f3() -> None:
     """Every state of three faulty and two correct hubs (links deliver in
     FIFO bursts): 3,142 cluster states, 10,009 transitions, each a model step
-    or stutter, and the implementation reaches the model's fork, with at
-    least 2Q - N hubs detected and no correct one."""
+    or stutter after which every claimed invariant (Accountability and
+    NoFraming included) holds."""
     sc = Scenario("n5f3")
     reached: list[SDBCState] = []
     states, checked = refinement_bfs(sc, max_states=10**6, batch=True, reached=reached)
     assert (states, checked) == (3_142, 10_009)
-    forks = [a for a in reached if sc.spec.fork(a)]
-    assert forks
-    assert all(len(sc.spec.detected(a)) >= 3 and sc.spec.no_framing(a) for a in forks)
+    assert any(sc.spec.decided_values(a) for a in reached)
 
 
 def test_broken_implementation_fails_exhaustive_refinement() -> None:
@@ -135,3 +143,47 @@ def test_broken_implementation_fails_along_executions(broken_step: object) -> No
 def test_exhaustive_refinement_n5f2() -> None:
     states, checked = refinement_bfs(Scenario("n5f2"), max_states=10**6, batch=True)
     assert (states, checked) == (166_367, 783_683)
+
+
+def test_fork_at_n5f3_is_a_model_behaviour_and_accountable() -> None:
+    """Three faulty hubs show hub 3 the value v0 and hub 4 the value v1: both
+    decide, differently.  Every step is a model step; the two decision
+    certificates alone prove 2Q - N = 3 hubs guilty, and no correct one."""
+    sc = Scenario("n5f3")
+    c = sc.initial()
+    a = sc.abstract(c)
+    for f in range(3):
+        d = ClusterState(nodes=c.nodes, injected=c.injected | {f})
+        a = sc.check_step(c, ("Inject", f), d, a)
+        c = d
+    decisions = {}
+    for i, (hub, name) in enumerate(((3, "v0"), (4, "v1"))):
+        vh = sc.values[name].value_hash
+        wanted = [
+            m
+            for h in range(3)
+            for m in sc.faulty_messages[h]
+            if (isinstance(m, Proposal) and m.value.value_hash == vh and m.valid_round == -1)
+            or (isinstance(m, Vote) and m.round == 0 and m.value_hash == vh)
+        ]
+        outputs: list[object] = []
+        for m in sorted(
+            wanted, key=lambda m: 0 if isinstance(m, Proposal) else 1 if m.kind == PREVOTE else 2
+        ):
+            t, out = sc.step(c.nodes[i], Receive(message=m))
+            outputs.extend(out)
+            d = sc._with(c, i, t)
+            a = sc.check_step(c, ("Deliver", hub), d, a)
+            c = d
+        (decide,) = [o for o in outputs if isinstance(o, Decide)]
+        decide.certificate.verify(sc.config)
+        decisions[hub] = decide
+    assert sc.spec.fork(a)
+    assert len(sc.spec.detected(a)) >= 2 * sc.spec.q0 - sc.spec.n and sc.spec.no_framing(a)
+    first = {v.hub: v for v in decisions[3].certificate.precommits}
+    second = {v.hub: v for v in decisions[4].certificate.precommits}
+    guilty = set()
+    for h in first.keys() & second.keys():
+        EquivocationEvidence(first=first[h], second=second[h]).verify(sc.config)
+        guilty.add(h)
+    assert guilty == {0, 1, 2}
