@@ -292,17 +292,18 @@ def _verify(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:
             _cert_from(bytes.fromhex(test["object"])).verify(config)
         elif kind == "evidence":
             d = decode(bytes.fromhex(test["object"]))
-            assert isinstance(d, dict)
+            if not isinstance(d, dict):
+                return "evidence is not a map"
             first, second = (decode_message(d[k]) for k in ("first", "second"))  # type: ignore[arg-type]
             if not (isinstance(first, Vote) and isinstance(second, Vote)):
                 return "evidence is not two votes"
             EquivocationEvidence(first=first, second=second).verify(config)
         elif kind == "execution":
             d = decode(bytes.fromhex(test["object"]))
-            assert isinstance(d, dict)
-            epochs: CborValue = d["epochs"]
-            assert isinstance(epochs, tuple)
-            if _execution(config, keys, int(epochs[0])) != test["expected"]:  # type: ignore[arg-type]
+            epochs: CborValue = d["epochs"] if isinstance(d, dict) else None
+            if not (isinstance(epochs, tuple) and epochs and isinstance(epochs[0], int)):
+                return "execution has no epochs"
+            if _execution(config, keys, epochs[0]) != test["expected"]:
                 return "execution decided something else"
         else:
             return f"unknown kind {kind}"
