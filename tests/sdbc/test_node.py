@@ -265,3 +265,23 @@ def test_every_step_input_pair_is_a_rule_or_a_clear_error(state_step: Step, kind
         with pytest.raises((LocalProtocolError, BadMessage)):
             step(s, event)  # type: ignore[arg-type]
     assert isinstance(DecisionCertificate, type)
+
+
+def test_protocol_code_is_pure() -> None:
+    """Nothing under protocols/sdbc imports socket, asyncio, time, random or os."""
+    import ast
+
+    from tests.conftest import REPO_ROOT
+
+    forbidden = {"socket", "asyncio", "time", "random", "os"}
+    for path in sorted((REPO_ROOT / "src" / "vigilnet" / "protocols" / "sdbc").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
