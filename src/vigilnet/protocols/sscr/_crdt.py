@@ -29,9 +29,10 @@ Rules (cited as ``SSCR-CRDT-n`` elsewhere):
    state whichever copy it saw first; :func:`equivocations` reports the pair
    as evidence so the node can penalise the source (DESIGN.md section 3: two
    signed conflicting messages).  Detection is best effort: a replica that only
-   ever saw the winning entry cannot know a losing one existed.  The influence
-   of an equivocating source is bounded like any Byzantine source's, by its
-   rate bound and ``lambda_max`` (the node refuses entries that exceed them).
+   ever saw the winning entry cannot know a losing one existed.  The pair is
+   also a conviction (rule 7): an equivocating source stops counting where it
+   is caught, and finality tolerates it like any Byzantine source
+   (``_consistency.py``, derivation step 6).
 4. **Bounded memory.**  A state holds at most one entry per ``(agent,
    source)``: its size is at most ``agents x registered sources`` whatever the
    number of deltas received.  The node refuses entries from unregistered
