@@ -96,6 +96,19 @@ def test_conviction_merge_is_a_join(a: ConvictionSet, b: ConvictionSet, c: Convi
     assert merge_convictions(a, b).sources() == a.sources() | b.sources()
 
 
+@given(conviction_sets(), conviction_sets())
+def test_conviction_delta_against_digest_gives_the_same_join(
+    a: ConvictionSet, b: ConvictionSet
+) -> None:
+    """What a sync answer carries (``newer_than`` the requester's digest) is
+    as good as the whole set, and nothing once the two agree."""
+    sent = a.newer_than(b.digest())
+    assert merge_convictions(b, sent) == merge_convictions(b, a)
+    assert set(sent.sources()) <= set(a.sources())
+    joined = merge_convictions(a, b)
+    assert len(joined.newer_than(joined.digest())) == 0
+
+
 @given(states(), states())
 def test_detection_commutes_with_the_merge(a: EvidenceState, b: EvidenceState) -> None:
     """Two replicas that merge the same pair of states in either order
