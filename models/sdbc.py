@@ -141,6 +141,9 @@ CONFIGS: Final[dict[str, dict[str, object]]] = {
     "n5f1": {"N": 5, "F": 1, "T": "3/4", "MaxRound": 0, "FLive": 1},
     "n5f2": {"N": 5, "F": 2, "T": "3/4", "MaxRound": 0, "FLive": 1},
     "n5f3": {"N": 5, "F": 3, "T": "3/4", "MaxRound": 0, "FLive": 1},
+    # FLive = 0: a hub may raise its quorum to N within the epoch; still safe
+    # (mixed quorums 4 and 5 meet in 4 > F hubs), but no longer live
+    "n5f1raise": {"N": 5, "F": 1, "T": "3/4", "MaxRound": 0, "FLive": 0},
 }
 
 HONEST_SUMMARY_BASE: Final = 10
@@ -732,7 +735,8 @@ class SDBCSpec:
             names.append("DecidedWithFaultySummary")
         if self.f > 2 * self.q0 - self.n - 1:
             names.append("ForkDetected")
-        if self.n - self.f < self.q0:
+        if self.n - self.f < self.q_cap:
+            # the correct hubs cannot make a quorum (as raised): safe, stalled
             names.append("Stalled")
         return tuple(names)
 

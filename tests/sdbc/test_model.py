@@ -13,7 +13,12 @@ n4f1     4 1 3  0..1 68,458        134,457      18
 n5f1     5 1 4  0..0 321           3,580        9
 n5f2     5 2 4  0..0 236           944          8
 n5f3     5 3 4  0..0 144           248          7
+n5f1raise 5 1 4 0..0 3,600         57,280       13
 =======  ==========  ============  ===========  =====
+
+``n5f1raise`` is n5f1 with ``FLive = 0``: a hub may raise its quorum to 5
+within the epoch (``RaiseQuorum`` is dead code at the other configurations,
+where ``N - FLive`` equals ``Q``).
 
 Why round 1 only at N = 4: one round of N = 5 is 3,580 states, two rounds
 are several hundred thousand even under symmetry (four correct hubs, each
@@ -55,10 +60,11 @@ PINNED = {
     "n5f1": (321, 3_580),
     "n5f2": (236, 944),
     "n5f3": (144, 248),
+    "n5f1raise": (3_600, 57_280),
 }
 
 
-@pytest.mark.parametrize("config", ["n5f1", "n5f2", "n5f3", "n4f1"])
+@pytest.mark.parametrize("config", ["n5f1", "n5f2", "n5f3", "n5f1raise", "n4f1"])
 def test_config_holds_with_pinned_symmetric_count(config: str) -> None:
     result = check(FAMILY.instantiate(config=config))
     failed = [(p.name, p.status) for p in result.properties if p.status.failed]
@@ -76,10 +82,22 @@ def test_pinned_count_without_symmetry(config: str) -> None:
 
 
 @pytest.mark.slow
-def test_pinned_count_without_symmetry_n4f1() -> None:
-    result = check(FAMILY.instantiate(config="n4f1"), Options(symmetry=False))
+@pytest.mark.parametrize("config", ["n4f1", "n5f1raise"])
+def test_pinned_count_without_symmetry_slow(config: str) -> None:
+    result = check(FAMILY.instantiate(config=config), Options(symmetry=False))
     assert result.ok
-    assert result.distinct_states == PINNED["n4f1"][1]
+    assert result.distinct_states == PINNED[config][1]
+
+
+def test_raising_to_n_is_safe_but_can_stall() -> None:
+    """Why the cap is N - f_live: with FLive = 0 the correct hubs may raise
+    their quorum to N = 5 and, with the faulty hub silent, never reach it."""
+    result = check(FAMILY.instantiate(config="n5f1raise"))
+    assert result.ok
+    assert result.coverage["RaiseQuorum"].new > 0
+    status = {p.name: p.status for p in result.properties}
+    assert status["Stalled"] is Status.WITNESSED
+    assert status["Agreement"] is Status.HOLDS
 
 
 @pytest.mark.parametrize("config", ["n5f1", "n5f2", "n5f3"])
