@@ -6,15 +6,15 @@ without the symmetry over the correct hubs that propose no round of the
 scope).  A change to one of them is a change to the protocol model and must
 be explained.
 
-=======  ==========  ============  ===========  =====
-config   N F Q  R    symmetric     no symmetry  depth
-=======  ==========  ============  ===========  =====
-n4f1     4 1 3  0..1 68,458        134,457      18
-n5f1     5 1 4  0..0 321           3,580        9
-n5f2     5 2 4  0..0 236           944          8
-n5f3     5 3 4  0..0 144           248          7
-n5f1raise 5 1 4 0..0 3,600         57,280       13
-=======  ==========  ============  ===========  =====
+=========  ==========  ============  ===========  =====
+config     N F Q  R    symmetric     no symmetry  depth
+=========  ==========  ============  ===========  =====
+n4f1       4 1 3  0..1 68,458        134,457      18
+n5f1       5 1 4  0..0 321           3,580        9
+n5f2       5 2 4  0..0 236           944          8
+n5f3       5 3 4  0..0 144           248          7
+n5f1raise  5 1 4  0..0 3,600         57,280       13
+=========  ==========  ============  ===========  =====
 
 ``n5f1raise`` is n5f1 with ``FLive = 0``: a hub may raise its quorum to 5
 within the epoch (``RaiseQuorum`` is dead code at the other configurations,
