@@ -38,11 +38,14 @@ Scope choices (each explicit, each in ``spec/README.md``):
 * time: the timeouts are enabled whenever their guard holds (safety only).
 
 Properties: see :data:`PROPERTY_NAMES`; each always-property is paired with a
-witness.  Configurations ``n4f1``, ``n5f1`` (every property),
-``n5f2`` (safe but stalled: ``Stalled`` witnessed; ``BoxValidity`` not
-claimed, 2 > TrimF) and ``n5f3`` (beyond ``2Q - N - 1``: ``ForkDetected`` is
-witnessed, ``Accountability`` and ``NoFraming`` hold, ``Agreement`` is not
-claimed).  Distinct-state counts are pinned in ``tests/sdbc/test_model.py``.
+witness.  Configurations (:data:`CONFIGS`): ``n4f1`` (rounds 0..1, every
+property), ``n5f1`` (round 0, every property), ``n5f2`` (safe but stalled:
+``Stalled`` witnessed; ``BoxValidity`` not claimed, 2 > TrimF), ``n5f3``
+(beyond ``2Q - N - 1``: ``ForkDetected`` is witnessed, ``Accountability``
+and ``NoFraming`` hold, ``Agreement`` is not claimed) and ``n5f1raise``
+(``FLive = 0``: quorums may rise to N; safe, and stalled).  Mutants
+(:data:`MUTANTS`) are killed at :data:`MUTANT_CONFIG`.  Distinct-state counts
+are pinned in ``tests/sdbc/test_model.py`` and listed in ``spec/README.md``.
 """
 
 from __future__ import annotations
