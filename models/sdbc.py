@@ -899,4 +899,5 @@ FAMILY = ModelFamily(
     configs=CONFIGS,
     default_config="n4f1",
     mutants={name: _mutant_builder(name) for name in MUTANTS},
+    mutant_configs=MUTANT_CONFIG,
 )

@@ -200,8 +200,10 @@ class ModelFamily:
 
     ``configs`` maps a configuration name to its constants; ``default_config``
     names the one ``vigilnet check MODEL`` runs.  ``mutants`` maps a mutant's
-    name to a builder like :attr:`build`.  ``--const K=V`` overrides start
-    from the default configuration's constants.
+    name to a builder like :attr:`build`; ``mutant_configs`` names, where it
+    is not the default, the configuration in which a mutant is killed (used
+    by ``--mutant`` without ``--config``, and by ``--all``).  ``--const K=V``
+    overrides start from the chosen configuration's constants.
     """
 
     name: str
@@ -210,10 +212,22 @@ class ModelFamily:
     configs: Mapping[str, Constants]
     default_config: str
     mutants: Mapping[str, Callable[[Constants], Model[Any]]] = field(default_factory=_no_mutants)
+    #: The configuration a mutant is checked in when none is named (its
+    #: killing scope); mutants not listed use ``default_config``.
+    mutant_configs: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.default_config not in self.configs:
             raise ModelError(f"model {self.name}: default config {self.default_config} missing")
+        for mutant, config in self.mutant_configs.items():
+            if mutant not in self.mutants:
+                raise ModelError(
+                    f"model {self.name}: mutant_configs names unknown mutant {mutant!r}"
+                )
+            if config not in self.configs:
+                raise ModelError(
+                    f"model {self.name}: mutant {mutant} names unknown config {config!r}"
+                )
 
     def instantiate(
         self,
@@ -223,7 +237,12 @@ class ModelFamily:
         mutant: str | None = None,
     ) -> Model[Any]:
         """Build the model for a configuration, constant overrides and mutant."""
-        name = config if config is not None else self.default_config
+        if config is not None:
+            name = config
+        elif mutant is not None:
+            name = self.mutant_configs.get(mutant, self.default_config)
+        else:
+            name = self.default_config
         if name not in self.configs:
             known = ", ".join(self.configs)
             raise ModelError(f"model {self.name}: no config {name!r} (known: {known})")
