@@ -80,6 +80,7 @@ from .sdbc import (
     Node,
     Quorum,
     Round,
+    SdbcModel,
     State,
     Value,
     honest,
@@ -606,15 +607,9 @@ class AccountableModel:
             updates.append(z3.ForAll([n, r, v], nxt(n, r, v) == new))
         return updates
 
-    @staticmethod
-    def _leave_below(
-        a: z3.ExprRef, ar: z3.ExprRef
-    ) -> Callable[[z3.ExprRef, z3.ExprRef], z3.BoolRef]:
-        return lambda n, r: z3.And(n == a, lt(r, ar))
-
-    @staticmethod
-    def _add(a: z3.ExprRef, ar: z3.ExprRef, av: z3.ExprRef) -> Relation3:
-        return lambda n, r, v: z3.And(n == a, r == ar, v == av)
+    # The same one-node updates as the core model's actions.
+    _leave_below = staticmethod(SdbcModel._leave_below)
+    _add = staticmethod(SdbcModel._add)
 
     @staticmethod
     def _no_vote_yet(rel: z3.FuncDeclRef, n: z3.ExprRef, r: z3.ExprRef) -> z3.BoolRef:
