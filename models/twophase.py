@@ -39,7 +39,7 @@ bits, 40 bits at RM = 9, no collisions.
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -130,12 +130,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
             if prepared_msg[rm] in s.msgs:
                 yield (
                     (rm_name(rm),),
-                    TPState(
-                        rmState=s.rmState,
-                        tmState=s.tmState,
-                        tmPrepared=s.tmPrepared | {rm},
-                        msgs=s.msgs,
-                    ),
+                    replace(s, tmPrepared=s.tmPrepared | {rm}),
                 )
 
     def tm_commit(s: TPState) -> Succ:
@@ -144,24 +139,14 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
         ):
             yield (
                 (),
-                TPState(
-                    rmState=s.rmState,
-                    tmState="committed",
-                    tmPrepared=s.tmPrepared,
-                    msgs=s.msgs | {COMMIT},
-                ),
+                replace(s, tmState="committed", msgs=s.msgs | {COMMIT}),
             )
 
     def tm_abort(s: TPState) -> Succ:
         if s.tmState == "init":
             yield (
                 (),
-                TPState(
-                    rmState=s.rmState,
-                    tmState="aborted",
-                    tmPrepared=s.tmPrepared,
-                    msgs=s.msgs | {ABORT},
-                ),
+                replace(s, tmState="aborted", msgs=s.msgs | {ABORT}),
             )
 
     def set_rm(s: TPState, rm: int, value: str) -> tuple[str, ...]:
@@ -172,12 +157,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
             if s.rmState[rm] == "working":
                 yield (
                     (rm_name(rm),),
-                    TPState(
-                        rmState=set_rm(s, rm, "prepared"),
-                        tmState=s.tmState,
-                        tmPrepared=s.tmPrepared,
-                        msgs=s.msgs | {prepared_msg[rm]},
-                    ),
+                    replace(s, rmState=set_rm(s, rm, "prepared"), msgs=s.msgs | {prepared_msg[rm]}),
                 )
 
     def rm_choose_to_abort(s: TPState) -> Succ:
@@ -187,12 +167,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
             ):
                 yield (
                     (rm_name(rm),),
-                    TPState(
-                        rmState=set_rm(s, rm, "aborted"),
-                        tmState=s.tmState,
-                        tmPrepared=s.tmPrepared,
-                        msgs=s.msgs,
-                    ),
+                    replace(s, rmState=set_rm(s, rm, "aborted")),
                 )
 
     def rm_rcv_commit(s: TPState) -> Succ:
@@ -200,12 +175,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
             for rm in rms:
                 yield (
                     (rm_name(rm),),
-                    TPState(
-                        rmState=set_rm(s, rm, "committed"),
-                        tmState=s.tmState,
-                        tmPrepared=s.tmPrepared,
-                        msgs=s.msgs,
-                    ),
+                    replace(s, rmState=set_rm(s, rm, "committed")),
                 )
 
     def rm_rcv_abort(s: TPState) -> Succ:
@@ -213,12 +183,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
             for rm in rms:
                 yield (
                     (rm_name(rm),),
-                    TPState(
-                        rmState=set_rm(s, rm, "aborted"),
-                        tmState=s.tmState,
-                        tmPrepared=s.tmPrepared,
-                        msgs=s.msgs,
-                    ),
+                    replace(s, rmState=set_rm(s, rm, "aborted")),
                 )
 
     valid_msgs = frozenset((*prepared_msg, COMMIT, ABORT))
@@ -239,9 +204,9 @@ def _build(constants: Constants, mutant: str | None) -> Model[TPState]:
         keys = sorted((s.rmState[rm], rm in s.tmPrepared, prepared_msg[rm] in s.msgs) for rm in rms)
         msgs = {m for m in s.msgs if m.rm is None}
         msgs.update(prepared_msg[i] for i, key in enumerate(keys) if key[2])
-        return TPState(
+        return replace(
+            s,
             rmState=tuple(key[0] for key in keys),
-            tmState=s.tmState,
             tmPrepared=frozenset(i for i, key in enumerate(keys) if key[1]),
             msgs=frozenset(msgs),
         )
