@@ -131,7 +131,7 @@ class _GenericWorker:
             generated += seq
             if seq >= 1 << SEQ_BITS:
                 raise ModelError("a state has more than 2**20 successors")
-            if seq == 0:
+            if seq == 0 and model.check_deadlock:
                 dead.append(rank)
         fp_arr = np.array(fps, dtype=np.uint64)
         key_arr = np.array(keys, dtype=np.int64)
