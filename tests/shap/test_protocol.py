@@ -58,6 +58,7 @@ from vigilnet.protocols.shap import (
     initial_state,
     receive_report,
     select_entries,
+    sign_receipt,
     sign_report,
     step,
 )
@@ -92,12 +93,17 @@ def _full_region(world: World) -> AggregatorState:
 # Admission
 
 
-def _sign_unchecked(monitor: int, body: MonitorBody, config: ShapConfig) -> Report:
-    """A report a Byzantine monitor signs over any body (no bounds check)."""
+def _sign_unchecked(
+    monitor: int, body: MonitorBody, config: ShapConfig, *, root_of: MonitorBody | None = None
+) -> Report:
+    """A report a Byzantine monitor signs over any body (no bounds check):
+    the body's digest, and the root and totals of ``root_of`` (default: the
+    body itself)."""
+    source = root_of or body
     tree = entries_tree(
-        np.array(body.agent_ids, dtype=np.int64),
-        np.array(body.counts, dtype=np.int64),
-        np.array(body.llr_sums, dtype=np.int64),
+        np.array(source.agent_ids, dtype=np.uint64),
+        np.array(source.counts, dtype=np.int64),
+        np.array(source.llr_sums, dtype=np.int64),
     )
     totals = tree.root.totals
     return sign_report(
@@ -108,6 +114,7 @@ def _sign_unchecked(monitor: int, body: MonitorBody, config: ShapConfig) -> Repo
         tier=Tier.MONITOR,
         root=commitment_hash(None, tree.root),
         totals=(totals[0], totals[1], totals[2]),
+        body_digest=body.digest,
     )
 
 
@@ -135,6 +142,8 @@ def test_unregistered_and_forged_reports_are_rejected_without_a_strike() -> None
     ("tamper", "reason", "struck"),
     [
         ("old_epoch", Reason.WRONG_EPOCH, False),
+        ("paired_body", Reason.BODY_MISMATCH, False),
+        ("paired_wrong_agents", Reason.BODY_MISMATCH, False),
         ("inconsistent_body", Reason.INCONSISTENT_BODY, True),
         ("out_of_range", Reason.OUT_OF_RANGE, True),
         ("wrong_agents", Reason.WRONG_AGENTS, True),
@@ -148,10 +157,16 @@ def test_bad_monitor_reports(tamper: str, reason: Reason, struck: bool) -> None:
     honest = world.honest_body(0, _values(world))
     report = world.report(0, honest)
     body: MonitorBody | None = honest
+    altered = dataclasses.replace(honest, llr_sums=(honest.llr_sums[0] + 1, *honest.llr_sums[1:]))
     if tamper == "old_epoch":
         report = world.report(0, honest, epoch=0)
-    elif tamper == "inconsistent_body":
-        body = dataclasses.replace(honest, llr_sums=(honest.llr_sums[0] + 1, *honest.llr_sums[1:]))
+    elif tamper == "paired_body":  # a forger: the honest signed report, another body
+        body = altered
+    elif tamper == "paired_wrong_agents":
+        body = MonitorBody(agent_ids=(0, 1), counts=(4, 4), llr_sums=(0, 0))
+    elif tamper == "inconsistent_body":  # the monitor signed a body and another root
+        body = altered
+        report = _sign_unchecked(0, altered, world.config, root_of=honest)
     elif tamper == "out_of_range":
         body = dataclasses.replace(
             honest, llr_sums=(4 * DEFAULT_LAMBDA_MAX + 1, *honest.llr_sums[1:])
@@ -159,6 +174,7 @@ def test_bad_monitor_reports(tamper: str, reason: Reason, struck: bool) -> None:
         report = _sign_unchecked(0, body, world.config)
     elif tamper == "wrong_agents":
         body = MonitorBody(agent_ids=(0, 1), counts=(4, 4), llr_sums=(0, 0))
+        report = _sign_unchecked(0, body, world.config)
     elif tamper == "missing_body":
         body = None
     with pytest.raises(ReportRejected) as caught:
@@ -198,7 +214,8 @@ def test_reputation_gate_excludes_a_child_after_inconsistent_reports() -> None:
     state = initial_state(setup, 1)
     body = world.honest_body(0, _values(world))
     bad = dataclasses.replace(body, counts=(body.counts[0] + 1, *body.counts[1:]))
-    state, out = step(setup, state, ReceiveReport(report=world.report(0, body), body=bad))
+    signed_bad = _sign_unchecked(0, bad, world.config, root_of=body)  # its own doing
+    state, out = step(setup, state, ReceiveReport(report=signed_bad, body=bad))
     assert _rejected(out).struck
     state, _ = step(setup, state, CloseEpoch())
     state, _ = step(setup, state, StartEpoch(epoch=2))
@@ -252,6 +269,7 @@ def test_malformed_report_is_a_remote_error() -> None:
             tier=Tier.MONITOR,
             root=bytes(32),
             totals=(0, 0, 0),
+            body_digest=bytes(32),
             signature=b"",
         )
     with pytest.raises(ReportRejected, match="malformed"):
@@ -270,6 +288,15 @@ def _close(
     assert isinstance(committed, Committed) and isinstance(out[1], SendReport)
     receipts = {o.child: o.receipt for o in out[2:] if isinstance(o, SendReceipt)}
     return closed, committed.commitment, out[1].report, receipts
+
+
+def _resign(receipt: Receipt, signer: int = REGION, **changes: Any) -> Receipt:
+    """``receipt`` with ``changes``, signed as a whole by ``signer``: what a
+    lying parent can send."""
+    fields = {f.name: getattr(receipt, f.name) for f in dataclasses.fields(receipt)}
+    fields.update(changes)
+    del fields["signature"]
+    return sign_receipt(key(signer), **fields)
 
 
 def test_close_medians_totals_receipts_and_child_confirmation() -> None:
@@ -298,9 +325,14 @@ def test_child_detects_a_dropped_or_altered_report() -> None:
     state = _full_region(world)
     _, _, _, receipts = _close(world, state)
     own0 = world.report(0, world.honest_body(0, _values(world)))
-    # Drop: node 0 is handed node 1's receipt (its own leaf is not there).
+    # Node 1's receipt handed to node 0 is not node 0's: refused, no alarm.
     with pytest.raises(ReportRejected) as caught:
         check_receipt(own0, world.keys[REGION], receipts[1])
+    assert caught.value.reason is Reason.NOT_ADDRESSED
+    # Drop: the parent signs node 0 a receipt whose proof is node 1's leaf's.
+    dropped = _resign(receipts[0], proof=receipts[1].proof)
+    with pytest.raises(ReportRejected) as caught:
+        check_receipt(own0, world.keys[REGION], dropped)
     assert caught.value.reason is Reason.OMITTED_OR_ALTERED
     # Alter: a parent that re-signs a root over an altered leaf for node 0.
     altered = dataclasses.replace(own0, totals=(3, 12, 0))
@@ -330,7 +362,7 @@ def test_child_rejects_receipt_with_unbound_totals_or_foreign_signature() -> Non
         totals=(3, 12, 0),
     )
     with pytest.raises(ReportRejected, match="signed totals"):
-        check_receipt(own0, world.keys[REGION], dataclasses.replace(receipts[0], parent=lying))
+        check_receipt(own0, world.keys[REGION], _resign(receipts[0], parent=lying))
     with pytest.raises(ReportRejected, match="bad signature"):
         check_receipt(own0, world.keys[101], receipts[0])
 
@@ -638,7 +670,9 @@ def test_every_child_of_a_hub_detects_a_duplicated_leaf() -> None:
         totals=(totals[0], totals[1], totals[2]),
     )
     for region, index in ((100, 0), (101, 2)):
-        receipt = Receipt(
+        receipt = sign_receipt(
+            key(1000),
+            child=region,
             parent=lying,
             inputs=inputs.root,
             entries=None,

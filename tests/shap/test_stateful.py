@@ -85,6 +85,7 @@ from vigilnet.protocols.shap import (
     integrity,
     receive_report,
     reputation_gate,
+    sign_receipt,
     sign_report,
     step,
 )
@@ -105,13 +106,21 @@ ATTACKS = ("none", "drop", "alter", "duplicate", "reorder", "alter_entry", "dupl
 KNOWN_BAD = ("mean_not_median", "no_reputation_gate", "no_child_inclusion_check")
 
 
-def _signed(monitor: int, body: MonitorBody, epoch: int, config_hash: bytes) -> Report:
+def _signed(
+    monitor: int,
+    body: MonitorBody,
+    epoch: int,
+    config_hash: bytes,
+    root_of: MonitorBody | None = None,
+) -> Report:
     """A report over ``body`` signed by ``monitor`` without any bounds check
-    (what a Byzantine monitor can do)."""
+    (what a Byzantine monitor can do): the body's digest with the root and
+    totals of ``root_of`` (default: the body's own)."""
+    source = root_of or body
     tree = entries_tree(
-        np.array(body.agent_ids, dtype=np.int64),
-        np.array(body.counts, dtype=np.int64),
-        np.array(body.llr_sums, dtype=np.int64),
+        np.array(source.agent_ids, dtype=np.uint64),
+        np.array(source.counts, dtype=np.int64),
+        np.array(source.llr_sums, dtype=np.int64),
     )
     totals = tree.root.totals
     return sign_report(
@@ -122,6 +131,7 @@ def _signed(monitor: int, body: MonitorBody, epoch: int, config_hash: bytes) -> 
         tier=Tier.MONITOR,
         root=commitment_hash(None, tree.root),
         totals=(totals[0], totals[1], totals[2]),
+        body_digest=body.digest,
     )
 
 
@@ -266,8 +276,10 @@ class ShapMachine(RuleBasedStateMachine):
         if kind == "wrong_agents":
             body = MonitorBody(agent_ids=(7, 8), counts=(1, 1), llr_sums=(0, 0))
         report = _signed(monitor, body, self.epoch, self.config_hash)
-        if kind == "inconsistent":
-            body = dataclasses.replace(body, counts=(count + 2, count))
+        if kind == "inconsistent":  # signs one body's digest and another's root
+            other = dataclasses.replace(body, counts=(count + 2, count))
+            report = _signed(monitor, other, self.epoch, self.config_hash, root_of=body)
+            body = other
         if kind == "forged":
             report = dataclasses.replace(report, signature=key(HONEST[0]).sign(b"forged"))
         out = self._deliver(report, body)
@@ -403,7 +415,9 @@ class ShapMachine(RuleBasedStateMachine):
                 if index is None:  # dropped or altered: show whatever sits there
                     index = next((i for i, leaf in enumerate(leaves) if leaf[0] == child), 0)
                 if leaves:
-                    receipt = Receipt(
+                    receipt = sign_receipt(
+                        key(REGION),
+                        child=child,
                         parent=signed,
                         inputs=inputs.root,
                         entries=entries.root,

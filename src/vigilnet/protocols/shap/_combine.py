@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from vigilnet.aggregation import replica_median
+from vigilnet.crypto import SigningKey
 from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.merkle import SumInclusionProof, SumRoot
 from vigilnet.protocols.shap._commit import (
@@ -30,7 +31,7 @@ from vigilnet.protocols.shap._commit import (
     commitment_hash,
     entries_tree,
 )
-from vigilnet.protocols.shap._messages import MonitorBody, Receipt, Report
+from vigilnet.protocols.shap._messages import MonitorBody, Receipt, Report, sign_receipt
 
 __all__ = [
     "AuditOpening",
@@ -45,33 +46,39 @@ __all__ = [
 ]
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 Accepted = Sequence[tuple[int, Report, MonitorBody | None]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class CombinedEntries:
-    """Per-agent combined entries (sorted by agent id) and the agents seen
-    with fewer than ``r`` replicas (no entry this epoch)."""
+    """Per-agent combined entries (sorted by agent id, read as uint64: the
+    one id domain of SHAP) and the agents seen with fewer than ``r``
+    replicas (no entry this epoch)."""
 
-    agent_ids: I64
+    agent_ids: U64
     counts: I64
     llr_sums: I64
     incomplete: tuple[int, ...]
 
 
-def _columns(bodies: Sequence[MonitorBody]) -> tuple[I64, I64, I64]:
+def _columns(bodies: Sequence[MonitorBody]) -> tuple[U64, I64, I64]:
     if not bodies:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty
+        return np.zeros(0, dtype=np.uint64), empty, empty
     agents = np.concatenate([np.asarray(b.agent_ids, dtype=np.uint64) for b in bodies])
     counts = np.concatenate([np.asarray(b.counts, dtype=np.int64) for b in bodies])
     llrs = np.concatenate([np.asarray(b.llr_sums, dtype=np.int64) for b in bodies])
-    return agents.astype(np.int64), counts, llrs
+    return agents, counts, llrs
 
 
-def combine_columns(agents: I64, counts: I64, llrs: I64, replicas: int) -> CombinedEntries:
+def combine_columns(agents: U64, counts: I64, llrs: I64, replicas: int) -> CombinedEntries:
     """:func:`combine_replicas` on concatenated columns (one row per
-    (monitor, agent)); no agent appears twice for one monitor."""
+    (monitor, agent)); no agent appears twice for one monitor.  Agent ids
+    are uint64 (a signed column would sort ids at or above ``2**63`` first,
+    as negatives, and the entries tree would disagree with the audit's
+    unsigned order)."""
+    agents = np.asarray(agents, dtype=np.uint64)
     ensure(replicas >= 1 and replicas % 2 == 1, "replicas must be odd", LocalProtocolError)
     by_count = np.lexsort((counts, agents))
     by_llr = np.lexsort((llrs, agents))
@@ -162,7 +169,7 @@ class EpochCommitment:
         tree = self._monitor_trees.get(index)
         if tree is None:
             tree = entries_tree(
-                np.asarray(body.agent_ids, dtype=np.uint64).astype(np.int64),
+                np.asarray(body.agent_ids, dtype=np.uint64),
                 np.asarray(body.counts, dtype=np.int64),
                 np.asarray(body.llr_sums, dtype=np.int64),
             )
@@ -183,12 +190,15 @@ class EpochCommitment:
         signed._monitor_trees.update(self._monitor_trees)
         return signed
 
-    def receipt(self, child: int) -> Receipt:
-        """Rule 5: ``child``'s inclusion proof with the signed report."""
+    def receipt(self, child: int, signing_key: SigningKey) -> Receipt:
+        """Rule 5: ``child``'s inclusion proof with the signed report, the
+        whole receipt signed with ``signing_key`` (the report's signer)."""
         if self.report is None:
             raise LocalProtocolError("sign the commitment first")
         index = [c for c, _, _ in self.accepted].index(child)
-        return Receipt(
+        return sign_receipt(
+            signing_key,
+            child=child,
             parent=self.report,
             inputs=self.inputs_root,
             entries=self.entries_root,
@@ -202,7 +212,8 @@ class EpochCommitment:
         combined, entries = self.combined, self.entries
         if combined is None or entries is None:
             raise LocalProtocolError("only a regional has entries")
-        position = int(np.searchsorted(combined.agent_ids, agent_id))
+        ensure(0 <= agent_id < 1 << 64, f"agent {agent_id} is not a uint64", LocalProtocolError)
+        position = int(np.searchsorted(combined.agent_ids, np.uint64(agent_id)))
         ensure(
             position < len(combined.agent_ids) and int(combined.agent_ids[position]) == agent_id,
             f"agent {agent_id} has no entry",

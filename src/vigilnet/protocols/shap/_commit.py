@@ -213,9 +213,17 @@ class _ReferenceTree:
         return self._tree.inclusion_proof(index)
 
 
-def entries_tree(agent_ids: npt.NDArray[np.int64], counts: I64, llr_sums: I64) -> CommittedTree:
-    """The entries tree of per-agent ``(count, llr_sum)``, vectorised."""
+def entries_tree(
+    agent_ids: npt.NDArray[np.uint64] | npt.NDArray[np.int64], counts: I64, llr_sums: I64
+) -> CommittedTree:
+    """The entries tree of per-agent ``(count, llr_sum)``, vectorised.
+    Agent ids are uint64 (a non-negative int64 column reads the same)."""
     n = len(agent_ids)
+    ensure(
+        agent_ids.dtype == np.uint64 or not (agent_ids < 0).any(),
+        "agent ids are uint64",
+        LocalProtocolError,
+    )
     payloads = np.ascontiguousarray(agent_ids.astype(">u8")).view(np.uint8).reshape(n, 8)
     sums = (
         np.stack([np.ones(n, dtype=np.int64), counts, llr_sums], axis=1)

@@ -25,20 +25,26 @@ action names of ``spec/SHAP.tla`` in brackets):
    is not banned [``ReputationGate``]; the report is not one we already hold
    (duplicate) and not a *different* report signed by the same node for the
    same epoch (equivocation); taking it keeps the number of children at most
-   ``max_aggregation_ratio`` [``FanInBound``]; and, for a monitor, its body
-   covers exactly its registered agents, every count and sum is within the
-   evidence bounds (``0 <= count``, ``|sum| <= count * lambda_max``), and the
-   body's entries tree recomputes the signed root and totals.
+   ``max_aggregation_ratio`` [``FanInBound``]; its signed totals are within
+   the child share (so no combination can overflow); and, for a monitor,
+   its body hashes to the signed ``body_digest``, covers exactly its
+   registered agents, has at most ``max_agents`` entries, every count and sum
+   is within the evidence bounds (``0 <= count``, ``|sum| <= count *
+   lambda_max``) and the body's sums within the child share, and the body's
+   entries tree recomputes the signed root and totals.
 2. **Rejection.**  A report that fails rule 1 raises :class:`ReportRejected`
    naming the :class:`Reason`; :func:`receive_report` changes nothing.
    :func:`step` turns the error into a :class:`Rejected` output and records
    the only trace a rejection may leave: a strike against the sender when the
-   reason is *attributable* (a validly signed report that is still wrong:
-   inconsistent body, evidence out of range, wrong agents), and for
-   equivocation the sender's exclusion from this epoch (its accepted report
-   withdrawn) and a ban at close.  A bad signature, an unknown sender, a stale
-   epoch or a duplicate count against nobody: a forger or the network can
-   cause them.
+   reason is *attributable*, that is when the sender's own signature covers
+   what was found wrong (a validly signed report whose signed totals, or
+   whose body matching the signed digest, is out of range, for the wrong
+   agents or inconsistent with the signed root), and for equivocation the
+   sender's exclusion from this epoch (its accepted report withdrawn) and a
+   ban at close.  A bad signature, a body that does not match the signed
+   digest (anyone can pair a genuine report with another body), an unknown
+   sender, a stale epoch or a duplicate count against nobody: a forger or
+   the network can cause them [``NoFraming``].
 3. **Combination** [``Close``].  At a regional, per agent, the lower median of
    each coordinate of its ``r`` replicas (:func:`vigilnet.aggregation.replica_median`);
    an agent with fewer than ``r`` accepted replicas gets no entry this epoch
@@ -50,15 +56,22 @@ action names of ``spec/SHAP.tla`` in brackets):
    signed root is ``commitment_hash(inputs, entries)``; the totals are the
    entries' (regional) or the inputs' (hub).
 5. **Receipts** [``Close``].  Every accepted child gets its inclusion proof
-   in the inputs tree with the parent's signed report and both tree roots.
-6. **Child check** [``Check``].  A child verifies the parent's
-   signature, epoch and config, that the two roots hash to the signed root,
+   in the inputs tree with the parent's signed report and both tree roots,
+   the whole receipt signed by the parent and addressed to the child.
+6. **Child check** [``Check``].  A child first checks that the receipt is
+   signed as a whole by its parent and is addressed to it for its epoch and
+   config; a receipt that is not is refused (a :class:`Rejected` output, the
+   child's state unchanged: a forger or a replay can cause it, so it raises
+   no alarm against the parent).  On a receipt the parent did sign, it
+   verifies the parent's report signature, epoch and config, that the two
+   roots hash to the signed root,
    that the signed totals are the right tree's totals, the inclusion of
    *its own* leaf (its own root and totals) in the inputs tree, and, from
    the list of all input leaves (at most ``max_aggregation_ratio``), that
    they give the inputs root with node ids strictly increasing, so no child
-   is counted twice (which matters at a hub, whose totals are the inputs').  Any failure,
-   or no receipt by the deadline, moves it to ``ALARMED``: an aggregator that
+   is counted twice (which matters at a hub, whose totals are the inputs').  Any failure
+   there (including leaves whose sums overflow), or no receipt by the
+   deadline, moves it to ``ALARMED``: an aggregator that
    drops or alters an honest child's report is caught by that child with
    certainty [``Detectability``].
 7. **Reputation** [``Close``].  At close every accepted child's reputation
@@ -103,6 +116,7 @@ from vigilnet.protocols.shap._messages import (
     ReportRejected,
     ShapConfig,
     Tier,
+    check_totals,
     sign_report,
 )
 
@@ -190,8 +204,10 @@ class AggregatorSetup:
             )
             for agents in self.placement.values():
                 ensure(
-                    list(agents) == sorted(set(agents)),
-                    "placements are strictly increasing agent ids",
+                    type(agents) is tuple
+                    and all(type(a) is int and 0 <= a < 1 << 64 for a in agents)
+                    and list(agents) == sorted(set(agents)),
+                    "placements are tuples of strictly increasing uint64 agent ids",
                     LocalProtocolError,
                 )
 
@@ -271,8 +287,8 @@ class SendReceipt:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Rejected:
-    """A report was rejected; ``struck`` says whether it counted against the
-    sender's reputation."""
+    """A report (or, at a child, a receipt) was rejected; ``struck`` says
+    whether it counted against the sender's reputation."""
 
     sender: int | None
     reason: Reason
@@ -320,11 +336,15 @@ def _check_body(setup: AggregatorSetup, report: Report, body: MonitorBody | None
         return
     if body is None:
         raise ReportRejected(Reason.MALFORMED, sender, "a monitor's report needs its body")
+    # Not attributable: a forger can pair the signed report with any body.
+    if body.digest != report.body_digest:
+        raise ReportRejected(Reason.BODY_MISMATCH, sender)
+    # From here on the signer's own signature covers the body.
     if body.agent_ids != setup.placement[sender]:
         raise ReportRejected(Reason.WRONG_AGENTS, sender)
-    body.check_bounds(setup.config.lambda_max, sender)
+    body.check_bounds(setup.config, sender)
     tree = entries_tree(
-        np.asarray(body.agent_ids, dtype=np.uint64).astype(np.int64),
+        np.asarray(body.agent_ids, dtype=np.uint64),
         np.asarray(body.counts, dtype=np.int64),
         np.asarray(body.llr_sums, dtype=np.int64),
     )
@@ -363,6 +383,8 @@ def receive_report(
     # spec: SHAP-1, FanInBound
     if len(state.accepted) >= setup.config.max_aggregation_ratio:
         raise ReportRejected(Reason.FAN_IN_EXCEEDED, sender)
+    # spec: SHAP-1: no sum a child contributes can overflow its combination.
+    check_totals(setup.config, report)
     _check_body(setup, report, body)
     accepted = tuple(sorted((*state.accepted, (sender, report, body)), key=lambda item: item[0]))
     return replace(state, accepted=accepted)
@@ -429,7 +451,7 @@ def _on_close(
     commitment = commitment.signed(report)
     # spec: SHAP-5
     receipts = tuple(
-        SendReceipt(child=child, receipt=commitment.receipt(child))
+        SendReceipt(child=child, receipt=commitment.receipt(child, setup.signing_key))
         for child, _, _ in state.accepted
     )
     # spec: SHAP-7
@@ -505,10 +527,14 @@ def monitor_report(
     config: ShapConfig,
     body: MonitorBody,
 ) -> Report:
-    """A local monitor's signed report over its entries tree."""
-    body.check_bounds(config.lambda_max, node_id)
+    """A local monitor's signed report over its entries tree and its body's
+    digest (:class:`LocalProtocolError` for a body no regional would take)."""
+    try:
+        body.check_bounds(config, node_id)
+    except ReportRejected as exc:
+        raise LocalProtocolError(f"our own body is out of range: {exc}") from None
     tree = entries_tree(
-        np.asarray(body.agent_ids, dtype=np.uint64).astype(np.int64),
+        np.asarray(body.agent_ids, dtype=np.uint64),
         np.asarray(body.counts, dtype=np.int64),
         np.asarray(body.llr_sums, dtype=np.int64),
     )
@@ -520,17 +546,36 @@ def monitor_report(
         tier=Tier.MONITOR,
         root=commitment_hash(None, tree.root),
         totals=(tree.root.totals[0], tree.root.totals[1], tree.root.totals[2]),
+        body_digest=body.digest,
     )
 
 
-def check_receipt(own: Report, parent_key: VerifyKey, receipt: Receipt) -> None:
-    """Rule 6: return if ``own`` is counted, unaltered, under the parent's
-    signed root; raise :class:`ReportRejected` naming what failed."""
+#: Reasons a child refuses a receipt without alarm: it is not a receipt its
+#: parent signed for this child, epoch and config (a forger's or a replay).
+_REFUSALS: Final = frozenset({Reason.BAD_SIGNATURE, Reason.NOT_ADDRESSED})
+
+
+def _check_addressed(own: Report, parent_key: VerifyKey, receipt: Receipt) -> None:
+    """The receipt is signed as a whole by the parent and is for ``own``'s
+    node, epoch and config; else :class:`ReportRejected` in :data:`_REFUSALS`."""
+    receipt.verify(parent_key)
     parent = receipt.parent
-    parent.verify(parent_key)
+    if (
+        receipt.child != own.node_id
+        or parent.epoch != own.epoch
+        or parent.config_hash != own.config_hash
+    ):
+        raise ReportRejected(Reason.NOT_ADDRESSED, parent.node_id)
+
+
+def _check_counted(own: Report, parent_key: VerifyKey, receipt: Receipt) -> None:
+    """On a receipt the parent signed for us: is ``own`` counted, unaltered?"""
+    parent = receipt.parent
     sender = parent.node_id
-    if parent.epoch != own.epoch or parent.config_hash != own.config_hash:
-        raise ReportRejected(Reason.WRONG_EPOCH, sender, "receipt for another epoch or config")
+    try:
+        parent.verify(parent_key)
+    except ReportRejected as exc:
+        raise ReportRejected(Reason.INCONSISTENT_BODY, sender, f"parent report: {exc}") from None
     if commitment_hash(receipt.inputs, receipt.entries) != parent.root:
         raise ReportRejected(
             Reason.INCONSISTENT_BODY, sender, "roots do not hash to the signed root"
@@ -549,9 +594,11 @@ def check_receipt(own: Report, parent_key: VerifyKey, receipt: Receipt) -> None:
         raise ReportRejected(Reason.OMITTED_OR_ALTERED, sender, str(exc)) from None
     leaves = receipt.leaves
     ids = [node for node, _, _ in leaves]
-    if children_tree(ids, [r for _, r, _ in leaves], [t for _, _, t in leaves]).root != (
-        receipt.inputs
-    ):
+    try:
+        shown = children_tree(ids, [r for _, r, _ in leaves], [t for _, _, t in leaves]).root
+    except LocalProtocolError as exc:  # the shown leaves' sums overflow the layout
+        raise ReportRejected(Reason.INCONSISTENT_BODY, sender, f"input leaves: {exc}") from None
+    if shown != receipt.inputs:
         raise ReportRejected(Reason.INCONSISTENT_BODY, sender, "input leaves do not give the root")
     if any(b <= a for a, b in itertools.pairwise(ids)):
         raise ReportRejected(
@@ -560,6 +607,16 @@ def check_receipt(own: Report, parent_key: VerifyKey, receipt: Receipt) -> None:
     index = receipt.proof.leaf_index
     if leaves[index] != (own.node_id, own.root, own.totals):
         raise ReportRejected(Reason.OMITTED_OR_ALTERED, sender, "own leaf not at the proof's index")
+
+
+def check_receipt(own: Report, parent_key: VerifyKey, receipt: Receipt) -> None:
+    """Rule 6: return if ``receipt`` is the parent's, for ``own``, and
+    ``own`` is counted, unaltered, under the parent's signed root; raise
+    :class:`ReportRejected` naming what failed (``BAD_SIGNATURE`` or
+    ``NOT_ADDRESSED``: not the parent's receipt for us; any other reason:
+    the parent's fault)."""
+    _check_addressed(own, parent_key, receipt)
+    _check_counted(own, parent_key, receipt)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -589,6 +646,11 @@ def _child_receipt(state: ChildState, event: ChildEvent) -> tuple[ChildState, tu
     try:
         check_receipt(state.own, state.parent_key, event.receipt)
     except ReportRejected as error:
+        if error.reason in _REFUSALS:  # spec: SHAP-6, NoFraming: not the parent's doing
+            refused = Rejected(
+                sender=error.sender, reason=error.reason, detail=str(error), struck=False
+            )
+            return state, (refused,)
         return replace(state, phase=ChildPhase.ALARMED), (
             Alarm(node_id=state.own.node_id, reason=str(error)),
         )
