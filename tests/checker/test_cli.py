@@ -105,7 +105,11 @@ def test_deadlock_exits_1_with_trace(tmp_path: Path, extra: tuple[str, ...]) -> 
     assert data["result"] == "violation"
     assert [s["count"] for s in data["deadlock"]["states"]] == [0, 1, 2, 3]
     (trace,) = tmp_path.glob("*deadlock.itf.json")
-    replayed = CliRunner().invoke(main, ["replay", str(trace)])
+    # The trace names a model file: replay loads it only when asked to.
+    refused = CliRunner().invoke(main, ["replay", str(trace)])
+    assert refused.exit_code == 2
+    assert "not a registered model" in refused.output
+    replayed = CliRunner().invoke(main, ["replay", str(trace), "--model", f"{BAD}:DEADLOCK"])
     assert replayed.exit_code == 0, replayed.output
     assert "deadlock reproduced" in replayed.output
 

@@ -19,6 +19,12 @@ deterministic; a dataclass as a record (fields by name, ``None`` fields
 left out); an ``Enum`` member by its name; anything else as
 ``{"#unserializable": repr}``.  The action taken into each state is in that
 state's ``#meta`` (``action`` is the printed label).
+
+A trace read back is data from outside: :func:`check_itf_value` holds every
+value to the forms above (``#bigint`` a decimal string of at most
+:data:`MAX_BIGINT_DIGITS` digits, ``#tup`` / ``#set`` arrays, ``#map`` an
+array of pairs) before :func:`normalize` looks at it, and raises
+:class:`TraceError` otherwise.
 """
 
 from __future__ import annotations
@@ -26,17 +32,36 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 from collections.abc import Mapping, Set
 from pathlib import Path
 from typing import Any
 
+from vigilnet._jsonfile import BadFileError
 from vigilnet.checker._model import Model
 from vigilnet.checker._result import STUTTER, Trace
 
-__all__ = ["FORMAT_DESCRIPTION", "normalize", "to_itf_value", "trace_to_itf", "write_itf"]
+__all__ = [
+    "FORMAT_DESCRIPTION",
+    "MAX_BIGINT_DIGITS",
+    "TraceError",
+    "check_itf_value",
+    "normalize",
+    "to_itf_value",
+    "trace_to_itf",
+    "write_itf",
+]
 
 FORMAT_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
 _SAFE_INT = (1 << 53) - 1
+#: Digits of the longest ``#bigint`` a trace may hold.
+MAX_BIGINT_DIGITS = 1000
+_BIGINT = re.compile(rf"-?[0-9]{{1,{MAX_BIGINT_DIGITS}}}", re.ASCII)
+
+
+class TraceError(BadFileError):
+    """A trace is not a well-formed ITF trace of vigilnet's shape (or names
+    a model ``vigilnet replay`` will not load from a file).  Exit status 2."""
 
 
 def _sort_key(value: Any) -> str:
@@ -67,6 +92,40 @@ def to_itf_value(value: Any) -> Any:
             if getattr(value, f.name) is not None
         }
     return {"#unserializable": repr(value)}
+
+
+def check_itf_value(value: Any, where: str) -> None:
+    """Raise :class:`TraceError` unless ``value`` (parsed JSON) is an ITF
+    value of the forms in the module docstring; ``where`` names it."""
+    stack = [(value, where)]
+    while stack:
+        item, at = stack.pop()
+        if isinstance(item, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in enumerate(item))
+        elif isinstance(item, dict):
+            if "#bigint" in item:
+                digits = item["#bigint"]
+                if set(item) != {"#bigint"} or not isinstance(digits, str):
+                    raise TraceError(f"{at}: #bigint takes one decimal string")
+                if not _BIGINT.fullmatch(digits):
+                    raise TraceError(
+                        f"{at}: #bigint is not a decimal of at most {MAX_BIGINT_DIGITS} digits"
+                    )
+            elif set(item) & {"#tup", "#set", "#map"}:
+                if len(item) != 1:
+                    raise TraceError(f"{at}: {sorted(item)[0]} takes no other keys")
+                ((tag, items),) = item.items()
+                if not isinstance(items, list):
+                    raise TraceError(f"{at}: {tag} takes an array")
+                if tag == "#map" and not all(
+                    isinstance(pair, list) and len(pair) == 2 for pair in items
+                ):
+                    raise TraceError(f"{at}: #map takes an array of [key, value] pairs")
+                stack.extend((v, f"{at}{tag}[{i}]") for i, v in enumerate(items))
+            else:
+                stack.extend((v, f"{at}.{k}") for k, v in item.items())
+        elif item is not None and not isinstance(item, (bool, int, str)):
+            raise TraceError(f"{at}: {type(item).__name__} is not an ITF value")
 
 
 def normalize(value: Any) -> Any:

@@ -40,6 +40,7 @@ __all__ = [
     "Action",
     "Assumption",
     "Constants",
+    "ConstantsError",
     "Kind",
     "Model",
     "ModelError",
@@ -52,6 +53,18 @@ S = TypeVar("S", bound=Hashable)
 
 #: The constants a model is built from (``RM = 3``).
 Constants = Mapping[str, object]
+
+#: An integer constant lies in ``[-2**63, 2**63)``: a bounded model has no use
+#: for more, and a larger one (from ``--const`` or a trace) only makes the
+#: builder hang or fail somewhere deep.
+CONSTANT_INT_BITS = 63
+
+
+class ConstantsError(ModelError):
+    """Constants a model cannot be built from: a name it does not have, a
+    value of another type than its configuration's, or values its builder
+    refuses.  The blame lies with whoever chose the constants (``--const``,
+    a trace's overrides), not with the model."""
 
 
 class Kind(enum.Enum):
@@ -236,41 +249,107 @@ class ModelFamily:
         overrides: Mapping[str, object] | None = None,
         mutant: str | None = None,
     ) -> Model[Any]:
-        """Build the model for a configuration, constant overrides and mutant."""
-        if config is not None:
-            name = config
-        elif mutant is not None:
-            name = self.mutant_configs.get(mutant, self.default_config)
-        else:
-            name = self.default_config
-        if name not in self.configs:
-            known = ", ".join(self.configs)
-            raise ModelError(f"model {self.name}: no config {name!r} (known: {known})")
-        constants = dict(self.configs[name])
-        for key, value in (overrides or {}).items():
-            if key not in constants:
-                known = ", ".join(constants)
-                raise ModelError(f"model {self.name}: no constant {key!r} (known: {known})")
-            constants[key] = value
+        """Build the model for a configuration, constant overrides and mutant.
+
+        Raises :class:`ConstantsError` for an override the configuration
+        does not have or of another type than its value (see
+        :meth:`constants`) and when the builder refuses the constants."""
+        name = self.config_name(config=config, mutant=mutant)
+        constants = self.constants(name, overrides)
         label = (
             name
             if not overrides
-            else f"{name}+" + ",".join(f"{k}={v}" for k, v in overrides.items())
+            else f"{name}+" + ",".join(f"{k}={constants[k]}" for k in overrides)
         )
         if mutant is None:
             builder = self.build
         else:
-            if mutant not in self.mutants:
+            if not isinstance(mutant, str) or mutant not in self.mutants:
                 known = ", ".join(self.mutants) or "none"
-                raise ModelError(f"model {self.name}: no mutant {mutant!r} (known: {known})")
+                raise ModelError(f"model {self.name}: no mutant {_short(mutant)} (known: {known})")
             builder = self.mutants[mutant]
         try:
             model = builder(constants)
         except ModelError:
             raise
-        except (ValueError, TypeError, KeyError) as error:
-            raise ModelError(f"model {self.name}: bad constants {constants}: {error}") from error
+        except (ValueError, TypeError, KeyError, ArithmeticError) as error:
+            raise ConstantsError(
+                f"model {self.name} cannot be built from the constants {constants}: {error}"
+            ) from error
         return _relabel(model, config=label, mutant=mutant, source=self.name)
+
+    def config_name(self, *, config: str | None = None, mutant: str | None = None) -> str:
+        """The configuration :meth:`instantiate` starts from: ``config``, else
+        the mutant's killing configuration, else the default."""
+        if config is not None:
+            name = config
+        elif mutant is not None:
+            if not isinstance(mutant, str):
+                raise ModelError(f"model {self.name}: a mutant is named by a string")
+            name = self.mutant_configs.get(mutant, self.default_config)
+        else:
+            name = self.default_config
+        if not isinstance(name, str) or name not in self.configs:
+            known = ", ".join(self.configs)
+            raise ModelError(f"model {self.name}: no config {_short(name)} (known: {known})")
+        return name
+
+    def constants(
+        self, config: str, overrides: Mapping[str, object] | None = None
+    ) -> dict[str, object]:
+        """The constants of configuration ``config`` with ``overrides``.
+
+        Every override must name a constant of the configuration and have
+        its value's type: an ``int`` constant takes an ``int`` in
+        ``[-2**63, 2**63)``, a ``bool`` takes a ``bool``, a ``str`` takes a
+        ``str`` or an ``int`` (written as its decimal text, so ``--const
+        Byz=3`` sets the string ``"3"``); a constant of any other type
+        takes any value.  Anything else raises :class:`ConstantsError`."""
+        constants = dict(self.configs[config])
+        for key, value in (overrides or {}).items():
+            if not isinstance(key, str) or key not in constants:
+                known = ", ".join(constants) or "none"
+                raise ConstantsError(
+                    f"model {self.name} has no constant {_short(key)} (its constants: {known})"
+                )
+            constants[key] = self._typed(key, constants[key], value)
+        return constants
+
+    def _typed(self, key: str, default: object, value: object) -> object:
+        def refuse(what: str) -> ConstantsError:
+            return ConstantsError(
+                f"constant {key} of model {self.name} is {what}, not {_short(value)}"
+            )
+
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise refuse("TRUE or FALSE")
+            return value
+        if isinstance(default, int):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise refuse("an integer")
+            if not -(1 << CONSTANT_INT_BITS) <= value < 1 << CONSTANT_INT_BITS:
+                raise refuse(f"an integer in [-2^{CONSTANT_INT_BITS}, 2^{CONSTANT_INT_BITS})")
+            return value
+        if isinstance(default, str):
+            if isinstance(value, int) and not isinstance(value, bool):
+                if not -(1 << CONSTANT_INT_BITS) <= value < 1 << CONSTANT_INT_BITS:
+                    raise refuse("a string")
+                return str(value)
+            if not isinstance(value, str):
+                raise refuse("a string")
+            return value
+        return value
+
+
+def _short(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters (values may come from a
+    file someone else wrote)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python prints
+        text = f"<{type(value).__name__} too large to print>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _relabel(model: Model[Any], *, config: str, mutant: str | None, source: str) -> Model[Any]:

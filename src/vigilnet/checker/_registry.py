@@ -10,12 +10,18 @@
 
 A bare :class:`Model` is wrapped in a family with one configuration,
 ``default``.
+
+Loading ``module:ATTR`` or a file imports it, that is runs its code with the
+caller's rights: that is what a model is, and why only a person at the
+command line may name one.  A name read from a file (a trace's ``#meta``)
+goes through :func:`load_registered`, which loads registered models only.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,7 +29,7 @@ from typing import Any
 
 from vigilnet.checker._model import Constants, Model, ModelError, ModelFamily
 
-__all__ = ["load_family", "parse_constant", "registered"]
+__all__ = ["load_family", "load_registered", "parse_constant", "registered"]
 
 
 def registered() -> Mapping[str, str]:
@@ -42,7 +48,11 @@ def _from_file(path: Path) -> Any:
         raise ModelError(f"cannot load a model from {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]  # a module that failed to load is not loaded
+        raise
     return module
 
 
@@ -69,13 +79,25 @@ def _wrap(obj: Any, ref: str) -> ModelFamily:
     raise ModelError(f"{ref} is not a ModelFamily, a Model, or a function returning one")
 
 
+def load_registered(name: str) -> ModelFamily:
+    """The registered model ``name``; never imports anything else, so it is
+    safe on a name read from a file."""
+    registry = registered()
+    if not isinstance(name, str) or name not in registry:
+        raise ModelError(
+            f"{name!r:.60} is not a registered model (registered: {', '.join(registry)})"
+        )
+    module_name, _, attr = registry[name].partition(":")
+    return _wrap(getattr(importlib.import_module(module_name), attr), name)
+
+
 def load_family(ref: str) -> ModelFamily:
-    """The model family that ``ref`` names (see the module docstring)."""
+    """The model family that ``ref`` names (see the module docstring).  A
+    ``module:ATTR`` or file ``ref`` runs that code: never pass one read from
+    a file (use :func:`load_registered`)."""
     registry = registered()
     if ref in registry:
-        ref_target = registry[ref]
-        module_name, _, attr = ref_target.partition(":")
-        return _wrap(getattr(importlib.import_module(module_name), attr), ref)
+        return load_registered(ref)
     target, _, attr = ref.partition(":") if not _is_windows_drive(ref) else (ref, "", "")
     try:
         if target.endswith(".py") or "/" in target:
@@ -101,16 +123,34 @@ def _is_windows_drive(ref: str) -> bool:
 
 
 def parse_constant(text: str) -> tuple[str, object]:
-    """``K=V``: an int when ``V`` is one, TRUE/FALSE as bools, else a string."""
+    """``K=V`` from ``--const``: ``V`` is an int when it is ASCII digits with
+    an optional ``-`` (at most 19 digits), a bool when it is ``TRUE`` or
+    ``FALSE`` (any case), else a string.  ``K`` must be an identifier and
+    ``V`` not empty.  :meth:`ModelFamily.constants` then checks ``V``
+    against the type of the configuration's value.  Raises
+    :class:`ModelError` naming ``text``."""
+    shown = text if len(text) <= 60 else text[:57] + "..."
     key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ModelError(f"--const wants K=V, got {text!r}")
-    value = value.strip()
+    key, value = key.strip(), value.strip()
+    if not sep or not key:
+        raise ModelError(f"--const wants K=V, got {shown!r}")
+    if not key.isidentifier():
+        raise ModelError(f"--const {shown!r}: {key[:40]!r} is not a constant name")
+    if not value:
+        raise ModelError(f"--const {shown!r}: no value after '='")
     parsed: object
-    if value.lstrip("-").isdigit():
+    if _INTEGER.fullmatch(value):
+        if len(value.lstrip("-")) > _MAX_DIGITS:
+            raise ModelError(
+                f"--const {shown!r}: integer out of range (at most {_MAX_DIGITS} digits)"
+            )
         parsed = int(value)
     elif value.upper() in ("TRUE", "FALSE"):
         parsed = value.upper() == "TRUE"
     else:
         parsed = value
-    return key.strip(), parsed
+    return key, parsed
+
+
+_INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
+_MAX_DIGITS = 19

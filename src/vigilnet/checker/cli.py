@@ -7,7 +7,15 @@ Exit status (a contract; later tools and CI rely on it):
 * 1: a property is violated, a sometimes-property was never witnessed, or a
   deadlock was found (for ``replay``: the trace is not a behaviour of the
   model, or it no longer shows what it recorded);
-* 2: usage or model error, a false assumption included.
+* 2: usage or model error, a false assumption included, and every bad file
+  or ``--const`` value: one line ``error: ...`` on stderr, never a traceback
+  of vigilnet's own (a model that raises gets its traceback: it is the
+  model's bug).  A model that calls ``sys.exit`` is a model error too: its
+  exit status never stands for the check's.
+
+``check MODEL`` imports ``MODEL`` when it is a module or a file, so it runs
+that code; ``replay TRACE`` loads only a registered model from the trace
+(anything else only with ``--model``).
 """
 
 from __future__ import annotations
@@ -15,15 +23,16 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, cast
 
 import click
 
+from vigilnet._jsonfile import BadFileError
 from vigilnet.checker._common import Options
 from vigilnet.checker._itf import trace_to_itf, write_itf
-from vigilnet.checker._model import Model, ModelError, ModelFamily
+from vigilnet.checker._model import ConstantsError, Model, ModelError, ModelFamily
 from vigilnet.checker._progress import NullProgress, Progress, StderrProgress
 from vigilnet.checker._registry import load_family, parse_constant, registered
 from vigilnet.checker._replay import replay_file
@@ -35,9 +44,40 @@ from vigilnet.checker._run import check as run_check
 __all__ = ["check", "replay"]
 
 
+class _UsageError(Exception):
+    """A wrong command line: ``error: ...`` and exit 2."""
+
+
 def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+    raise _UsageError(message)
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= 500 else line[:497] + "..."
+
+
+def _run(body: Callable[[], int], *, model_traceback: bool) -> None:
+    """Run a command's ``body`` and exit with its status, or with 2 and one
+    ``error:`` line when it fails.  ``body`` returns its status and never
+    calls ``sys.exit`` itself, so a ``SystemExit`` caught here was raised
+    by model code: a model error, whatever its code."""
+    try:
+        status = body()
+    except (_UsageError, ModelError, BadFileError) as error:
+        click.echo(f"error: {_one_line(str(error))}", err=True)
+        status = 2
+    except SystemExit as error:
+        click.echo(f"error: the model called sys.exit({_one_line(repr(error.code))})", err=True)
+        status = 2
+    except Exception as error:  # a bug in the model: exit 2, never 1
+        if model_traceback:
+            traceback.print_exc(file=sys.stderr)
+        click.echo(
+            f"error: the model raised {type(error).__name__}: {_one_line(str(error))}", err=True
+        )
+        status = 2
+    sys.exit(status)
 
 
 def _slug(text: str) -> str:
@@ -239,38 +279,41 @@ def check(
 ) -> None:
     """Model-check MODEL: a registered name, module:ATTR, or file.py[:ATTR].
 
+    A module or file MODEL is imported, so its code runs with your rights:
+    check only model files you trust.  (vigilnet replay never runs code a
+    trace names.)
+
     Exit 0 when every property holds and every sometimes-property is
     witnessed, 1 on a violation or an unwitnessed sometimes-property, 2 on
-    a usage or model error (a false assumption included).
+    a usage or model error (a false assumption, a bad --const, a model that
+    raises or calls sys.exit).
     """
-    try:
+
+    def body() -> int:
         if all_:
             if model_ref is not None:
                 _fail("--all takes no MODEL")
-            sys.exit(
-                _run_all(
-                    as_json,
-                    workers,
-                    cast(Engine, engine),
-                    progress,
-                    not no_symmetry,
-                )
-            )
+            return _run_all(as_json, workers, cast(Engine, engine), progress, not no_symmetry)
         if list_ and model_ref is None:
             for name in registered():
                 click.echo(name)
-            return
+            return 0
         if model_ref is None:
             _fail("missing MODEL (or --list / --all)")
-            return
+            return 2
         family = load_family(model_ref)
         if list_:
             _list_family(family)
-            return
+            return 0
         if dfs and simulate:
             _fail("--dfs and --simulate exclude each other")
-        overrides = dict(parse_constant(text) for text in consts)
-        model = family.instantiate(config=config, overrides=overrides or None, mutant=mutant)
+        overrides = _overrides(family, config, mutant, consts)
+        try:
+            model = family.instantiate(config=config, overrides=overrides or None, mutant=mutant)
+        except ConstantsError as error:
+            if not consts:
+                raise
+            raise ConstantsError(f"--const {' '.join(consts)}: {error}") from error
         strategy: Strategy = "simulate" if simulate else "dfs" if dfs else "bfs"
         reporter = _progress(progress)
         try:
@@ -308,37 +351,59 @@ def check(
             click.echo(format_result(model, result))
             for name, path in files.items():
                 click.echo(f"Trace of {name} written to {path}")
-        sys.exit(0 if result.ok else 1)
-    except ModelError as error:
-        _fail(str(error))
-    except Exception as error:  # a bug in the model: exit 2, never 1
-        traceback.print_exc(file=sys.stderr)
-        _fail(f"the model raised {type(error).__name__}: {error}")
+        return 0 if result.ok else 1
+
+    _run(body, model_traceback=True)
+
+
+def _overrides(
+    family: ModelFamily, config: str | None, mutant: str | None, consts: tuple[str, ...]
+) -> dict[str, object]:
+    """The ``--const`` values, each checked against the configuration's
+    constants; an error names the ``--const`` at fault."""
+    name = family.config_name(config=config, mutant=mutant)
+    overrides: dict[str, object] = {}
+    for text in consts:
+        key, value = parse_constant(text)
+        try:
+            family.constants(name, {key: value})
+        except ConstantsError as error:
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            raise ConstantsError(f"--const {shown!r}: {error}") from error
+        overrides[key] = value
+    return overrides
 
 
 @click.command(name="replay")
-@click.argument("trace", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("trace", type=click.Path(path_type=Path))
 @click.option(
     "--model",
     "model_ref",
     default=None,
-    help="Replay on this model instead of the one the trace names.",
+    help=(
+        "Replay on this model (a registered name, module:ATTR or file.py[:ATTR], "
+        "which is then imported and run) instead of the one the trace names."
+    ),
 )
 def replay(trace: Path, model_ref: str | None) -> None:
     """Re-execute an ITF TRACE on its model, checking every step.
 
+    A trace is data: it may name only a registered model (vigilnet check
+    --list).  A module or file model is loaded only when you give it with
+    --model.
+
     Exit 0 when every step is a transition of the model and the recorded
     outcome (violation or witness) is reproduced; 1 when not; 2 on a usage
-    or model error.
+    or model error or a malformed trace.
     """
-    try:
+
+    def body() -> int:
         model, outcome = replay_file(trace, model_ref)
-    except ModelError as error:
-        _fail(str(error))
-        return
-    if outcome.trace.steps:
-        click.echo(format_trace(model, outcome.trace))
-    for message in outcome.messages:
-        click.echo(f"replay: {message}")
-    click.echo(f"Replay: {'ok' if outcome.ok else 'FAILED'}")
-    sys.exit(0 if outcome.ok else 1)
+        if outcome.trace.steps:
+            click.echo(format_trace(model, outcome.trace))
+        for message in outcome.messages:
+            click.echo(f"replay: {message}")
+        click.echo(f"Replay: {'ok' if outcome.ok else 'FAILED'}")
+        return 0 if outcome.ok else 1
+
+    _run(body, model_traceback=model_ref is not None)
