@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.sscr.keys import signed, source_keys
 from tests.sscr.strategies import states
 from vigilnet.errors import LocalProtocolError, RemoteProtocolError
 from vigilnet.evidence import EvidenceStats, Verdict
@@ -163,6 +164,7 @@ def config(node: str, sources: tuple[tuple[str, str], ...], byzantine: int) -> S
         node=node,
         peers=("b",) if node == "a" else ("a",),
         sources=sources,
+        source_keys=source_keys(sources),
         lambda_max=3,
         rate=Fraction(1),
         upper=16,
@@ -173,15 +175,25 @@ def config(node: str, sources: tuple[tuple[str, str], ...], byzantine: int) -> S
     )
 
 
-HELD = entry(15, 15, -5)
-REWRITE = entry(16, 3, 6)
+def held(cfg: SscrConfig) -> SourceEntry:
+    """mb's entry (15 terms, -5), signed by mb."""
+    return signed(cfg, "x", "mb", 15, 15, -5)
+
+
+def rewritten(cfg: SscrConfig) -> SourceEntry:
+    """mb's rewrite (3 terms, 6) under a higher sequence number, signed by mb."""
+    return signed(cfg, "x", "mb", 16, 3, 6)
+
+
+def local(cfg: SscrConfig, source: str, count: int, llr_sum: int) -> SourceEntry:
+    return signed(cfg, "x", source, count, count, llr_sum)
 
 
 def synced_with_held(cfg_a: SscrConfig, cfg_b: SscrConfig, at: int) -> tuple[NodeState, NodeState]:
     """b's mb reports (15, -5); a syncs from b at ``at`` (fresh as of ``at``)."""
     a, _ = initial_state(cfg_a, at=0)
     b, _ = initial_state(cfg_b, at=0)
-    b, _ = step(cfg_b, b, LocalReport(at=at, agent="x", source="mb", entry=HELD))
+    b, _ = step(cfg_b, b, LocalReport(at=at, agent="x", source="mb", entry=held(cfg_b)))
     a, (request,) = step(cfg_a, a, StartSync(peer="b", at=at))
     assert isinstance(request, Send) and isinstance(request.message, SyncRequest)
     _, (reply,) = step(cfg_b, b, SyncRequestArrived(request=request.message))
@@ -194,7 +206,7 @@ def rewrite_arrives(cfg: SscrConfig, a: NodeState, at: int) -> tuple[NodeState, 
     """The rewritten entry reaches a alone, in an answer to no request (so it
     refreshes nothing) and with no conviction attached: a must find it."""
     forged = SyncResponse(
-        sender="b", request_time=-1, delta=EvidenceState.of({("x", "mb"): REWRITE})
+        sender="b", request_time=-1, delta=EvidenceState.of({("x", "mb"): rewritten(cfg)})
     )
     return step(cfg, a, SyncResponseArrived(response=forged, at=at))
 
@@ -207,17 +219,21 @@ def test_countermodel_is_convicted_and_the_final_verdict_stays_final() -> None:
     sources = (("ma", "a"), ("mb", "b"))
     cfg_a, cfg_b = config("a", sources, 0), config("b", sources, 0)
     a, _ = synced_with_held(cfg_a, cfg_b, at=20)
-    a, _ = step(cfg_a, a, LocalReport(at=20, agent="x", source="ma", entry=entry(4, 4, -4)))
+    a, _ = step(
+        cfg_a, a, LocalReport(at=20, agent="x", source="ma", entry=local(cfg_a, "ma", 4, -4))
+    )
     a, (decision,) = step(cfg_a, a, Evaluate(agent="x", at=20))
     assert decision == Decide(agent="x", verdict=Verdict.CLEARED, final=True, mode=decision.mode)
 
     a, outputs = rewrite_arrives(cfg_a, a, at=21)
     (found,) = [o for o in outputs if isinstance(o, SourceConvicted)]
     assert found.peer == "b"
-    assert found.conviction == Conviction(agent="x", source="mb", lower=HELD, higher=REWRITE)
+    assert found.conviction == Conviction(
+        agent="x", source="mb", lower=held(cfg_a), higher=rewritten(cfg_a)
+    )
     assert found.conviction.kind == "history_rewrite"
     assert a.convicted.sources() == {"mb"}
-    assert a.evidence.get("x", "mb") == REWRITE  # merged all the same: convergence
+    assert a.evidence.get("x", "mb") == rewritten(cfg_a)  # merged all the same: convergence
     assert a.evidence.agent_stats("x", excluding=a.convicted.sources()).llr_sum == -4
     a, (again,) = step(cfg_a, a, Evaluate(agent="x", at=21))
     assert again == decision
@@ -233,7 +249,9 @@ def test_tolerating_one_byzantine_source_withholds_finality_in_the_countermodel(
     sources = (("ma", "a"), ("mb", "b"))
     cfg_a, cfg_b = config("a", sources, 1), config("b", sources, 1)
     a, _ = synced_with_held(cfg_a, cfg_b, at=20)
-    a, _ = step(cfg_a, a, LocalReport(at=20, agent="x", source="ma", entry=entry(4, 4, -4)))
+    a, _ = step(
+        cfg_a, a, LocalReport(at=20, agent="x", source="ma", entry=local(cfg_a, "ma", 4, -4))
+    )
     _, (decision,) = step(cfg_a, a, Evaluate(agent="x", at=20))
     assert isinstance(decision, Decide)
     assert decision.verdict is Verdict.CLEARED and not decision.final
@@ -250,7 +268,11 @@ def test_a_final_verdict_that_tolerates_the_rewriter_never_flips() -> None:
     cfg_a, cfg_b = config("a", sources, 1), config("b", sources, 1)
     a, b = synced_with_held(cfg_a, cfg_b, at=20)
     for source in ("ma", "mc"):
-        a, _ = step(cfg_a, a, LocalReport(at=20, agent="x", source=source, entry=entry(4, 4, -12)))
+        a, _ = step(
+            cfg_a,
+            a,
+            LocalReport(at=20, agent="x", source=source, entry=local(cfg_a, source, 4, -12)),
+        )
     a, (decision,) = step(cfg_a, a, Evaluate(agent="x", at=20))
     assert decision == Decide(agent="x", verdict=Verdict.CLEARED, final=True, mode=decision.mode)
 
@@ -262,7 +284,7 @@ def test_a_final_verdict_that_tolerates_the_rewriter_never_flips() -> None:
     assert fresh.verdict is Verdict.CLEARED  # honest evidence alone: -24
 
     # at b, the home, the rewrite is a local report: convicted on the spot
-    b, outputs = step(cfg_b, b, LocalReport(at=21, agent="x", source="mb", entry=REWRITE))
+    b, outputs = step(cfg_b, b, LocalReport(at=21, agent="x", source="mb", entry=rewritten(cfg_b)))
     assert [type(o) for o in outputs] == [SourceConvicted]
     assert b.convicted.sources() == {"mb"}
 
@@ -274,7 +296,7 @@ def test_a_final_verdict_that_tolerates_the_rewriter_never_flips() -> None:
     assert isinstance(reply, Send) and isinstance(reply.message, SyncResponse)
     assert reply.message.convictions.sources() == {"mb"}
     late, outputs = step(cfg_a, late, SyncResponseArrived(response=reply.message, at=21))
-    assert late.evidence.get("x", "mb") == REWRITE
+    assert late.evidence.get("x", "mb") == rewritten(cfg_a)
     assert late.convicted.sources() == {"mb"}
     assert [o.peer for o in outputs if isinstance(o, SourceConvicted)] == ["b"]
     # a asks b and names mb as convicted already: b sends no conviction again
@@ -292,8 +314,12 @@ def test_a_forwarded_conviction_must_be_evidence() -> None:
     sources = (("ma", "a"), ("mb", "b"))
     cfg_a = config("a", sources, 1)
     a, _ = initial_state(cfg_a, at=0)
-    consistent = Conviction(agent="x", source="mb", lower=entry(1, 1, 3), higher=entry(2, 2, 0))
-    over_clamp = Conviction(agent="x", source="mb", lower=entry(1, 1, 3), higher=entry(2, 1, 4))
+
+    def mb(sequence: int, count: int, llr_sum: int) -> SourceEntry:
+        return signed(cfg_a, "x", "mb", sequence, count, llr_sum)
+
+    consistent = Conviction(agent="x", source="mb", lower=mb(1, 1, 3), higher=mb(2, 2, 0))
+    over_clamp = Conviction(agent="x", source="mb", lower=mb(1, 1, 3), higher=mb(2, 1, 4))
     for framing in (consistent, over_clamp):
         response = SyncResponse(
             sender="b",
@@ -303,7 +329,7 @@ def test_a_forwarded_conviction_must_be_evidence() -> None:
         )
         with pytest.raises(RemoteProtocolError):
             step(cfg_a, a, SyncResponseArrived(response=response, at=10))
-    genuine = Conviction(agent="x", source="mb", lower=entry(1, 1, 3), higher=entry(2, 1, -3))
+    genuine = Conviction(agent="x", source="mb", lower=mb(1, 1, 3), higher=mb(2, 1, -3))
     response = SyncResponse(
         sender="b", request_time=-1, delta=EvidenceState(), convictions=ConvictionSet.of([genuine])
     )

@@ -15,12 +15,15 @@ from vigilnet.evidence import EvidenceStats
 from vigilnet.protocols.sscr import (
     EvidenceState,
     SourceEntry,
+    conflicts,
     delta,
     digest,
     entry_key,
     equivocations,
     merge,
 )
+
+_REPR_NAMES = {"SourceEntry": SourceEntry, "EvidenceStats": EvidenceStats}
 
 
 def entry(sequence: int, count: int, llr_sum: int) -> SourceEntry:
@@ -121,6 +124,31 @@ def test_malformed_states_are_refused() -> None:
     with pytest.raises(LocalProtocolError):
         SourceEntry(sequence=0, stats=EvidenceStats())
     with pytest.raises(LocalProtocolError):
-        EvidenceState(entries=((("b", "m"), entry(1, 1, 1)), (("a", "m"), entry(1, 1, 1))))
+        EvidenceState.of({("", "m"): entry(1, 1, 1)})
     with pytest.raises(LocalProtocolError):
-        EvidenceState(entries=((("", "m"), entry(1, 1, 1)),))
+        EvidenceState.of({("a", "m"): (1, 1, 1)})  # type: ignore[dict-item]
+    with pytest.raises(LocalProtocolError):
+        EvidenceState(rows=(("a", ()),))  # type: ignore[arg-type]
+
+
+def test_states_compare_and_hash_by_content_not_insertion_order() -> None:
+    pairs = [((f"a{i % 7}", f"m{i % 3}"), entry(i + 1, i + 1, i)) for i in range(30)]
+    forward, backward = EvidenceState.of(pairs), EvidenceState.of(reversed(pairs))
+    by_merge = EvidenceState()
+    for key, e in reversed(pairs):
+        by_merge = by_merge.with_entry(*key, e)
+    assert forward == backward == by_merge
+    assert hash(forward) == hash(backward) == hash(by_merge)
+    assert [key for key, _ in forward.entries] == sorted({key for key, _ in pairs})
+    assert eval(repr(forward), {"EvidenceState": EvidenceState, **_REPR_NAMES}) == forward
+
+
+def test_two_signatures_of_the_same_statistics_merge_commutatively() -> None:
+    """Ed25519 signers may randomise: two valid signatures of one entry are
+    the same evidence; the merge keeps the larger signature bytes on every
+    replica, and neither is a conflict."""
+    low = SourceEntry(sequence=1, stats=EvidenceStats(count=1, llr_sum=1), signature=b"\x01" * 64)
+    high = SourceEntry(sequence=1, stats=EvidenceStats(count=1, llr_sum=1), signature=b"\x02" * 64)
+    a, b = EvidenceState.of({("x", "m"): low}), EvidenceState.of({("x", "m"): high})
+    assert merge(a, b) == merge(b, a) == b
+    assert conflicts(a, b, 1) == () and equivocations(a, b) == ()

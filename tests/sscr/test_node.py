@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.sscr.keys import sign_state, signed, source_keys
 from vigilnet.errors import LocalProtocolError, ProtocolError, RemoteProtocolError
 from vigilnet.evidence import EvidenceStats, Verdict
 from vigilnet.fixedpoint import SCALE
@@ -46,6 +47,7 @@ def config(node: str, peer: str) -> SscrConfig:
         node=node,
         peers=(peer,),
         sources=(("ma", "a"), ("mb", "b")),
+        source_keys=source_keys((("ma", "a"), ("mb", "b"))),
         lambda_max=SCALE,
         rate=Fraction(1),
         upper=2 * SCALE,
@@ -59,8 +61,9 @@ def config(node: str, peer: str) -> SscrConfig:
 A, B = config("a", "b"), config("b", "a")
 
 
-def entry(sequence: int, llr_sum: int) -> SourceEntry:
-    return SourceEntry(sequence=sequence, stats=EvidenceStats(count=sequence, llr_sum=llr_sum))
+def entry(sequence: int, llr_sum: int, source: str = "ma", agent: str = "x") -> SourceEntry:
+    """``source``'s signed entry on ``agent``: ``sequence`` terms summing to ``llr_sum``."""
+    return signed(A, agent, source, sequence, sequence, llr_sum)
 
 
 def answer(a: NodeState, b: NodeState, at: int) -> tuple[NodeState, SyncResponse]:
@@ -73,21 +76,21 @@ def answer(a: NodeState, b: NodeState, at: int) -> tuple[NodeState, SyncResponse
 
 def test_bad_reports_are_refused_and_change_nothing() -> None:
     a, _ = initial_state(A, at=0)
-    with pytest.raises(LocalProtocolError):  # mb is hosted at b
-        step(A, a, LocalReport(at=5, agent="x", source="mb", entry=entry(1, SCALE)))
+    with pytest.raises(RemoteProtocolError):  # mb is hosted at b
+        step(A, a, LocalReport(at=5, agent="x", source="mb", entry=entry(1, SCALE, "mb")))
     with pytest.raises(RemoteProtocolError):  # 7 terms by tick 5: over the rate bound
         step(A, a, LocalReport(at=5, agent="x", source="ma", entry=entry(7, 0)))
     bad = SyncResponse(
         sender="b",
         request_time=0,
-        delta=EvidenceState.of({("x", "mz"): entry(1, 0)}),  # unregistered source
+        delta=EvidenceState.of({("x", "mz"): entry(1, 0, "mz")}),  # unregistered source
     )
     with pytest.raises(RemoteProtocolError):
         step(A, a, SyncResponseArrived(response=bad, at=5))
     clamp = SyncResponse(
         sender="b",
         request_time=0,
-        delta=EvidenceState.of({("x", "mb"): entry(1, 2 * SCALE)}),  # one term over the clamp
+        delta=EvidenceState.of({("x", "mb"): entry(1, 2 * SCALE, "mb")}),  # one term over the clamp
     )
     with pytest.raises(RemoteProtocolError):
         step(A, a, SyncResponseArrived(response=clamp, at=5))
@@ -97,7 +100,7 @@ def test_bad_reports_are_refused_and_change_nothing() -> None:
 def test_only_an_outstanding_echo_refreshes() -> None:
     a, _ = initial_state(A, at=0)
     b, _ = initial_state(B, at=0)
-    b, _ = step(B, b, LocalReport(at=3, agent="x", source="mb", entry=entry(2, 2 * SCALE)))
+    b, _ = step(B, b, LocalReport(at=3, agent="x", source="mb", entry=entry(2, 2 * SCALE, "mb")))
     a, response = answer(a, b, at=4)
     a, _ = step(A, a, SyncResponseArrived(response=response, at=6))
     assert a.fresh_as_of("b") == 4
@@ -202,10 +205,18 @@ _TIMES = st.integers(0, 80)
 
 def _events() -> st.SearchStrategy[Any]:
     delta = st.lists(st.tuples(_SOURCES, _ENTRIES), max_size=2).map(
-        lambda pairs: EvidenceState.of([(("x", s), e) for s, e in pairs])
+        lambda pairs: sign_state(A, EvidenceState.of([(("x", s), e) for s, e in pairs]))
+    )
+    reports = st.tuples(_TIMES, _SOURCES, _ENTRIES).map(
+        lambda t: LocalReport(
+            at=t[0],
+            agent="x",
+            source=t[1],
+            entry=signed(A, "x", t[1], t[2].sequence, t[2].stats.count, t[2].stats.llr_sum),
+        )
     )
     return st.one_of(
-        st.builds(LocalReport, at=_TIMES, agent=st.just("x"), source=_SOURCES, entry=_ENTRIES),
+        reports,
         st.builds(HeartbeatArrived, peer=_PEERS, at=_TIMES),
         st.builds(DeadlineFired, at=_TIMES, draw=st.integers(0, (1 << 64) - 1)),
         st.builds(SuspicionReported, peer=_PEERS, observer=_PEERS),

@@ -47,6 +47,7 @@ from hypothesis.stateful import (
 )
 
 import vigilnet.protocols.sscr._state as state_module
+from tests.sscr.keys import signed, source_keys
 from vigilnet.evidence import EvidenceStats, Verdict
 from vigilnet.fixedpoint import SCALE
 from vigilnet.protocols.sscr import (
@@ -87,6 +88,7 @@ def config(node: str) -> SscrConfig:
         node=node,
         peers=tuple(n for n in NODES if n != node),
         sources=SOURCES,
+        source_keys=source_keys(SOURCES),
         lambda_max=LAMBDA,
         rate=Fraction(1),
         upper=UPPER,
@@ -100,6 +102,12 @@ def config(node: str) -> SscrConfig:
 
 
 CONFIGS = {node: config(node) for node in NODES}
+
+
+def sign(source: str, sequence: int, stats: EvidenceStats) -> SourceEntry:
+    """What ``source`` signs (every node shares one configuration hash):
+    honest and Byzantine sources alike sign their own entries."""
+    return signed(CONFIGS["n0"], AGENT, source, sequence, stats.count, stats.llr_sum)
 
 
 def sprt(log_odds: int) -> Verdict:
@@ -158,7 +166,7 @@ class PartitionedNetwork(RuleBasedStateMachine):
         stats = self.truth[source][-1] + EvidenceStats(count=1, llr_sum=term)
         self.truth[source].append(stats)
         home = dict(SOURCES)[source]
-        entry = SourceEntry(sequence=len(self.truth[source]) - 1, stats=stats)
+        entry = sign(source, len(self.truth[source]) - 1, stats)
         self.feed(home, LocalReport(at=self.now, agent=AGENT, source=source, entry=entry))
 
     @rule(positive=st.booleans(), ticks=st.integers(1, 3))
@@ -196,7 +204,7 @@ class PartitionedNetwork(RuleBasedStateMachine):
         forged = EvidenceStats(count=real.count, llr_sum=llr)
         self.forged.setdefault(sequence, set()).add(forged)
         self.misbehaved = True
-        delta = EvidenceState.of({(AGENT, BYZANTINE): SourceEntry(sequence=sequence, stats=forged)})
+        delta = EvidenceState.of({(AGENT, BYZANTINE): sign(BYZANTINE, sequence, forged)})
         # request_time -1 echoes no request: it merges but never refreshes
         self.inflight.append((victim, SyncResponse(sender="n2", request_time=-1, delta=delta)))
 
@@ -221,7 +229,7 @@ class PartitionedNetwork(RuleBasedStateMachine):
     def rewrite(self, stats: EvidenceStats, victim: str, through_home: bool) -> None:
         sequence = len(self.truth[BYZANTINE]) - 1
         real = self.truth[BYZANTINE][sequence]
-        rewritten = SourceEntry(sequence=sequence + 1, stats=stats)
+        rewritten = sign(BYZANTINE, sequence + 1, stats)
         if not extends(SourceEntry(sequence=sequence, stats=real), rewritten, LAMBDA):
             self.misbehaved = True
             self.rewrote_at_home = self.rewrote_at_home or through_home
@@ -491,12 +499,11 @@ def test_adding_merge_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
         mine, theirs = left.as_dict(), right.as_dict()
         for key, entry in theirs.items():
             old = mine.get(key)
+            # re-signed by the source, so only the merge is wrong
             mine[key] = (
                 entry
                 if old is None
-                else SourceEntry(
-                    sequence=max(old.sequence, entry.sequence), stats=old.stats + entry.stats
-                )
+                else sign(key[1], max(old.sequence, entry.sequence), old.stats + entry.stats)
             )
         return EvidenceState.of(mine)
 

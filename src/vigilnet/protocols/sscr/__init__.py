@@ -6,6 +6,7 @@
 * :mod:`._detector`: fixed-point phi accrual, jittered staleness deadlines,
   partition confirmation;
 * :mod:`._consistency`: the hidden-evidence bound and the finality rule;
+* :mod:`._signing`: what a source signs (each entry, domain-separated);
 * :mod:`._state`: the node state machine (modes NORMAL / DEGRADED / HEALING).
 
 See ``docs/protocols/sscr.md``.
@@ -45,8 +46,16 @@ from vigilnet.protocols.sscr._detector import (
     phi,
     staleness_deadline,
 )
+from vigilnet.protocols.sscr._signing import (
+    ENTRY_TAG,
+    entry_sign_bytes,
+    entry_verifies,
+    sign_entry,
+)
 from vigilnet.protocols.sscr._state import (
+    MAX_NAME_BYTES,
     MODE_TRANSITIONS,
+    ConvictionArrived,
     DeadlineFired,
     Decide,
     EquivocationFound,
@@ -76,9 +85,12 @@ from vigilnet.protocols.sscr._state import (
 
 __all__ = [
     "DRAW_BITS",
+    "ENTRY_TAG",
     "LOG10_E_Q32",
+    "MAX_NAME_BYTES",
     "MODE_TRANSITIONS",
     "Conviction",
+    "ConvictionArrived",
     "ConvictionKey",
     "ConvictionSet",
     "DeadlineFired",
@@ -118,6 +130,8 @@ __all__ = [
     "delta",
     "digest",
     "entry_key",
+    "entry_sign_bytes",
+    "entry_verifies",
     "equivocations",
     "extends",
     "initial_state",
@@ -127,6 +141,7 @@ __all__ = [
     "merge",
     "merge_convictions",
     "phi",
+    "sign_entry",
     "staleness_deadline",
     "step",
 ]

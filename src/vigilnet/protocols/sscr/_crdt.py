@@ -36,7 +36,10 @@ Rules (cited as ``SSCR-CRDT-n`` elsewhere):
 4. **Bounded memory.**  A state holds at most one entry per ``(agent,
    source)``: its size is at most ``agents x registered sources`` whatever the
    number of deltas received.  The node refuses entries from unregistered
-   sources, so memory per agent is bounded by the size of the source registry.
+   sources and any entry that would take its table past ``max_agents`` agents,
+   on every path in, so memory is at most ``max_agents x sources`` entries.
+   The state is a persistent trie keyed by agent, so one update costs
+   ``O(log agents)``: per-event cost does not grow with the table.
 5. **Deltas.**  :func:`digest` summarises a state by its entry keys;
    :func:`delta` returns the part of a state newer than a peer's digest.  A
    delta is itself a state, and ``merge(peer, delta(mine, digest(peer)))``
@@ -66,13 +69,24 @@ Rules (cited as ``SSCR-CRDT-n`` elsewhere):
    one that did, and learns of the conviction by the union.  Which sources a
    verdict counts is the node's business (``_state.py``, rule SSCR-5).
 
+8. **Signatures.**  Every entry carries its source's signature
+   (:class:`SourceEntry`); a node admits only entries that verify under the
+   source's registered key, so every entry in every replica, and both
+   entries of every conviction, were signed by their source: a peer can
+   relay, delay or withhold a source's entries but cannot forge, rewrite or
+   equivocate for it, so no peer can convict an honest source.  The laws
+   above ignore signatures except as the last tie-break of rule 1 (two
+   signatures of the same statistics), which keeps merge a join.
+
 Everything here is pure and exact (integers only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from rpds import HashTrieMap
 
 from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.evidence import EvidenceStats
@@ -103,14 +117,21 @@ EntryKey = tuple[str, str]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceEntry:
-    """The latest cumulative report of one source on one agent."""
+    """The latest cumulative report of one source on one agent, with the
+    source's Ed25519 ``signature`` over its sign bytes (``_signing.py``: the
+    agent, the source, the sequence number, the statistics and the
+    configuration hash).  The CRDT laws below never look at the signature;
+    the node refuses every entry whose signature does not verify under the
+    source's key (rule SSCR-1), so no peer can put words in a source's mouth.
+    ``b""`` is an unsigned entry: fine for the pure CRDT, refused by a node."""
 
     sequence: int
     stats: EvidenceStats
+    signature: bytes = b""
 
     def __post_init__(self) -> None:
         ensure(
-            isinstance(self.sequence, int) and self.sequence >= 1,
+            type(self.sequence) is int and self.sequence >= 1,
             f"sequence must be an integer >= 1, got {self.sequence!r}",
             LocalProtocolError,
         )
@@ -119,11 +140,19 @@ class SourceEntry:
             "stats must be EvidenceStats",
             LocalProtocolError,
         )
+        ensure(isinstance(self.signature, bytes), "signature must be bytes", LocalProtocolError)
 
 
 def entry_key(entry: SourceEntry) -> tuple[int, int, int]:
     """The total order of rule SSCR-CRDT-1: ``(sequence, count, llr_sum)``."""
     return (entry.sequence, entry.stats.count, entry.stats.llr_sum)
+
+
+def _wins(mine: SourceEntry, theirs: SourceEntry) -> bool:
+    """Rule SSCR-CRDT-1 on whole entries: the larger :func:`entry_key`, and
+    between two signatures of the same statistics (Ed25519 signers may
+    randomise) the larger signature bytes, so merge stays a join."""
+    return (entry_key(mine), mine.signature) >= (entry_key(theirs), theirs.signature)
 
 
 def _check_name(name: object, what: str) -> None:
@@ -134,24 +163,53 @@ def _check_name(name: object, what: str) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EvidenceState:
-    """A replica's evidence: ``entries`` sorted by ``(agent, source)``, one
-    entry per key.  Build one with :meth:`of` from any iterable."""
+#: One agent's row: ``(source, entry)`` sorted by source, one per source (at
+#: most the registered sources, so small).
+Row = tuple[tuple[str, SourceEntry], ...]
 
-    entries: tuple[tuple[EntryKey, SourceEntry], ...] = ()
+
+def _merge_rows(left: Row, right: Row) -> Row:
+    if left == right or not right:
+        return left
+    if not left:
+        return right
+    chosen = dict(left)
+    for source, entry in right:
+        old = chosen.get(source)
+        if old is None or not _wins(old, entry):
+            chosen[source] = entry
+    return tuple(sorted(chosen.items()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, eq=False)
+class EvidenceState:
+    """A replica's evidence: per agent, per source, one entry.
+
+    Representation (rule SSCR-CRDT-4 and the cost bound of ``_state.py``):
+    a persistent hash-array-mapped trie (:class:`rpds.HashTrieMap`) from agent
+    to its :data:`Row`.  Adding or replacing one agent's row shares every
+    other node of the trie, so an update costs ``O(log agents + sources)``
+    whatever the size of the table, and old states stay valid (the node is a
+    pure function).  Equality and hashing are by content (independent of
+    insertion order); :attr:`entries` gives the sorted view.  Build one with
+    :meth:`of` from any iterable."""
+
+    rows: HashTrieMap[str, Row] = field(default_factory=HashTrieMap)
+    size: int = 0
 
     def __post_init__(self) -> None:
-        keys = [key for key, _ in self.entries]
-        ensure(
-            keys == sorted(set(keys)),
-            "entries must be sorted by (agent, source) without repeats",
-            LocalProtocolError,
-        )
-        for (agent, source), entry in self.entries:
-            _check_name(agent, "agent")
-            _check_name(source, "source")
-            ensure(isinstance(entry, SourceEntry), "entries hold SourceEntry", LocalProtocolError)
+        ensure(isinstance(self.rows, HashTrieMap), "rows must be a HashTrieMap", LocalProtocolError)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, EvidenceState):
+            return NotImplemented
+        return self.size == other.size and self.rows == other.rows
+
+    def __hash__(self) -> int:
+        return hash((EvidenceState, self.rows))
+
+    def __repr__(self) -> str:
+        return f"EvidenceState.of({dict(self.entries)!r})"
 
     @staticmethod
     def of(
@@ -160,29 +218,62 @@ class EvidenceState:
         """Build a state from ``{(agent, source): entry}`` (or pairs); a key
         given twice keeps the larger entry (rule SSCR-CRDT-2)."""
         pairs = items.items() if isinstance(items, Mapping) else items
-        chosen: dict[EntryKey, SourceEntry] = {}
+        chosen: dict[str, dict[str, SourceEntry]] = {}
         for key, entry in pairs:
-            old = chosen.get(key)
-            if old is None or entry_key(entry) > entry_key(old):
-                chosen[key] = entry
-        return EvidenceState(entries=tuple(sorted(chosen.items(), key=lambda kv: kv[0])))
+            ensure(
+                isinstance(key, tuple) and len(key) == 2,
+                "keys are (agent, source)",
+                LocalProtocolError,
+            )
+            agent, source = key
+            _check_name(agent, "agent")
+            _check_name(source, "source")
+            ensure(isinstance(entry, SourceEntry), "entries hold SourceEntry", LocalProtocolError)
+            row = chosen.setdefault(agent, {})
+            old = row.get(source)
+            if old is None or not _wins(old, entry):
+                row[source] = entry
+        return EvidenceState(
+            rows=HashTrieMap({agent: tuple(sorted(row.items())) for agent, row in chosen.items()}),
+            size=sum(len(row) for row in chosen.values()),
+        )
+
+    @property
+    def entries(self) -> tuple[tuple[EntryKey, SourceEntry], ...]:
+        """Every ``((agent, source), entry)``, sorted by key.  ``O(n log n)``:
+        for tests, vectors and reports, not for the node's hot paths."""
+        return tuple(
+            ((agent, source), entry)
+            for agent in sorted(self.rows)
+            for source, entry in self.rows[agent]
+        )
+
+    def items(self) -> Iterator[tuple[EntryKey, SourceEntry]]:
+        """Every ``((agent, source), entry)`` in no particular order (``O(n)``)."""
+        for agent, row in self.rows.items():
+            for source, entry in row:
+                yield (agent, source), entry
 
     def as_dict(self) -> dict[EntryKey, SourceEntry]:
-        return dict(self.entries)
+        return dict(self.items())
 
     def get(self, agent: str, source: str) -> SourceEntry | None:
-        for key, entry in self.entries:
-            if key == (agent, source):
+        for name, entry in self.rows.get(agent, ()):
+            if name == source:
                 return entry
         return None
 
+    def has_agent(self, agent: str) -> bool:
+        return agent in self.rows
+
+    def agent_count(self) -> int:
+        return len(self.rows)
+
     def agents(self) -> tuple[str, ...]:
-        return tuple(sorted({agent for (agent, _), _ in self.entries}))
+        return tuple(sorted(self.rows))
 
     def sources(self, agent: str) -> Iterator[tuple[str, SourceEntry]]:
-        for (a, source), entry in self.entries:
-            if a == agent:
-                yield source, entry
+        yield from self.rows.get(agent, ())
 
     def agent_stats(self, agent: str, excluding: frozenset[str] = frozenset()) -> EvidenceStats:
         """The agent's evidence over every source not in ``excluding`` (the
@@ -199,7 +290,7 @@ class EvidenceState:
         return merge(self, EvidenceState.of({(agent, source): entry}))
 
     def __len__(self) -> int:
-        return len(self.entries)
+        return self.size
 
 
 def merge(left: EvidenceState, right: EvidenceState) -> EvidenceState:
@@ -210,34 +301,32 @@ def merge(left: EvidenceState, right: EvidenceState) -> EvidenceState:
     * the result has exactly the keys of ``left`` and ``right`` together;
     * for a key on one side only, the result holds that side's entry;
     * for a key on both sides, the result holds the entry with the larger
-      :func:`entry_key` (equal keys mean equal entries);
+      :func:`entry_key` (equal keys: the larger signature bytes);
     * hence ``merge(a, b) == merge(b, a)``, ``merge(a, merge(b, c)) ==
       merge(merge(a, b), c)`` and ``merge(a, a) == a``; and for every key the
       result's entry is one of the inputs' entries, never a combination, so
       statistics are never added across sequence numbers (NoDoubleCount).
+
+    Cost: the smaller side's rows are merged into the larger one, so a delta
+    of ``k`` entries costs ``O(k (log n + sources))``, not ``O(n)``.
     """
-    if not left.entries:
+    if not left.rows:
         return right
-    if not right.entries:
+    if not right.rows:
         return left
-    out: list[tuple[EntryKey, SourceEntry]] = []
-    i = j = 0
-    a, b = left.entries, right.entries
-    while i < len(a) and j < len(b):
-        (ka, ea), (kb, eb) = a[i], b[j]
-        if ka < kb:
-            out.append(a[i])
-            i += 1
-        elif kb < ka:
-            out.append(b[j])
-            j += 1
-        else:
-            out.append((ka, ea if entry_key(ea) >= entry_key(eb) else eb))
-            i += 1
-            j += 1
-    out.extend(a[i:])
-    out.extend(b[j:])
-    return EvidenceState(entries=tuple(out))
+    big, small = (left, right) if len(left.rows) >= len(right.rows) else (right, left)
+    rows, size = big.rows, big.size
+    for agent, row in small.rows.items():
+        held = rows.get(agent)
+        if held is None:
+            rows = rows.insert(agent, row)
+            size += len(row)
+            continue
+        merged = _merge_rows(held, row)
+        if merged is not held:
+            rows = rows.insert(agent, merged)
+            size += len(merged) - len(held)
+    return EvidenceState(rows=rows, size=size)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,10 +344,9 @@ def equivocations(left: EvidenceState, right: EvidenceState) -> tuple[Equivocati
     """Every key where ``left`` and ``right`` hold different entries with the
     same sequence number (rule SSCR-CRDT-3), with the one merge keeps."""
     found = []
-    theirs = right.as_dict()
-    for key, mine in left.entries:
-        other = theirs.get(key)
-        if other is not None and other.sequence == mine.sequence and other.stats != mine.stats:
+    for key, other in right.items():
+        mine = left.get(*key)
+        if mine is not None and other.sequence == mine.sequence and other.stats != mine.stats:
             kept, dropped = (mine, other) if entry_key(mine) > entry_key(other) else (other, mine)
             found.append(
                 Equivocation(
@@ -269,7 +357,7 @@ def equivocations(left: EvidenceState, right: EvidenceState) -> tuple[Equivocati
                     dropped=dropped.stats,
                 )
             )
-    return tuple(found)
+    return tuple(sorted(found, key=lambda e: (e.agent, e.source)))
 
 
 #: ``{(agent, source): entry_key}``: what a replica already has.
@@ -279,7 +367,7 @@ Digest = Mapping[EntryKey, tuple[int, int, int]]
 def digest(state: EvidenceState) -> dict[EntryKey, tuple[int, int, int]]:
     """The :func:`entry_key` held per key (rule SSCR-CRDT-5): three integers
     per key, much smaller than the statistics' history it stands for."""
-    return {key: entry_key(entry) for key, entry in state.entries}
+    return {key: entry_key(entry) for key, entry in state.items()}
 
 
 def delta(state: EvidenceState, peer_digest: Digest) -> EvidenceState:
@@ -290,12 +378,10 @@ def delta(state: EvidenceState, peer_digest: Digest) -> EvidenceState:
     equivocation: if the peer holds the losing copy of an equivocated
     sequence number it is sent the winning one, so replicas converge.
     """
-    return EvidenceState(
-        entries=tuple(
-            (key, entry)
-            for key, entry in state.entries
-            if peer_digest.get(key, (0, 0, 0)) < entry_key(entry)
-        )
+    return EvidenceState.of(
+        (key, entry)
+        for key, entry in state.items()
+        if peer_digest.get(key, (0, 0, 0)) < entry_key(entry)
     )
 
 
@@ -359,20 +445,25 @@ def conviction_key(conviction: Conviction) -> ConvictionKey:
     return (conviction.agent, entry_key(conviction.lower), entry_key(conviction.higher))
 
 
+def _evidence_order(conviction: Conviction) -> tuple[ConvictionKey, bytes, bytes]:
+    """:func:`conviction_key`, ties broken by the signatures (a join needs a
+    total order on whole convictions)."""
+    return (conviction_key(conviction), conviction.lower.signature, conviction.higher.signature)
+
+
 def conflicts(left: EvidenceState, right: EvidenceState, lambda_max: int) -> tuple[Conviction, ...]:
     """Every key where ``left`` and ``right`` hold different entries and the
     larger does not extend the smaller (rule SSCR-CRDT-7), as convictions.
     Symmetric: ``conflicts(a, b)`` and ``conflicts(b, a)`` hold the same pairs."""
     found = []
-    theirs = right.as_dict()
-    for (agent, source), mine in left.entries:
-        other = theirs.get((agent, source))
-        if other is None or other == mine:
+    for (agent, source), other in right.items():
+        mine = left.get(agent, source)
+        if mine is None or entry_key(other) == entry_key(mine):
             continue
         lower, higher = (mine, other) if entry_key(mine) < entry_key(other) else (other, mine)
         if not extends(lower, higher, lambda_max):
             found.append(Conviction(agent=agent, source=source, lower=lower, higher=higher))
-    return tuple(found)
+    return tuple(sorted(found, key=lambda c: (c.agent, c.source)))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -402,7 +493,7 @@ class ConvictionSet:
         chosen: dict[str, Conviction] = {}
         for conviction in convictions:
             old = chosen.get(conviction.source)
-            if old is None or conviction_key(conviction) < conviction_key(old):
+            if old is None or _evidence_order(conviction) < _evidence_order(old):
                 chosen[conviction.source] = conviction
         return ConvictionSet(convictions=tuple(sorted(chosen.items(), key=lambda kv: kv[0])))
 

@@ -19,8 +19,13 @@ Rules (``SSCR-n``; the TLA+ action names of ``spec/SSCR.tla`` in brackets):
 
 1. **Evidence** [Observe].  A local source's cumulative report is merged into
    the CRDT; its source must be registered and hosted here, and it must
-   respect the clamp (``|llr_sum| <= count * lambda_max``) and the rate
-   bound (``count <= ceil(rate * at)``).  A report that does not extend the
+   respect the clamp (``|llr_sum| <= count * lambda_max``), the rate
+   bound (``count <= ceil(rate * at)``) and the count range (``count <=
+   SscrConfig.max_count``, so an agent's sum over all sources fits the
+   evidence range), and carry the source's signature over its sign bytes
+   (``_signing.py``).  These checks apply to every entry on every path in:
+   local reports, sync answers and both entries of a forwarded conviction.
+   A report that does not extend the
    entry held for its source (``_crdt.extends``) is merged all the same and
    convicts the source (rule SSCR-CRDT-7).
 2. **Sync** [SyncRound, Replay].  ``StartSync`` sends the node's digest; the
@@ -55,18 +60,34 @@ Rules (``SSCR-n``; the TLA+ action names of ``spec/SSCR.tla`` in brackets):
    toward the verdict, derivation step 6 of ``_consistency.py``); a verdict
    is final when the margin cannot move ``L`` back across its threshold,
    else provisional.  A final verdict is never re-judged.
+6. **Bounds** (every path in).  The table never holds more than
+   ``max_agents`` agents: a local report or a sync answer that would take it
+   past is refused whole (a deployment sizes ``max_agents`` for all its
+   agents, every side of a partition together).  A request's digest names at
+   most ``max_agents x sources`` keys and at most one conviction per source.
+   Evidence and verdicts are persistent tries keyed by agent, so an event
+   costs ``O(k log agents)`` for the ``k`` entries it carries (an answer to a
+   request, which is built from the whole table, excepted): per-event cost
+   does not grow with the table a peer pushed in.  Entries already held are
+   not verified again.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import TypeAlias
 
-from vigilnet.errors import LocalProtocolError, ensure
+from rpds import HashTrieMap
+
+from vigilnet.crypto import PUBLIC_KEY_BYTES
+from vigilnet.encoding import encode
+from vigilnet.errors import LocalProtocolError, RemoteProtocolError, ensure
 from vigilnet.evidence import EvidenceStats, Verdict
+from vigilnet.fixedpoint import MAX_EVIDENCE_COUNT
 from vigilnet.protocols.sscr._consistency import (
     Judgement,
     byzantine_margin,
@@ -90,9 +111,12 @@ from vigilnet.protocols.sscr._crdt import (
     merge_convictions,
 )
 from vigilnet.protocols.sscr._detector import HeartbeatWindow, PeerWatch, staleness_deadline
+from vigilnet.protocols.sscr._signing import entry_verifies
 
 __all__ = [
+    "MAX_NAME_BYTES",
     "MODE_TRANSITIONS",
+    "ConvictionArrived",
     "DeadlineFired",
     "Decide",
     "EquivocationFound",
@@ -148,18 +172,36 @@ def _transition(mode: Mode, trigger: str) -> Mode:
     return nxt
 
 
+#: The longest node, source or agent name a node accepts, in UTF-8 bytes.
+MAX_NAME_BYTES = 256
+
+
+def _name_ok(name: object) -> bool:
+    return (
+        isinstance(name, str) and 0 < len(name.encode("utf-8", "surrogatepass")) <= MAX_NAME_BYTES
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SscrConfig:
     """One node's configuration.  ``sources`` maps each registered source to
-    the node that hosts it; ``rate`` is the sources' rate bound in terms per
-    tick; ``upper``/``lower`` are the SPRT thresholds in fixed point;
-    ``byzantine_sources`` is how many Byzantine sources finality tolerates
-    (``f``, derivation step 6 of ``_consistency.py``; 0: every source is
-    assumed honest)."""
+    the node that hosts it, ``source_keys`` to its Ed25519 public key (32
+    bytes; every entry must carry the source's signature, rule SSCR-1);
+    ``rate`` is the sources' rate bound in terms per tick; ``upper``/``lower``
+    are the SPRT thresholds in fixed point; ``byzantine_sources`` is how many
+    Byzantine sources finality tolerates (``f``, derivation step 6 of
+    ``_consistency.py``; 0: every source is assumed honest); ``max_agents``
+    bounds the agents in the table of every node of the deployment, whatever
+    path the evidence came in by.
+
+    :attr:`config_hash` binds what every node of the deployment shares (the
+    nodes, the sources with their homes and keys, ``lambda_max``, ``rate`` and
+    ``max_agents``); every signed entry names it."""
 
     node: str
     peers: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]
+    source_keys: tuple[tuple[str, bytes], ...]
     lambda_max: int
     rate: Fraction
     upper: int
@@ -172,26 +214,90 @@ class SscrConfig:
     max_interval: int | None = None
     max_agents: int = 1 << 20
     byzantine_sources: int = 0
+    _homes: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    _keys: Mapping[str, bytes] = field(init=False, repr=False, compare=False)
+    _remote: tuple[tuple[str, str], ...] = field(init=False, repr=False, compare=False)
+    _hash: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        ensure(_name_ok(self.node), "node name", LocalProtocolError)
+        ensure(all(_name_ok(p) for p in self.peers), "peer names", LocalProtocolError)
         ensure(self.node not in self.peers, "a node is not its own peer", LocalProtocolError)
         ensure(len(set(self.peers)) == len(self.peers), "duplicate peers", LocalProtocolError)
         homes = {self.node, *self.peers}
+        names = [name for name, _ in self.sources]
+        ensure(len(set(names)) == len(names), "duplicate sources", LocalProtocolError)
+        ensure(all(_name_ok(n) for n in names), "source names", LocalProtocolError)
         for _, home in self.sources:
             ensure(home in homes, f"source home {home} is not a node", LocalProtocolError)
+        keys = dict(self.source_keys)
+        ensure(
+            len(keys) == len(self.source_keys) and set(keys) == set(names),
+            "source_keys must name every registered source once",
+            LocalProtocolError,
+        )
+        for name, key in self.source_keys:
+            ensure(
+                isinstance(key, bytes) and len(key) == PUBLIC_KEY_BYTES,
+                f"key of source {name} must be {PUBLIC_KEY_BYTES} bytes",
+                LocalProtocolError,
+            )
+        ensure(self.lambda_max > 0, "lambda_max > 0", LocalProtocolError)
         ensure(self.lower < 0 < self.upper, "lower < 0 < upper", LocalProtocolError)
         ensure(self.sensitivity >= 1, "sensitivity must be >= 1", LocalProtocolError)
         ensure(isinstance(self.rate, Fraction) and self.rate > 0, "rate > 0", LocalProtocolError)
         ensure(self.byzantine_sources >= 0, "byzantine_sources >= 0", LocalProtocolError)
+        ensure(self.max_agents >= 1, "max_agents >= 1", LocalProtocolError)
+        object.__setattr__(self, "_homes", dict(self.sources))
+        object.__setattr__(self, "_keys", keys)
+        object.__setattr__(
+            self, "_remote", tuple((s, h) for s, h in self.sources if h != self.node)
+        )
+        object.__setattr__(self, "_hash", self._compute_hash())
+
+    def _compute_hash(self) -> bytes:
+        keys = dict(self.source_keys)
+        return hashlib.sha256(
+            b"vigilnet/sscr/config/v1\x00"
+            + encode(
+                {
+                    "nodes": tuple(sorted({self.node, *self.peers})),
+                    "sources": tuple(
+                        (name, home, keys[name]) for name, home in sorted(self.sources)
+                    ),
+                    "lambda_max": self.lambda_max,
+                    "rate": (self.rate.numerator, self.rate.denominator),
+                    "max_agents": self.max_agents,
+                }
+            )
+        ).digest()
+
+    @property
+    def config_hash(self) -> bytes:
+        """SHA-256 of ``vigilnet/sscr/config/v1``, a zero byte and the
+        canonical CBOR of the deployment-wide fields (see the class doc)."""
+        return self._hash
+
+    @property
+    def max_count(self) -> int:
+        """The most terms one entry may claim: ``MAX_EVIDENCE_COUNT // sources``,
+        so an agent's sum over every source always fits the evidence range
+        (``2**39`` terms) and ``Evaluate`` never overflows (rule SSCR-1)."""
+        return MAX_EVIDENCE_COUNT // max(1, len(self.sources))
+
+    @property
+    def max_entries(self) -> int:
+        """The most entries a table, a delta or a digest can hold."""
+        return self.max_agents * len(self.sources)
 
     def home(self, source: str) -> str | None:
-        for name, home in self.sources:
-            if name == source:
-                return home
-        return None
+        return self._homes.get(source)
+
+    def key(self, source: str) -> bytes | None:
+        return self._keys.get(source)
 
     def remote_sources(self) -> tuple[tuple[str, str], ...]:
-        return tuple((s, h) for s, h in self.sources if h != self.node)
+        return self._remote
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,7 +320,7 @@ class NodeState:
     heard_again: frozenset[str] = frozenset()
     heal_started: int = 0
     raised: int = 0
-    verdicts: tuple[tuple[str, VerdictRecord], ...] = ()
+    verdicts: HashTrieMap[str, VerdictRecord] = field(default_factory=HashTrieMap)
     next_deadline: int = 0
     convicted: ConvictionSet = _NO_CONVICTIONS
 
@@ -225,7 +331,7 @@ class NodeState:
         return dict(self.fresh)[peer]
 
     def verdict(self, agent: str) -> VerdictRecord | None:
-        return dict(self.verdicts).get(agent)
+        return self.verdicts.get(agent)
 
 
 # -- messages -----------------------------------------------------------------
@@ -294,6 +400,15 @@ class SyncResponseArrived:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ConvictionArrived:
+    """A peer forwarded a conviction on its own (gossip outside a sync)."""
+
+    peer: str
+    conviction: Conviction
+    at: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Evaluate:
     agent: str
     at: int
@@ -307,6 +422,7 @@ Event: TypeAlias = (
     | StartSync
     | SyncRequestArrived
     | SyncResponseArrived
+    | ConvictionArrived
     | Evaluate
 )
 
@@ -410,18 +526,42 @@ def step(config: SscrConfig, state: NodeState, event: Event) -> Step:
         return _answer_sync(config, state, event)
     if isinstance(event, SyncResponseArrived):
         return _merge_sync(config, state, event)
+    if isinstance(event, ConvictionArrived):
+        return _conviction_arrived(config, state, event)
     if isinstance(event, Evaluate):
         return _evaluate(config, state, event)
     raise LocalProtocolError(f"unknown event {event!r}")
 
 
-def _check_entry(config: SscrConfig, source: str, entry: SourceEntry, at: int) -> None:
-    """Rule SSCR-1: registered source, clamp and rate bound."""
-    ensure(config.home(source) is not None, f"source {source} is not registered")
+def _check_entry(config: SscrConfig, agent: str, source: str, entry: SourceEntry, at: int) -> None:
+    """Rule SSCR-1: a named agent, a registered source, the count range, the
+    clamp, the rate bound, and the source's own signature."""
+    ensure(_name_ok(agent), "agent name must be a str of 1 to 256 UTF-8 bytes")
+    key = config.key(source)
+    if key is None:
+        raise RemoteProtocolError(f"source {source} is not registered")
+    ensure(
+        entry.stats.count <= config.max_count,
+        f"source {source} claims {entry.stats.count} terms, over {config.max_count}",
+    )
     entry.stats.check_bound(config.lambda_max)
     ensure(
-        entry.stats.count <= max_unseen_terms(config.rate, at + 1),
+        entry.stats.count <= max_unseen_terms(config.rate, max(at, 0) + 1),
         f"source {source} reports {entry.stats.count} terms by time {at}, over its rate bound",
+    )
+    ensure(
+        entry_verifies(key, config.config_hash, agent, source, entry),
+        f"entry of {source} on {agent} does not carry {source}'s signature",
+    )
+
+
+def _check_capacity(config: SscrConfig, state: NodeState, agents: set[str]) -> None:
+    """Rule SSCR-1, bounded memory: the table never holds more than
+    ``max_agents`` agents, whichever path the evidence came in by."""
+    new = sum(1 for agent in agents if not state.evidence.has_agent(agent))
+    ensure(
+        state.evidence.agent_count() + new <= config.max_agents,
+        f"{new} new agents would take the table past max_agents = {config.max_agents}",
     )
 
 
@@ -447,8 +587,8 @@ def _convict(
 def _check_conviction(config: SscrConfig, conviction: Conviction, at: int) -> None:
     """A forwarded conviction must be evidence: both entries pass rule 1 and
     the higher does not extend the lower."""
-    _check_entry(config, conviction.source, conviction.lower, at)
-    _check_entry(config, conviction.source, conviction.higher, at)
+    _check_entry(config, conviction.agent, conviction.source, conviction.lower, at)
+    _check_entry(config, conviction.agent, conviction.source, conviction.higher, at)
     ensure(
         conviction.holds(config.lambda_max),
         f"conviction of {conviction.source} is no evidence: the entries are consistent",
@@ -459,16 +599,9 @@ def _local_report(config: SscrConfig, state: NodeState, event: LocalReport) -> S
     ensure(
         config.home(event.source) == config.node,
         f"source {event.source} is not hosted at {config.node}",
-        LocalProtocolError,
     )
-    _check_entry(config, event.source, event.entry, event.at)
-    if state.evidence.get(event.agent, event.source) is None:
-        ensure(
-            len(state.evidence.agents()) < config.max_agents
-            or event.agent in state.evidence.agents(),
-            "agent table full",
-            LocalProtocolError,
-        )
+    _check_entry(config, event.agent, event.source, event.entry, event.at)
+    _check_capacity(config, state, {event.agent})
     report = EvidenceState.of({(event.agent, event.source): event.entry})
     evidence = merge(state.evidence, report)
     new, outputs = _convict(
@@ -592,6 +725,14 @@ def _start_sync(config: SscrConfig, state: NodeState, event: StartSync) -> Step:
 def _answer_sync(config: SscrConfig, state: NodeState, event: SyncRequestArrived) -> Step:
     request = event.request
     ensure(request.sender in config.peers, f"{request.sender} is not a peer")
+    ensure(
+        len(request.digest) <= config.max_entries,
+        f"digest of {len(request.digest)} keys, over {config.max_entries}",
+    )
+    ensure(
+        len(request.convicted) <= len(config.sources),
+        f"{len(request.convicted)} convictions named, over {len(config.sources)} sources",
+    )
     answer = SyncResponse(
         sender=config.node,
         request_time=request.request_time,
@@ -604,8 +745,14 @@ def _answer_sync(config: SscrConfig, state: NodeState, event: SyncRequestArrived
 def _merge_sync(config: SscrConfig, state: NodeState, event: SyncResponseArrived) -> Step:
     response = event.response
     ensure(response.sender in config.peers, f"{response.sender} is not a peer")
-    for (_, source), entry in response.delta.entries:
-        _check_entry(config, source, entry, event.at)
+    ensure(
+        len(response.delta) <= config.max_entries,
+        f"delta of {len(response.delta)} entries, over {config.max_entries}",
+    )
+    _check_capacity(config, state, set(response.delta.rows))
+    for (agent, source), entry in response.delta.items():
+        if state.evidence.get(agent, source) != entry:  # held entries were checked
+            _check_entry(config, agent, source, entry, event.at)
     for _, conviction in response.convictions.convictions:
         _check_conviction(config, conviction, event.at)
     outputs: list[Output] = [
@@ -636,6 +783,13 @@ def _merge_sync(config: SscrConfig, state: NodeState, event: SyncResponseArrived
     return new, tuple(outputs)
 
 
+def _conviction_arrived(config: SscrConfig, state: NodeState, event: ConvictionArrived) -> Step:
+    ensure(event.peer in config.peers, f"{event.peer} is not a peer")
+    _check_conviction(config, event.conviction, event.at)
+    new, outputs = _convict(state, (event.conviction,), event.peer)
+    return new, tuple(outputs)
+
+
 def _heal(config: SscrConfig, state: NodeState, at: int) -> tuple[NodeState, list[Output]]:
     """HEALING -> NORMAL: clear the partition and re-judge every provisional
     verdict on the merged evidence."""
@@ -653,8 +807,7 @@ def _heal(config: SscrConfig, state: NodeState, at: int) -> tuple[NodeState, lis
         watches=tuple(sorted(watches.items())),
     )
     outputs: list[Output] = [ModeChanged(old=state.mode, new=mode)]
-    verdicts = dict(new.verdicts)
-    for agent, record in sorted(verdicts.items()):
+    for agent, record in sorted(new.verdicts.items()):
         if not record.final:
             new, decided = _evaluate(config, new, Evaluate(agent=agent, at=at))
             outputs.extend(decided)
@@ -689,11 +842,8 @@ def _evaluate(config: SscrConfig, state: NodeState, event: Evaluate) -> Step:
     if state.mode is not Mode.NORMAL:
         new = replace(new, raised=max(new.raised, _bound(config, new, event.at)))
     verdict = judgement(config, new, event.agent, event.at)
-    verdicts = dict(new.verdicts)
-    verdicts[event.agent] = VerdictRecord(
-        verdict=verdict.verdict, final=verdict.final, mode=new.mode
-    )
-    new = replace(new, verdicts=tuple(sorted(verdicts.items())))
+    record = VerdictRecord(verdict=verdict.verdict, final=verdict.final, mode=new.mode)
+    new = replace(new, verdicts=new.verdicts.insert(event.agent, record))
     return new, (
         Decide(agent=event.agent, verdict=verdict.verdict, final=verdict.final, mode=new.mode),
     )
