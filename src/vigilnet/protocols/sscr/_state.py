@@ -727,7 +727,7 @@ def _answer_sync(config: SscrConfig, state: NodeState, event: SyncRequestArrived
     ensure(request.sender in config.peers, f"{request.sender} is not a peer")
     ensure(
         len(request.digest) <= config.max_entries,
-        f"digest of {len(request.digest)} keys, over {config.max_entries}",
+        f"digest of {len(request.digest)} keys, over max_agents x sources = {config.max_entries}",
     )
     ensure(
         len(request.convicted) <= len(config.sources),
@@ -747,7 +747,7 @@ def _merge_sync(config: SscrConfig, state: NodeState, event: SyncResponseArrived
     ensure(response.sender in config.peers, f"{response.sender} is not a peer")
     ensure(
         len(response.delta) <= config.max_entries,
-        f"delta of {len(response.delta)} entries, over {config.max_entries}",
+        f"delta of {len(response.delta)} entries, over max_agents x sources = {config.max_entries}",
     )
     _check_capacity(config, state, set(response.delta.rows))
     for (agent, source), entry in response.delta.items():
