@@ -268,7 +268,7 @@ Spec == Init /\ [][Next]_vars
 \* line 49: the values p decides on seeing them
 Decidable(p) ==
     {v \in ValidValues :
-        \E r \in Rounds, m \in RoundProposals(r) :
+        \E r \in Rounds : \E m \in RoundProposals(r) :
             m.value = v /\ PrecommitsFor(r, v) >= quorumOf[p]}
 
 Decided == UNION {Decidable(p) : p \in Corr}
@@ -362,7 +362,11 @@ NotInvalidProposalRejected == ~InvalidProposalRejected
 NotRoundChange == ~RoundChange
 NotStalled == ~Stalled
 
-\* symmetry: the correct hubs that propose no round of the scope
+\* symmetry: the correct hubs that propose no round of the scope.  Hubs are
+\* integers here (the proposer is r % N), and TLC accepts SYMMETRY only over
+\* model values, so the shipped cfgs do not use it: TLC's counts are the
+\* no-symmetry counts of spec/README.md.  Symmetry is what `vigilnet check`
+\* reduces by (SDBCSpec.canonical).
 SymHubs == {p \in Corr : \A r \in Rounds : Proposer(r) # p}
 Symmetry == Permutations(SymHubs)
 =============================================================================

@@ -25,6 +25,11 @@ EXTENDS Naturals, Integers, Sequences
 
 CONSTANTS MaxObs, T, Sensitivity, Upper, Lower, Timed, Byzantine
 
+\* TLC's configuration files have no negative literals: a cfg binds Lower
+\* with `Lower <- Neg1` (or Neg2) to one of these.
+Neg1 == -1
+Neg2 == -2
+
 ASSUME ThresholdsStraddleZero == Lower < 0 /\ 0 < Upper
 ASSUME JitterBelowPeriod == T >= 2
 ASSUME SensitivityPositive == Sensitivity >= 1
