@@ -27,8 +27,8 @@ from fractions import Fraction
 from vigilnet.aggregation import replica_median
 from vigilnet.crypto import VerifyKey
 from vigilnet.errors import LocalProtocolError, RemoteProtocolError, ensure
-from vigilnet.merkle import SumProofError, SumRoot, verify_sum_inclusion
-from vigilnet.protocols.shap._combine import AuditOpening
+from vigilnet.merkle import SumInclusionProof, SumProofError, SumRoot, verify_sum_inclusion
+from vigilnet.protocols.shap._combine import AuditOpening, ReplicaOpening
 from vigilnet.protocols.shap._commit import LAYOUT, child_leaf, commitment_hash, entry_leaf
 from vigilnet.protocols.shap._messages import Report, ReportRejected, Tier
 
@@ -88,9 +88,62 @@ def checks_needed(altered: Fraction, confidence: Fraction) -> int:
     return k
 
 
-def _fail(condition: bool, agent: int, what: str) -> None:
+def _fail(condition: bool, agent: object, what: str) -> None:
     if not condition:
-        raise AuditFailure(f"agent {agent}: {what}")
+        raise AuditFailure(f"agent {agent!r}: {what}")
+
+
+def _is_uint64(value: object) -> bool:
+    return type(value) is int and 0 <= value < 1 << 64
+
+
+def _is_entry_sums(count: object, llr_sum: object) -> bool:
+    """A ``(1, count, llr_sum)`` that fits :data:`LAYOUT` (``bool`` is not an int here)."""
+    return LAYOUT.accepts((1, count, llr_sum))
+
+
+def _check_shape(opening: object, replicas: int) -> None:
+    """Everything in an opening has the type and range its checks read, so
+    that a hostile opening fails as :class:`AuditFailure` and nothing else."""
+    _fail(isinstance(opening, AuditOpening), None, "not an audit opening")
+    assert isinstance(opening, AuditOpening)
+    agent = opening.agent_id
+    _fail(_is_uint64(agent), agent, "agent id is not a uint64")
+    _fail(_is_entry_sums(opening.count, opening.llr_sum), agent, "entry out of range")
+    _fail(isinstance(opening.entry_proof, SumInclusionProof), agent, "entry proof malformed")
+    following = opening.next_entry
+    _fail(
+        following is None
+        or (
+            type(following) is tuple
+            and len(following) == 3
+            and _is_uint64(following[0])
+            and _is_entry_sums(following[1], following[2])
+        ),
+        agent,
+        "next entry malformed",
+    )
+    _fail(
+        opening.next_proof is None or isinstance(opening.next_proof, SumInclusionProof),
+        agent,
+        "next proof malformed",
+    )
+    _fail(
+        type(opening.replicas) is tuple and len(opening.replicas) <= max(replicas, 0),
+        agent,
+        f"more than {replicas} replicas opened",
+    )
+    for replica in opening.replicas:
+        _fail(
+            isinstance(replica, ReplicaOpening)
+            and isinstance(replica.monitor, Report)
+            and isinstance(replica.monitor_entries, SumRoot)
+            and _is_entry_sums(replica.count, replica.llr_sum)
+            and isinstance(replica.entry_proof, SumInclusionProof)
+            and isinstance(replica.input_proof, SumInclusionProof),
+            agent,
+            "replica opening malformed",
+        )
 
 
 def audit_entry(
@@ -109,8 +162,21 @@ def audit_entry(
     ``index`` is the entry the auditor selected (:func:`select_entries`);
     the opening must be for that position.  The next entry's proof must show
     a strictly larger agent id (the last entry has none), so a duplicated or
-    out-of-order entry is caught whenever its position is checked."""
+    out-of-order entry is caught whenever its position is checked.
+
+    Whatever the opening holds (ids of ``2**64`` or ``-1``, a ``bool``
+    count, a malformed next entry or proof), the only error is
+    :class:`AuditFailure`, so an auditor that convicts on it lets no
+    cheater off through another exception type."""
+    _check_shape(opening, replicas)
     agent = opening.agent_id
+    _fail(
+        isinstance(regional, Report)
+        and isinstance(inputs, SumRoot)
+        and isinstance(entries, SumRoot),
+        agent,
+        "regional report or roots malformed",
+    )
     try:
         regional.verify(regional_key)
     except ReportRejected as exc:
