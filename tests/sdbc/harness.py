@@ -85,6 +85,8 @@ class Scenario:
             members=tuple(k.verify_key for k in self.keys),
             threshold=Fraction(3, 4),
             f_live=1,
+            f_safe=1,
+            summary_ranges=((0, 10_000),),
         )
         self.summaries = {
             h: sign_summary(self.keys[h], self.config, 0, h, (self.spec.summary[h],))

@@ -131,7 +131,7 @@ def test_replayed_vote_rejected_equivocation_becomes_evidence() -> None:
     assert len(reports) == 1 and reports[0].evidence.hub == 0
     reports[0].evidence.verify(CONFIG)
     assert s2.votes == s.votes  # the second vote is never counted
-    with pytest.raises(BadMessage, match="replayed equivocation"):
+    with pytest.raises(BadMessage, match="equivocation already proved"):
         step(s2, Receive(message=b))
 
 
@@ -213,9 +213,9 @@ def test_illegal_inputs() -> None:
         step(s, Receive(message=sign_vote(KEYS[2], CONFIG, PREVOTE, 0, 0, 2, None)))
     with pytest.raises(LocalProtocolError):
         step(s, Timeout(epoch=0, round=0, step="propose"))
-    s, _ = step(s, Start(epoch=3, summary=(1,)))
+    s, _ = step(s, Start(epoch=3, summary=(1, 2, 3)))
     with pytest.raises(LocalProtocolError, match="not after"):
-        step(replace(s, step=Step.DECIDED), Start(epoch=3, summary=(1,)))
+        step(replace(s, step=Step.DECIDED), Start(epoch=3, summary=(1, 2, 3)))
     with pytest.raises(LocalProtocolError, match="member key"):
         sdbc.initial_state(KEYS[2], 1, CONFIG)
 

@@ -6,7 +6,7 @@ certificates and equivocation evidence.  The theory of operation is in
 """
 
 from vigilnet.protocols.sdbc._certificates import DecisionCertificate, EquivocationEvidence
-from vigilnet.protocols.sdbc._cluster import Cluster, Envelope, make_config
+from vigilnet.protocols.sdbc._cluster import DEFAULT_SUMMARY_RANGES, Cluster, Envelope, make_config
 from vigilnet.protocols.sdbc._messages import (
     PRECOMMIT,
     PREVOTE,
@@ -20,7 +20,9 @@ from vigilnet.protocols.sdbc._messages import (
     Proposal,
     Value,
     Vote,
+    agreed_threshold,
     check_signature,
+    check_summary_content,
     decode_message,
     encode_message,
     sign_proposal,
@@ -28,6 +30,7 @@ from vigilnet.protocols.sdbc._messages import (
     sign_vote,
 )
 from vigilnet.protocols.sdbc._state import (
+    MAX_PROPOSALS_PER_ROUND,
     MAX_ROUND_LEAD,
     TIMEOUT_BASE,
     TIMEOUT_DELTA,
@@ -40,15 +43,19 @@ from vigilnet.protocols.sdbc._state import (
     RaiseThreshold,
     Receive,
     ReportEvidence,
+    RoundTally,
     SetTimer,
     Start,
     Step,
+    Tally,
     Timeout,
     initial_state,
     step,
 )
 
 __all__ = [
+    "DEFAULT_SUMMARY_RANGES",
+    "MAX_PROPOSALS_PER_ROUND",
     "MAX_ROUND_LEAD",
     "PRECOMMIT",
     "PREVOTE",
@@ -75,13 +82,17 @@ __all__ = [
     "RaiseThreshold",
     "Receive",
     "ReportEvidence",
+    "RoundTally",
     "SetTimer",
     "Start",
     "Step",
+    "Tally",
     "Timeout",
     "Value",
     "Vote",
+    "agreed_threshold",
     "check_signature",
+    "check_summary_content",
     "decode_message",
     "encode_message",
     "initial_state",

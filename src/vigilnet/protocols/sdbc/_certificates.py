@@ -1,8 +1,10 @@
 """Decision certificates and equivocation evidence.
 
 A **decision certificate** is ``q`` precommits, by distinct members, on the
-same ``(epoch, config_hash, round, value_hash)``: anyone holding the hub keys
-verifies it without trusting whoever hands it over (:meth:`verify`).
+same ``(epoch, config_hash, round, value_hash)``, where ``value_hash`` names a
+value (32 bytes): ``q`` nil precommits decide nothing and certify nothing.
+Anyone holding the hub keys verifies it without trusting whoever hands it
+over (:meth:`verify`).
 
 **Equivocation evidence** is two signed votes of one kind, by one member, in
 one epoch, configuration and round, for different values: a correct hub
@@ -37,7 +39,10 @@ class DecisionCertificate:
 
     def verify(self, config: HubConfig) -> None:
         """Raise :class:`BadMessage` unless this is ``q`` valid precommits by
-        distinct members on exactly this decision."""
+        distinct members on exactly this decision, which is a value (a
+        certificate of nil precommits is refused)."""
+        if not (isinstance(self.value_hash, bytes) and len(self.value_hash) == 32):
+            raise BadMessage("certificate for no value", "nil precommits decide nothing")
         if self.config_hash != config.config_hash:
             raise BadMessage("certificate for another configuration")
         signers: set[int] = set()

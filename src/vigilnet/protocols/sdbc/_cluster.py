@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from vigilnet.crypto import SigningKey
+from vigilnet.errors import RemoteProtocolError
 from vigilnet.protocols.sdbc._messages import HubConfig, Message
 from vigilnet.protocols.sdbc._state import (
     Broadcast,
@@ -24,16 +25,30 @@ from vigilnet.protocols.sdbc._state import (
     step,
 )
 
-__all__ = ["Cluster", "Envelope", "make_config"]
+__all__ = ["DEFAULT_SUMMARY_RANGES", "Cluster", "Envelope", "make_config"]
+
+
+#: The summary layout of :func:`make_config` unless told otherwise: three
+#: signed 32-bit coordinates.
+DEFAULT_SUMMARY_RANGES: tuple[tuple[int, int], ...] = ((-(2**31), 2**31 - 1),) * 3
 
 
 def make_config(
-    seeds: list[bytes], threshold: Fraction = Fraction(3, 4), f_live: int = 1
+    seeds: list[bytes],
+    threshold: Fraction = Fraction(3, 4),
+    f_live: int = 1,
+    f_safe: int = 1,
+    summary_ranges: tuple[tuple[int, int], ...] = DEFAULT_SUMMARY_RANGES,
 ) -> tuple[HubConfig, list[SigningKey]]:
     keys = [SigningKey(seed) for seed in seeds]
-    return HubConfig(
-        members=tuple(k.verify_key for k in keys), threshold=threshold, f_live=f_live
-    ), keys
+    config = HubConfig(
+        members=tuple(k.verify_key for k in keys),
+        threshold=threshold,
+        f_live=f_live,
+        f_safe=f_safe,
+        summary_ranges=summary_ranges,
+    )
+    return config, keys
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +108,7 @@ class Cluster:
 
     def deliver(self, index: int) -> tuple[Output, ...]:
         """Deliver in-flight envelope ``index`` (removing it).  A rejected
-        message raises and is dropped."""
+        message raises (a RemoteProtocolError) and is dropped."""
         env = self.in_flight.pop(index)
         return self.input(env.to, Receive(message=env.message))
 
@@ -106,7 +121,8 @@ class Cluster:
     ) -> None:
         """Start ``epoch`` and deliver everything in order (firing the
         earliest-set timer when nothing is in flight) until every correct
-        hub has decided it."""
+        hub has decided it.  A refused message (RemoteProtocolError) is
+        dropped; any other exception is a bug and propagates."""
         self.start(epoch, summaries)
         for _ in range(max_steps):
             if all(
@@ -117,7 +133,7 @@ class Cluster:
             if self.in_flight:
                 try:
                     self.deliver(0)
-                except Exception:
+                except RemoteProtocolError:
                     continue
             else:
                 waiting = [h for h in self.correct if self.timers[h]]

@@ -9,7 +9,7 @@ message type, epoch or configuration can never be replayed as another.
 =============  =============================================================
 message        signed fields
 =============  =============================================================
-summary        epoch, config_hash, hub, values
+summary        epoch, config_hash, hub, values, next_threshold
 proposal       epoch, config_hash, round, hub, value_hash, valid_round
 prevote        epoch, config_hash, round, hub, step, value_hash
 precommit      epoch, config_hash, round, hub, step, value_hash
@@ -21,12 +21,21 @@ precommit      epoch, config_hash, round, hub, step, value_hash
 signed fields.  All numbers are integers; the aggregate is a tuple of exact
 fractions, each encoded as ``(numerator, denominator)`` with a positive,
 coprime denominator.
+
+What a peer signs is checked against the configuration before it is kept:
+a summary must have exactly ``HubConfig.summary_width`` coordinates, each in
+its configured range (:meth:`HubConfig.check_summary`), and may propose only
+a next-epoch threshold the configuration admits
+(:meth:`HubConfig.admits_threshold`).  A value's ``next_threshold`` is not
+the proposer's choice: it is :func:`agreed_threshold` of its embedded
+summaries, the threshold at least ``q`` of them propose, or ``None``
+(unchanged).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Final
 
@@ -49,7 +58,9 @@ __all__ = [
     "Proposal",
     "Value",
     "Vote",
+    "agreed_threshold",
     "check_signature",
+    "check_summary_content",
     "decode_message",
     "encode_message",
     "sign_proposal",
@@ -60,7 +71,9 @@ __all__ = [
 PREVOTE: Final = "prevote"
 PRECOMMIT: Final = "precommit"
 
-SUMMARY_TAG = register_tag("sdbc", "summary", 1, {"epoch", "config_hash", "hub", "values"})
+SUMMARY_TAG = register_tag(
+    "sdbc", "summary", 2, {"epoch", "config_hash", "hub", "values", "next_threshold"}
+)
 PROPOSAL_TAG = register_tag(
     "sdbc", "proposal", 1, {"epoch", "config_hash", "round", "hub", "value_hash", "valid_round"}
 )
@@ -94,11 +107,23 @@ def _is_int(x: object) -> bool:
 class HubConfig:
     """The hubs' configuration for an epoch: member keys (in order), the
     quorum threshold, the liveness budget ``f_live`` that caps raised
-    thresholds (``N - f_live``).  ``config_hash`` binds all of it."""
+    thresholds (``N - f_live``), the safety bound ``f_safe`` (the number of
+    Byzantine hubs agreement must survive) and the summary layout: one
+    inclusive ``(low, high)`` range per coordinate, so the summary width is
+    ``len(summary_ranges)``.  ``config_hash`` binds all of it.
+
+    A configuration is refused (LocalProtocolError) unless the protocol can
+    run and is safe with it: ``f_live <= N - q`` (the correct hubs still form
+    a quorum), ``f_safe <= 2q - N - 1`` (two quorums share a correct hub),
+    and ``q >= 2(N - q) + 1`` (a value of ``q`` summaries survives trimming
+    ``N - q`` per side).  A threshold change goes through the same check
+    (:meth:`admits_threshold`)."""
 
     members: tuple[VerifyKey, ...]
     threshold: Fraction
     f_live: int
+    f_safe: int
+    summary_ranges: tuple[tuple[int, int], ...]
     _hash: bytes = field(init=False, repr=False, compare=False)
     _quorum: int = field(init=False, repr=False, compare=False)
 
@@ -109,9 +134,31 @@ class HubConfig:
             threshold=self.threshold,
             members=tuple(bytes(k) for k in self.members),
         )
+        n, q = len(self.members), self.quorum
         ensure(
-            _is_int(self.f_live) and 0 <= self.f_live <= len(self.members) - self.quorum,
-            f"f_live must lie in 0..N - q = {len(self.members) - self.quorum}",
+            _is_int(self.f_live) and 0 <= self.f_live <= n - q,
+            f"f_live must lie in 0..N - q = {n - q} (threshold {self.threshold})",
+            LocalProtocolError,
+        )
+        ensure(
+            _is_int(self.f_safe) and 0 <= self.f_safe <= 2 * q - n - 1,
+            f"f_safe must lie in 0..2q - N - 1 = {2 * q - n - 1} (threshold {self.threshold})",
+            LocalProtocolError,
+        )
+        ensure(
+            q >= 2 * (n - q) + 1,
+            f"q = {q} summaries cannot be trimmed by N - q = {n - q} per side",
+            LocalProtocolError,
+        )
+        ensure(
+            isinstance(self.summary_ranges, tuple)
+            and len(self.summary_ranges) >= 1
+            and all(
+                isinstance(r, tuple) and len(r) == 2 and _is_int(r[0]) and _is_int(r[1])
+                for r in self.summary_ranges
+            )
+            and all(lo <= hi for lo, hi in self.summary_ranges),
+            "summary_ranges must be a non-empty tuple of (low, high) integer pairs, low <= high",
             LocalProtocolError,
         )
         object.__setattr__(self, "_hash", self._compute_hash())
@@ -139,19 +186,26 @@ class HubConfig:
         return self.n - self.quorum
 
     @property
+    def summary_width(self) -> int:
+        return len(self.summary_ranges)
+
+    @property
     def config_hash(self) -> bytes:
-        """SHA-256 of ``vigilnet/sdbc/config/v1``, a zero byte and the
-        canonical CBOR of members, threshold and ``f_live``."""
+        """SHA-256 of ``vigilnet/sdbc/config/v2``, a zero byte and the
+        canonical CBOR of members, threshold, ``f_live``, ``f_safe`` and
+        ``summary_ranges``."""
         return self._hash
 
     def _compute_hash(self) -> bytes:
         return hashlib.sha256(
-            b"vigilnet/sdbc/config/v1\x00"
+            b"vigilnet/sdbc/config/v2\x00"
             + encode(
                 {
                     "members": tuple(bytes(k) for k in self.members),
                     "threshold": (self.threshold.numerator, self.threshold.denominator),
                     "f_live": self.f_live,
+                    "f_safe": self.f_safe,
+                    "summary_ranges": self.summary_ranges,
                 }
             )
         ).digest()
@@ -161,33 +215,94 @@ class HubConfig:
         return (epoch + round_) % self.n
 
     def with_threshold(self, threshold: Fraction) -> HubConfig:
-        return HubConfig(members=self.members, threshold=threshold, f_live=self.f_live)
+        """This configuration with another threshold (LocalProtocolError if
+        the result cannot run or is not safe against ``f_safe``)."""
+        return HubConfig(
+            members=self.members,
+            threshold=threshold,
+            f_live=self.f_live,
+            f_safe=self.f_safe,
+            summary_ranges=self.summary_ranges,
+        )
+
+    def admits_threshold(self, threshold: object) -> bool:
+        """May the next epoch run with ``threshold``?  (:meth:`with_threshold`
+        would succeed.)"""
+        if not isinstance(threshold, Fraction):
+            return False
+        try:
+            self.with_threshold(threshold)
+        except LocalProtocolError:
+            return False
+        return True
+
+    def check_summary(self, values: object, raising: type[Exception] | None = None) -> None:
+        """Raise (``BadMessage`` unless ``raising`` says otherwise) unless
+        ``values`` is a tuple of ``summary_width`` integers, each in its
+        configured range."""
+        error = raising or BadMessage
+        if not (isinstance(values, tuple) and len(values) == self.summary_width):
+            width = len(values) if isinstance(values, tuple) else type(values).__name__
+            raise _error(error, "summary width", f"{width} != {self.summary_width}")
+        for k, (x, (lo, hi)) in enumerate(zip(values, self.summary_ranges, strict=True)):
+            if not (_is_int(x) and lo <= x <= hi):
+                raise _error(error, "summary value out of range", f"coordinate {k}")
+
+
+def _error(kind: type[Exception], reason: str, detail: str) -> Exception:
+    if issubclass(kind, BadMessage):
+        return kind(reason, detail)
+    return kind(f"{reason}: {detail}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EpochSummary:
-    """One hub's signed evidence summary for an epoch (small integers)."""
+    """One hub's signed evidence summary for an epoch (``summary_width``
+    integers in the configured ranges) and the threshold it proposes for the
+    next epoch (``None``: unchanged)."""
 
     epoch: int
     config_hash: bytes
     hub: int
     values: tuple[int, ...]
     signature: bytes
+    next_threshold: Fraction | None = None
 
     def fields(self) -> dict[str, CborValue]:
+        nt = self.next_threshold
         return {
             "epoch": self.epoch,
             "config_hash": self.config_hash,
             "hub": self.hub,
             "values": self.values,
+            "next_threshold": None if nt is None else (nt.numerator, nt.denominator),
         }
+
+
+def agreed_threshold(config: HubConfig, summaries: tuple[EpochSummary, ...]) -> Fraction | None:
+    """The next-epoch threshold a value of ``summaries`` carries: the one
+    proposed by at least ``q`` of them (distinct hubs), if the configuration
+    admits it; else ``None`` (unchanged).  Since ``q > N/2`` at most one
+    threshold can have ``q`` proposers, so this is a function of the
+    summaries alone: no proposer chooses it (docs/protocols/sdbc.md,
+    "Threshold changes"; proved in ``proofs/thresholds.py``,
+    ``thresholds.next_epoch.*``)."""
+    backers: dict[Fraction, set[int]] = {}
+    for s in summaries:
+        if s.next_threshold is not None:
+            backers.setdefault(s.next_threshold, set()).add(s.hub)
+    for t in sorted(backers):
+        if len(backers[t]) >= config.quorum and config.admits_threshold(t):
+            return t
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Value:
     """What the hubs decide: at least ``q`` signed summaries of distinct hubs
-    and their per-coordinate trimmed aggregate (``Agg(S)``), plus an
-    optional threshold for the next epoch (lowering goes only this way)."""
+    and their per-coordinate trimmed aggregate (``Agg(S)``), plus the
+    threshold for the next epoch that a quorum of those summaries agreed on
+    (:func:`agreed_threshold`; ``None``: unchanged)."""
 
     epoch: int
     config_hash: bytes
@@ -197,7 +312,7 @@ class Value:
     _hash: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        digest = hashlib.sha256(b"vigilnet/sdbc/value/v1\x00" + encode(self.fields())).digest()
+        digest = hashlib.sha256(b"vigilnet/sdbc/value/v2\x00" + encode(self.fields())).digest()
         object.__setattr__(self, "_hash", digest)
 
     def fields(self) -> dict[str, CborValue]:
@@ -212,19 +327,20 @@ class Value:
 
     @property
     def value_hash(self) -> bytes:
-        """SHA-256 of ``vigilnet/sdbc/value/v1``, a zero byte and the
+        """SHA-256 of ``vigilnet/sdbc/value/v2``, a zero byte and the
         canonical CBOR of :meth:`fields` (computed once)."""
         return self._hash
 
     @staticmethod
-    def build(
-        config: HubConfig,
-        epoch: int,
-        summaries: tuple[EpochSummary, ...],
-        next_threshold: Fraction | None = None,
-    ) -> Value:
+    def build(config: HubConfig, epoch: int, summaries: tuple[EpochSummary, ...]) -> Value:
+        """The value of ``summaries``: sorted by hub, the configured width's
+        trimmed aggregate, the agreed next threshold.  A summary of another
+        width raises :class:`BadMessage` (never an IndexError)."""
         ordered = tuple(sorted(summaries, key=lambda s: s.hub))
-        width = len(ordered[0].values) if ordered else 0
+        width = config.summary_width
+        for s in ordered:
+            _reject(len(s.values) == width, "summary width", f"hub {s.hub}")
+        _reject(len(ordered) >= 2 * config.trim + 1, "too few summaries to trim")
         aggregate = tuple(
             trimmed_combination([s.values[k] for s in ordered], config.trim) for k in range(width)
         )
@@ -233,14 +349,15 @@ class Value:
             config_hash=config.config_hash,
             summaries=ordered,
             aggregate=aggregate,
-            next_threshold=next_threshold,
+            next_threshold=agreed_threshold(config, ordered),
         )
 
     def check_valid(self, config: HubConfig, epoch: int) -> None:
         """``valid(v)`` (external validity): raise :class:`BadMessage` unless
         every summary is signed by a distinct member for this epoch and
-        configuration, there are at least ``q``, and the aggregate
-        recomputes exactly."""
+        configuration and is admissible (:func:`check_summary_content`),
+        there are at least ``q``, the aggregate recomputes exactly, and the
+        next threshold is the one a quorum of the summaries agreed on."""
         h = config.config_hash
         _reject(self.epoch == epoch and self.config_hash == h, "value for another epoch or config")
         _reject(
@@ -248,12 +365,10 @@ class Value:
         )
         hubs = [s.hub for s in self.summaries]
         _reject(hubs == sorted(set(hubs)), "summaries not of distinct hubs in order")
-        widths = {len(s.values) for s in self.summaries}
-        _reject(len(widths) == 1, "summaries of different widths")
         for s in self.summaries:
-            _reject(0 <= s.hub < config.n, "summary from a non-member", str(s.hub))
+            _reject(_is_int(s.hub) and 0 <= s.hub < config.n, "summary from a non-member")
             _reject(s.epoch == epoch and s.config_hash == h, "summary for another epoch")
-            _reject(all(_is_int(x) for x in s.values), "summary values not integers")
+            check_summary_content(config, s)
             _reject(
                 verify_signature(
                     bytes(config.members[s.hub]), sign_bytes(SUMMARY_TAG, s.fields()), s.signature
@@ -261,11 +376,26 @@ class Value:
                 "bad summary signature",
                 f"hub {s.hub}",
             )
-        expected = Value.build(config, epoch, self.summaries, self.next_threshold)
+        expected = Value.build(config, epoch, self.summaries)
         _reject(expected.aggregate == self.aggregate, "aggregate does not recompute")
-        if self.next_threshold is not None:
-            nt = self.next_threshold
-            _reject(Fraction(1, 2) < nt <= 1, "next threshold out of range")
+        _reject(
+            expected.next_threshold == self.next_threshold,
+            "next threshold not agreed by a quorum of the summaries",
+            f"{self.next_threshold} != {expected.next_threshold}",
+        )
+
+
+def check_summary_content(config: HubConfig, summary: EpochSummary) -> None:
+    """Raise :class:`BadMessage` unless the summary's values fit the
+    configured layout and the threshold it proposes (if any) is one the
+    configuration admits.  The same check at admission and in ``valid(v)``."""
+    config.check_summary(summary.values)
+    nt = summary.next_threshold
+    _reject(
+        nt is None or config.admits_threshold(nt),
+        "summary proposes a threshold the configuration refuses",
+        str(nt),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -324,18 +454,22 @@ Message = EpochSummary | Proposal | Vote
 
 
 def sign_summary(
-    key: SigningKey, config: HubConfig, epoch: int, hub: int, values: tuple[int, ...]
+    key: SigningKey,
+    config: HubConfig,
+    epoch: int,
+    hub: int,
+    values: tuple[int, ...],
+    next_threshold: Fraction | None = None,
 ) -> EpochSummary:
     s = EpochSummary(
-        epoch=epoch, config_hash=config.config_hash, hub=hub, values=values, signature=b""
-    )
-    return EpochSummary(
         epoch=epoch,
-        config_hash=s.config_hash,
+        config_hash=config.config_hash,
         hub=hub,
         values=values,
-        signature=key.sign(sign_bytes(SUMMARY_TAG, s.fields())),
+        signature=b"",
+        next_threshold=next_threshold,
     )
+    return replace(s, signature=key.sign(sign_bytes(SUMMARY_TAG, s.fields())))
 
 
 def sign_proposal(
@@ -426,17 +560,22 @@ def _frac(pair: object) -> Fraction:
 def _summary_from(d: object) -> EpochSummary:
     if not isinstance(d, dict):
         raise BadMessage("summary not a map")
-    _reject(set(d) == {"epoch", "config_hash", "hub", "values", "signature"}, "summary fields")
+    _reject(
+        set(d) == {"epoch", "config_hash", "hub", "values", "next_threshold", "signature"},
+        "summary fields",
+    )
     values = d["values"]
     _reject(isinstance(values, tuple) and all(_is_int(x) for x in values), "summary values")
     _reject(_is_int(d["epoch"]) and _is_int(d["hub"]), "summary numbers")
     _reject(isinstance(d["config_hash"], bytes) and isinstance(d["signature"], bytes), "bytes")
+    nt = d["next_threshold"]
     return EpochSummary(
         epoch=d["epoch"],
         config_hash=d["config_hash"],
         hub=d["hub"],
         values=values,
         signature=d["signature"],
+        next_threshold=None if nt is None else _frac(nt),
     )
 
 

@@ -12,19 +12,30 @@ input (:data:`Input`) and everything the hub wants done leaves as a command
 
 Numbered rules (``# rule N`` in the code; the TLA+ action in brackets):
 
-1. ``Start(epoch, summary)``: sign and broadcast our summary, enter round 0
-   (``StartRound``).  Only from IDLE or DECIDED, for a later epoch.
+1. ``Start(epoch, summary)``: sign and broadcast our summary (which must
+   fit the configured layout: LocalProtocolError) with the threshold this
+   hub proposes for the next epoch, enter round 0 (``StartRound``).  Only
+   from IDLE or DECIDED, for a later epoch.
 2. Every received message passes one funnel (:func:`_admit`): it must be for
    our epoch and configuration, from a member, correctly signed, not a
    replay, not beyond ``MAX_ROUND_LEAD`` rounds ahead; proposals only from
-   the round's proposer.  Anything else raises :class:`BadMessage` (a
-   RemoteProtocolError) and the state is unchanged.  A second, different vote
-   for the same (kind, epoch, round, hub) is stored as
-   :class:`EquivocationEvidence` and reported; it is never counted.
+   the round's proposer; summaries of the configured width and ranges,
+   proposing only a threshold the configuration admits.  Anything else
+   raises :class:`BadMessage` (a RemoteProtocolError) and the state is
+   unchanged.  A second, different vote for the same (kind, epoch, round,
+   hub) is stored as :class:`EquivocationEvidence` and reported once; it is
+   never counted, and any further vote for that slot is refused (one piece
+   of evidence per slot is proof enough).  At most
+   ``MAX_PROPOSALS_PER_ROUND`` proposals of one round are kept (the first
+   and one conflicting one); a further one only if its value already has
+   ``N - q + 1`` signers of votes of that round (some correct hub voted
+   for it).
 3. After each admitted input the upon-rules run to a fixpoint:
 
    a. proposer, step PROPOSE: propose ``valid_value`` or, with ``q``
-      summaries, a fresh value [InsertProposal];
+      summaries, a fresh value (the ``q`` lowest hubs' summaries, or the
+      lowest ``q`` of those that agree on a next threshold), after running
+      the same ``valid(v)`` on it as on anyone else's [InsertProposal];
    b. step PROPOSE, proposal with ``valid_round = -1``: prevote it if
       ``valid(v)`` and unlocked or locked on it, else nil
       [UponProposalInPropose];
@@ -51,13 +62,36 @@ Numbered rules (``# rule N`` in the code; the TLA+ action in brackets):
 
 Transitions are the table :data:`TRANSITIONS`: (step, input kind) -> rule.
 A missing key is an illegal input: a LocalProtocolError for a local input,
-a BadMessage for a message.
+a BadMessage for a message.  Nothing a peer sends makes :func:`step` raise
+anything but a RemoteProtocolError (``tests/sdbc/test_hostile.py``).
+
+State size per epoch
+====================
+
+With ``N`` hubs, ``W = summary_width``, ``L = MAX_ROUND_LEAD``,
+``P = MAX_PROPOSALS_PER_ROUND`` and ``R`` the highest round this hub has
+entered, the epoch's state holds at most:
+
+* ``N`` summaries (one per hub), each of ``W`` integers;
+* ``2 N (R + L + 1)`` votes (one per kind, round and hub: rounds ``0..R+L``)
+  and as many pieces of evidence (one per slot);
+* ``(P + 2 floor(N / (N - q + 1))) (R + L + 1)`` proposals (``P`` first come,
+  plus values with ``N - q + 1`` voters: each hub votes one value per kind)
+  and as many valid value hashes;
+* ``2 (R + 1)`` timers.
+
+Rounds grow only by timeouts (whose durations grow with the round) or by
+``N - q + 1`` signers of a later round, so ``R`` is what the correct hubs
+let it be, never one peer.  Counting is incremental: :class:`Tally` keeps,
+per round, the signers per (kind, value hash), per kind, of any message,
+each vote per slot and the round's proposals, updated on admission, so no
+upon-rule rescans the stored votes.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Final, TypeAlias
@@ -76,6 +110,7 @@ from vigilnet.protocols.sdbc._messages import (
     Value,
     Vote,
     check_signature,
+    check_summary_content,
     sign_proposal,
     sign_summary,
     sign_vote,
@@ -83,6 +118,7 @@ from vigilnet.protocols.sdbc._messages import (
 from vigilnet.thresholds import quorum as quorum_of
 
 __all__ = [
+    "MAX_PROPOSALS_PER_ROUND",
     "MAX_ROUND_LEAD",
     "TIMEOUT_BASE",
     "TIMEOUT_DELTA",
@@ -95,9 +131,11 @@ __all__ = [
     "RaiseThreshold",
     "Receive",
     "ReportEvidence",
+    "RoundTally",
     "SetTimer",
     "Start",
     "Step",
+    "Tally",
     "Timeout",
     "initial_state",
     "step",
@@ -105,6 +143,8 @@ __all__ = [
 
 #: A message more than this many rounds ahead of ours is refused (memory bound).
 MAX_ROUND_LEAD: Final = 64
+#: Proposals kept per round on arrival alone: the first and one conflicting one.
+MAX_PROPOSALS_PER_ROUND: Final = 2
 #: Timeout of ``step`` in round ``r``: ``TIMEOUT_BASE[step] + r * TIMEOUT_DELTA[step]`` ms.
 TIMEOUT_BASE: Final = {"propose": 3000, "prevote": 1000, "precommit": 1000}
 TIMEOUT_DELTA: Final = {"propose": 500, "prevote": 500, "precommit": 500}
@@ -180,11 +220,55 @@ Output: TypeAlias = Broadcast | SetTimer | Decide | ReportEvidence
 
 # -- state -------------------------------------------------------------------
 
+_Slot = tuple[str, int]  # (kind, hub) within a round
+_Key = tuple[str, bytes | None]  # (kind, value hash) within a round
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoundTally:
+    """What one round's admitted messages add up to (never mutated: an
+    update builds a new one)."""
+
+    signers: Mapping[_Key, frozenset[int]] = field(default_factory=dict)
+    voters: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    senders: frozenset[int] = frozenset()
+    by_slot: Mapping[_Slot, Vote] = field(default_factory=dict)
+    proven: frozenset[_Slot] = frozenset()
+    proposals: tuple[Proposal, ...] = ()
+
+    def count(self, kind: str, value_hash: bytes | None) -> int:
+        return len(self.signers.get((kind, value_hash), frozenset()))
+
+    def count_any(self, kind: str) -> int:
+        return len(self.voters.get(kind, frozenset()))
+
+
+_EMPTY_ROUND: Final = RoundTally()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tally:
+    """The per-round index of the admitted votes and proposals.  It is a
+    function of ``NodeState.votes``, ``evidence`` and ``proposals`` (so it
+    takes no part in a state's equality or hash) and is only ever updated
+    with them, by :func:`_with_vote`, :func:`_with_evidence` and
+    :func:`_with_proposal`.  An update copies one round and the map of
+    rounds, never the stored votes."""
+
+    rounds: Mapping[int, RoundTally] = field(default_factory=dict)
+
+    def round(self, r: int) -> RoundTally:
+        return self.rounds.get(r, _EMPTY_ROUND)
+
+    def with_round(self, r: int, t: RoundTally) -> Tally:
+        return Tally(rounds={**self.rounds, r: t})
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeState:
     """Everything one hub knows.  ``quorum`` is this hub's (possibly raised)
-    quorum for the current epoch."""
+    quorum for the current epoch; ``tally`` indexes ``votes``, ``evidence``
+    and ``proposals`` by round (derived: not compared)."""
 
     key: SigningKey
     hub: int
@@ -207,11 +291,18 @@ class NodeState:
     certificate: DecisionCertificate | None = None
     next_threshold: Fraction | None = None
     proposed_threshold: Fraction | None = field(default=None)
+    tally: Tally = field(default_factory=Tally, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         ensure(
             bytes(self.key.verify_key) == bytes(self.config.members[self.hub]),
             "the signing key is not this hub's member key",
+            LocalProtocolError,
+        )
+        pt = self.proposed_threshold
+        ensure(
+            pt is None or self.config.admits_threshold(pt),
+            f"proposed next threshold {pt} would make the configuration unrunnable or unsafe",
             LocalProtocolError,
         )
 
@@ -227,30 +318,59 @@ def initial_state(
 Result = tuple[NodeState, list[Output]]
 
 
-# -- counting ----------------------------------------------------------------
+# -- counting (incremental: through the tally) ---------------------------------
 
 
-def _signers(s: NodeState, kind: str, r: int, value_hash: object = ...) -> set[int]:
-    return {
-        v.hub
-        for v in s.votes
-        if v.kind == kind and v.round == r and (value_hash is ... or v.value_hash == value_hash)
-    }
+def _count(s: NodeState, kind: str, r: int, value_hash: bytes | None) -> int:
+    return s.tally.round(r).count(kind, value_hash)
 
 
-def _round_senders(s: NodeState, r: int) -> set[int]:
-    return {v.hub for v in s.votes if v.round == r} | {p.hub for p in s.proposals if p.round == r}
+def _count_any(s: NodeState, kind: str, r: int) -> int:
+    return s.tally.round(r).count_any(kind)
 
 
-def _round_proposals(s: NodeState, r: int) -> list[Proposal]:
-    return sorted(
-        (p for p in s.proposals if p.round == r),
-        key=lambda p: (p.valid_round, p.value.value_hash),
-    )
+def _round_proposals(s: NodeState, r: int) -> tuple[Proposal, ...]:
+    """Round ``r``'s proposals, sorted by (valid round, value hash)."""
+    return s.tally.round(r).proposals
 
 
 def _valid(s: NodeState, v: Value) -> bool:
     return v.value_hash in s.valid_hashes
+
+
+def _with_vote(s: NodeState, vote: Vote) -> NodeState:
+    rt = s.tally.round(vote.round)
+    key = (vote.kind, vote.value_hash)
+    rt = replace(
+        rt,
+        signers={**rt.signers, key: rt.signers.get(key, frozenset()) | {vote.hub}},
+        voters={**rt.voters, vote.kind: rt.voters.get(vote.kind, frozenset()) | {vote.hub}},
+        senders=rt.senders | {vote.hub},
+        by_slot={**rt.by_slot, (vote.kind, vote.hub): vote},
+    )
+    return replace(s, votes=s.votes | {vote}, tally=s.tally.with_round(vote.round, rt))
+
+
+def _with_evidence(s: NodeState, evidence: EquivocationEvidence) -> NodeState:
+    vote = evidence.second
+    rt = s.tally.round(vote.round)
+    rt = replace(rt, proven=rt.proven | {(vote.kind, vote.hub)})
+    return replace(s, evidence=s.evidence | {evidence}, tally=s.tally.with_round(vote.round, rt))
+
+
+def _with_proposal(s: NodeState, proposal: Proposal, valid: bool) -> NodeState:
+    rt = s.tally.round(proposal.round)
+    proposals = tuple(
+        sorted((*rt.proposals, proposal), key=lambda p: (p.valid_round, p.value.value_hash))
+    )
+    rt = replace(rt, proposals=proposals, senders=rt.senders | {proposal.hub})
+    hashes = s.valid_hashes | {proposal.value.value_hash} if valid else s.valid_hashes
+    return replace(
+        s,
+        proposals=s.proposals | {proposal},
+        valid_hashes=hashes,
+        tally=s.tally.with_round(proposal.round, rt),
+    )
 
 
 # -- helpers -----------------------------------------------------------------
@@ -268,7 +388,7 @@ def _timer(s: NodeState, step_name: str) -> SetTimer:
 def _vote(s: NodeState, kind: str, value_hash: bytes | None) -> tuple[NodeState, Output]:
     vote = sign_vote(s.key, s.config, kind, s.epoch, s.round, s.hub, value_hash)
     nxt = Step.PREVOTE if kind == PREVOTE else Step.PRECOMMIT
-    return replace(s, votes=s.votes | {vote}, step=nxt), Broadcast(message=vote)
+    return replace(_with_vote(s, vote), step=nxt), Broadcast(message=vote)
 
 
 def _start_round(s: NodeState, r: int) -> Result:
@@ -279,23 +399,38 @@ def _start_round(s: NodeState, r: int) -> Result:
 # -- rule 3: the upon-rules ----------------------------------------------------
 
 
+def _fresh_summaries(s: NodeState) -> tuple[EpochSummary, ...] | None:
+    """The summaries of a fresh value: the lowest ``q`` hubs' of those that
+    agree on a next threshold, if ``q`` do, else the lowest ``q`` hubs'."""
+    q = s.config.quorum
+    ordered = sorted(s.summaries, key=lambda x: x.hub)
+    if len(ordered) < q:
+        return None
+    changes = sorted({x.next_threshold for x in ordered if x.next_threshold is not None})
+    for t in changes:
+        agreeing = [x for x in ordered if x.next_threshold == t]
+        if len(agreeing) >= q and s.config.admits_threshold(t):
+            return tuple(agreeing[:q])
+    return tuple(ordered[:q])
+
+
 def _propose(s: NodeState) -> Result | None:  # rule 3a
     if s.step is not Step.PROPOSE or s.config.proposer(s.epoch, s.round) != s.hub:
         return None
-    if any(p.round == s.round and p.hub == s.hub for p in s.proposals):
-        return None
+    if _round_proposals(s, s.round):
+        return None  # ours is the only lawful proposal of our round
     value = s.valid_value
     if value is None:
-        mine = sorted(s.summaries, key=lambda x: x.hub)[: s.config.quorum]
-        if len(mine) < s.config.quorum:
+        mine = _fresh_summaries(s)
+        if mine is None:
             return None
-        value = Value.build(s.config, s.epoch, tuple(mine), s.proposed_threshold)
+        try:
+            value = Value.build(s.config, s.epoch, mine)
+            value.check_valid(s.config, s.epoch)  # the same valid(v) as anyone's
+        except BadMessage:
+            return None  # no proposal: the propose timeout prevotes nil
     proposal = sign_proposal(s.key, s.config, s.epoch, s.round, s.hub, value, s.valid_round)
-    s = replace(
-        s,
-        proposals=s.proposals | {proposal},
-        valid_hashes=s.valid_hashes | {value.value_hash},
-    )
+    s = _with_proposal(s, proposal, valid=True)
     return s, [Broadcast(message=proposal)]
 
 
@@ -306,7 +441,7 @@ def _prevote_on_proposal(s: NodeState) -> Result | None:  # rules 3b, 3c
         v, vr = p.value, p.valid_round
         if vr == -1:
             free = s.locked_round == -1 or s.locked_value == v
-        elif 0 <= vr < s.round and len(_signers(s, PREVOTE, vr, v.value_hash)) >= s.quorum:
+        elif 0 <= vr < s.round and _count(s, PREVOTE, vr, v.value_hash) >= s.quorum:
             free = s.locked_round <= vr or s.locked_value == v
         else:
             continue
@@ -321,7 +456,7 @@ def _lock_on_polka(s: NodeState) -> Result | None:  # rule 3d
         return None
     for p in _round_proposals(s, s.round):
         v = p.value
-        if not _valid(s, v) or len(_signers(s, PREVOTE, s.round, v.value_hash)) < s.quorum:
+        if not _valid(s, v) or _count(s, PREVOTE, s.round, v.value_hash) < s.quorum:
             continue
         if s.step is Step.PRECOMMIT and s.valid_round == s.round and s.valid_value == v:
             continue
@@ -339,7 +474,7 @@ def _timers(s: NodeState) -> Result | None:  # rule 3e
     if (
         s.step is Step.PREVOTE
         and (s.round, "prevote") not in s.timers
-        and len(_signers(s, PREVOTE, s.round)) >= s.quorum
+        and _count_any(s, PREVOTE, s.round) >= s.quorum
     ):
         return replace(s, timers=s.timers | {(s.round, "prevote")}), [_timer(s, "prevote")]
     if (
@@ -349,7 +484,7 @@ def _timers(s: NodeState) -> Result | None:  # rule 3e
             "precommit",
         )
         not in s.timers
-    ) and len(_signers(s, PRECOMMIT, s.round)) >= s.quorum:
+    ) and _count_any(s, PRECOMMIT, s.round) >= s.quorum:
         t = replace(s, timers=s.timers | {(s.round, "precommit")})
         return t, [_timer(s, "precommit")]
     return None
@@ -358,33 +493,33 @@ def _timers(s: NodeState) -> Result | None:  # rule 3e
 def _decide(s: NodeState) -> Result | None:  # rule 3f
     if s.decision is not None or s.step is Step.IDLE:
         return None
-    for p in sorted(s.proposals, key=lambda p: (p.round, p.value.value_hash)):
-        v = p.value
-        if not _valid(s, v):
-            continue
-        precommits = tuple(
-            sorted(
-                (
-                    x
-                    for x in s.votes
-                    if x.kind == PRECOMMIT and x.round == p.round and x.value_hash == v.value_hash
-                ),
-                key=lambda x: x.hub,
+    for r in sorted(s.tally.rounds):
+        rt = s.tally.rounds[r]
+        for p in sorted(rt.proposals, key=lambda p: p.value.value_hash):
+            v = p.value
+            if not _valid(s, v) or rt.count(PRECOMMIT, v.value_hash) < s.quorum:
+                continue
+            precommits = tuple(
+                sorted(
+                    (
+                        x
+                        for x in rt.by_slot.values()
+                        if x.kind == PRECOMMIT and x.value_hash == v.value_hash
+                    ),
+                    key=lambda x: x.hub,
+                )
             )
-        )
-        if len(precommits) < s.quorum:
-            continue
-        cert = DecisionCertificate(
-            epoch=s.epoch,
-            config_hash=s.config.config_hash,
-            round=p.round,
-            value_hash=v.value_hash,
-            precommits=precommits,
-        )
-        t = replace(
-            s, decision=v, certificate=cert, step=Step.DECIDED, next_threshold=v.next_threshold
-        )
-        return t, [Decide(epoch=s.epoch, value=v, certificate=cert)]
+            cert = DecisionCertificate(
+                epoch=s.epoch,
+                config_hash=s.config.config_hash,
+                round=r,
+                value_hash=v.value_hash,
+                precommits=precommits,
+            )
+            t = replace(
+                s, decision=v, certificate=cert, step=Step.DECIDED, next_threshold=v.next_threshold
+            )
+            return t, [Decide(epoch=s.epoch, value=v, certificate=cert)]
     return None
 
 
@@ -392,9 +527,11 @@ def _catch_up(s: NodeState) -> Result | None:  # rule 3g
     if s.step in (Step.IDLE, Step.DECIDED):
         return None
     need = s.config.n - s.quorum + 1
-    later = sorted({v.round for v in s.votes if v.round > s.round}, reverse=True)
-    for r in later:
-        if len(_round_senders(s, r)) >= need:
+    for r in sorted((r for r in s.tally.rounds if r > s.round), reverse=True):
+        rt = s.tally.rounds[r]
+        if rt.count_any(PREVOTE) + rt.count_any(PRECOMMIT) < 1:
+            continue  # proposals alone never move a hub (as before: a vote's round)
+        if len(rt.senders) >= need:
             return _start_round(s, r)
     return None
 
@@ -437,15 +574,18 @@ def _admit(s: NodeState, message: Message) -> Result:
         raise BadMessage("wrong configuration hash")
     if s.step is Step.DECIDED:
         raise BadMessage("epoch already decided")
-    check_signature(cfg, message)
     if isinstance(message, EpochSummary):
+        check_summary_content(cfg, message)
+        check_signature(cfg, message)
         if message in s.summaries:
             raise BadMessage("replayed summary")
         if any(x.hub == message.hub for x in s.summaries):
             raise BadMessage("second summary from one hub", str(message.hub))
         return replace(s, summaries=s.summaries | {message}), []
-    if not 0 <= message.round <= s.round + MAX_ROUND_LEAD:
+    if not (_is_round(message.round) and 0 <= message.round <= s.round + MAX_ROUND_LEAD):
         raise BadMessage("round out of range", str(message.round))
+    check_signature(cfg, message)
+    rt = s.tally.round(message.round)
     if isinstance(message, Proposal):
         if message in s.proposals:
             raise BadMessage("replayed proposal")
@@ -453,22 +593,30 @@ def _admit(s: NodeState, message: Message) -> Result:
             raise BadMessage("proposal from a hub that is not the round's proposer")
         if not -1 <= message.valid_round < message.round:
             raise BadMessage("valid round out of range", str(message.valid_round))
-        hashes = s.valid_hashes
+        vh = message.value.value_hash
+        backed = max(rt.count(PREVOTE, vh), rt.count(PRECOMMIT, vh)) >= cfg.n - s.quorum + 1
+        if len(rt.proposals) >= MAX_PROPOSALS_PER_ROUND and not backed:
+            raise BadMessage("too many proposals for one round", str(message.round))
         try:
             message.value.check_valid(cfg, s.epoch)
-            hashes = hashes | {message.value.value_hash}
+            valid = True
         except BadMessage:
-            pass  # kept: an invalid value is prevoted nil (rule 3b)
-        return replace(s, proposals=s.proposals | {message}, valid_hashes=hashes), []
+            valid = False  # kept: an invalid value is prevoted nil (rule 3b)
+        return _with_proposal(s, message, valid), []
     if message in s.votes:
         raise BadMessage("replayed vote")
-    earlier = next((v for v in s.votes if v.slot == message.slot), None)
+    slot = (message.kind, message.hub)
+    earlier = rt.by_slot.get(slot)
     if earlier is not None:
+        if slot in rt.proven:
+            raise BadMessage("equivocation already proved", f"hub {message.hub}")
         evidence = EquivocationEvidence(first=earlier, second=message)
-        if evidence in s.evidence:
-            raise BadMessage("replayed equivocation")
-        return replace(s, evidence=s.evidence | {evidence}), [ReportEvidence(evidence=evidence)]
-    return replace(s, votes=s.votes | {message}), []
+        return _with_evidence(s, evidence), [ReportEvidence(evidence=evidence)]
+    return _with_vote(s, message), []
+
+
+def _is_round(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 # -- rules 1, 4, 5 ----------------------------------------------------------------
@@ -480,7 +628,11 @@ def _on_start(s: NodeState, event: Start) -> Result:  # rule 1
     config = s.config
     if s.next_threshold is not None:
         config = config.with_threshold(s.next_threshold)
-    summary = sign_summary(s.key, config, event.epoch, s.hub, event.summary)
+    config.check_summary(event.summary, raising=LocalProtocolError)
+    pt = s.proposed_threshold
+    if pt is not None and not config.admits_threshold(pt):
+        pt = None  # what we proposed is no longer a change the new config admits
+    summary = sign_summary(s.key, config, event.epoch, s.hub, event.summary, pt)
     t = NodeState(
         key=s.key,
         hub=s.hub,
@@ -488,7 +640,7 @@ def _on_start(s: NodeState, event: Start) -> Result:  # rule 1
         epoch=event.epoch,
         quorum=config.quorum,
         summaries=frozenset({summary}),
-        proposed_threshold=s.proposed_threshold,
+        proposed_threshold=pt,
     )
     t, outputs = _start_round(t, 0)
     return t, [Broadcast(message=summary), *outputs]
