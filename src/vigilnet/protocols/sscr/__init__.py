@@ -7,6 +7,7 @@
   partition confirmation;
 * :mod:`._consistency`: the hidden-evidence bound and the finality rule;
 * :mod:`._signing`: what a source signs (each entry, domain-separated);
+* :mod:`._wire`: the canonical CBOR codec of every message, with limits;
 * :mod:`._state`: the node state machine (modes NORMAL / DEGRADED / HEALING).
 
 See ``docs/protocols/sscr.md``.
@@ -82,13 +83,28 @@ from vigilnet.protocols.sscr._state import (
     judgement,
     step,
 )
+from vigilnet.protocols.sscr._wire import (
+    MAX_DEPTH,
+    MESSAGE_TYPES,
+    BadMessage,
+    Heartbeat,
+    Message,
+    SourceReport,
+    WireLimits,
+    arrival,
+    decode_message,
+    encode_message,
+)
 
 __all__ = [
     "DRAW_BITS",
     "ENTRY_TAG",
     "LOG10_E_Q32",
+    "MAX_DEPTH",
     "MAX_NAME_BYTES",
+    "MESSAGE_TYPES",
     "MODE_TRANSITIONS",
+    "BadMessage",
     "Conviction",
     "ConvictionArrived",
     "ConvictionKey",
@@ -102,10 +118,12 @@ __all__ = [
     "Evaluate",
     "Event",
     "EvidenceState",
+    "Heartbeat",
     "HeartbeatArrived",
     "HeartbeatWindow",
     "Judgement",
     "LocalReport",
+    "Message",
     "Mode",
     "ModeChanged",
     "NodeState",
@@ -115,6 +133,7 @@ __all__ = [
     "SetTimer",
     "SourceConvicted",
     "SourceEntry",
+    "SourceReport",
     "SscrConfig",
     "StartSync",
     "SuspicionReported",
@@ -123,12 +142,16 @@ __all__ = [
     "SyncResponse",
     "SyncResponseArrived",
     "VerdictRecord",
+    "WireLimits",
+    "arrival",
     "byzantine_margin",
     "conflicts",
     "consistency_bound",
     "conviction_key",
+    "decode_message",
     "delta",
     "digest",
+    "encode_message",
     "entry_key",
     "entry_sign_bytes",
     "entry_verifies",
