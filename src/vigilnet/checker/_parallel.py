@@ -308,7 +308,7 @@ def _serve(conn: multiprocessing.connection.Connection, worker: Any) -> None:
             conn.send(("ok", getattr(worker, op)(*message[1:])))
     except EOFError:
         return
-    except Exception as error:  # relayed to the coordinator, which raises it
+    except (Exception, SystemExit) as error:  # relayed to the coordinator, which raises it
         conn.send(("error", repr(error)))
 
 

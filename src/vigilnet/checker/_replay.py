@@ -35,7 +35,7 @@ from typing import Any
 
 from vigilnet._jsonfile import read_json
 from vigilnet.checker._itf import TraceError, check_itf_value, normalize, state_to_itf
-from vigilnet.checker._model import Kind, Model, ModelError
+from vigilnet.checker._model import ConstantsError, Kind, Model, ModelError
 from vigilnet.checker._registry import load_family, load_registered
 from vigilnet.checker._result import STUTTER, Step, Trace
 from vigilnet.checker._trace import successors
@@ -308,5 +308,10 @@ def replay_file(path: Path, model_ref: str | None = None) -> tuple[Model[Any], R
     :class:`TraceError` for a malformed file and :class:`ModelError` for a
     model that cannot be built."""
     document = read_trace(path)
-    model = model_of_itf(document, model_ref)
-    return model, replay_document(document, model)
+    try:
+        model = model_of_itf(document, model_ref)
+        return model, replay_document(document, model)
+    except ConstantsError as error:
+        raise TraceError(f"trace {path}: its constants: {error}") from error
+    except TraceError as error:
+        raise TraceError(f"trace {path}: {error}") from error
