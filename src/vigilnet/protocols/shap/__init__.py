@@ -4,7 +4,8 @@ Pure state machines (no I/O, clock or randomness) for the three roles: a
 local monitor (:func:`monitor_report`, then the child check
 :func:`child_step` / :func:`check_receipt`), a regional aggregator and a hub
 (:func:`step` over :class:`AggregatorSetup` / :class:`AggregatorState`),
-and an auditor (:func:`select_entries`, :func:`audit_entry`).  The theory of
+and an auditor (:func:`select_entries`, :func:`audit_entry`); every message
+travels through :func:`encode_message` / :func:`decode_message`.  The theory of
 operation is in :mod:`vigilnet.protocols.shap._state`; the protocol is
 described in ``docs/protocols/shap.md``.
 """
@@ -93,6 +94,15 @@ from vigilnet.protocols.shap._state import (
     receive_report,
     step,
 )
+from vigilnet.protocols.shap._wire import (
+    MESSAGE_TYPES,
+    SIGNATURE_SIZE,
+    WireLimits,
+    WireMessage,
+    decode_message,
+    encode_message,
+    wire_limits,
+)
 
 __all__ = [
     "ABSENT",
@@ -102,8 +112,10 @@ __all__ = [
     "CHILD_TRANSITIONS",
     "COMMITMENT_TAG",
     "LAYOUT",
+    "MESSAGE_TYPES",
     "RECEIPT_TAG",
     "REPORT_TAG",
+    "SIGNATURE_SIZE",
     "AggregatorSetup",
     "AggregatorState",
     "Alarm",
@@ -136,6 +148,8 @@ __all__ = [
     "ShapConfig",
     "StartEpoch",
     "Tier",
+    "WireLimits",
+    "WireMessage",
     "audit_entry",
     "bounded_influence",
     "check_receipt",
@@ -150,7 +164,9 @@ __all__ = [
     "commit_hub",
     "commit_regional",
     "commitment_hash",
+    "decode_message",
     "detectability",
+    "encode_message",
     "entries_tree",
     "entry_leaf",
     "escape_probability",
@@ -167,4 +183,5 @@ __all__ = [
     "sign_receipt",
     "sign_report",
     "step",
+    "wire_limits",
 ]
