@@ -69,6 +69,8 @@ Properties (each always-property has a witness beside it):
   that rewrote its history is convicted at both replicas; witness
   ``SourceConvicted`` (``A`` convicted ``sB``; with ``Byzantine = 0`` it
   cannot happen, so only the ``byzantine`` configuration checks it).
+* ``NoFraming`` (``byzantine`` only, beside ``Accountability`` and its
+  witness): a replica convicts ``sB`` only after ``sB`` rewrote its history.
 * ``ThresholdOnlyRisesInDegraded``: no step that stays in DEGRADED lowers
   ``raised``; witness ``ThresholdRaised``.
 * ``PartitionConfirmed``: a partition is declared only after
@@ -95,6 +97,20 @@ Mutants (each killed; ``tests/sscr/test_model.py``):
 * ``no_byzantine_margin`` (``Byzantine = 1`` forced): finality ignores that
   ``sB`` may be Byzantine (``E = 0``): ``FinalNeverFlips`` fails (a final
   verdict leaned on ``sB``'s evidence).
+* ``unsigned_convictions`` (``Byzantine = 1`` forced): receivers take a
+  forwarded conviction without checking the source's signatures on its two
+  entries, so a peer can hand ``A`` a conviction of ``sB`` before ``sB`` has
+  done anything (action ``ForgeConviction``, mutant only): ``NoFraming``
+  fails (issue 10, item 9).
+* ``unsigned_entries``: receivers take an entry without checking its
+  source's signature, so a peer can replace ``sA``'s entry at ``A`` by a
+  higher-sequence forgery (action ``ForgeEntry``, mutant only):
+  ``NoDoubleCount`` (every held entry is its source's genuine summary)
+  fails (issue 10, item 9).
+
+The real model has neither forging action: with signatures, a peer can only
+relay entries their sources signed, which ``SyncRound`` and ``Replay``
+already cover, so the named configurations keep their counts.
 
 Distinct states: :data:`PINNED` (pinned in ``tests/sscr/test_model.py``;
 ``spec/README.md`` explains them).
@@ -479,6 +495,26 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
     def accountability(s: SSCRState) -> bool:
         return not (s.synced and s.rewrote) or s.convicted == (True, True)
 
+    def no_framing(s: SSCRState) -> bool:
+        """Only a source that misbehaved is convicted (entries and convictions
+        carry the source's signature, so no peer can forge either)."""
+        return s.rewrote or s.convicted == (False, False)
+
+    def forge_conviction(s: SSCRState) -> Succ:
+        # mutant unsigned_convictions: a peer hands A a "conviction" of sB
+        # made of entries sB never signed, and A does not check signatures
+        if s.convicted[0]:
+            return
+        yield (), replace(s, convicted=(True, s.convicted[1]))
+
+    def forge_entry(s: SSCRState) -> Succ:
+        # mutant unsigned_entries: a peer hands A a higher-sequence entry of
+        # sA (a made-up extra term) and A does not check sA's signature
+        if not s.obs[0] or s.store[0][0][0] > len(s.obs[0]):
+            return
+        n, total = len(s.obs[0]), sum(s.obs[0])
+        yield (), replace(s, store=set_entry(s.store, 0, 0, (n + 1, n + 1, total + 1)))
+
     def view(s: SSCRState) -> Mapping[str, object]:
         return {
             "phase": s.phase,
@@ -523,6 +559,16 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
         actions=(
             Action(name="Observe", step=observe),
             *((Action(name="Rewrite", step=rewrite),) if byzantine == 1 else ()),
+            *(
+                (Action(name="ForgeConviction", step=forge_conviction),)
+                if mutant == "unsigned_convictions"
+                else ()
+            ),
+            *(
+                (Action(name="ForgeEntry", step=forge_entry),)
+                if mutant == "unsigned_entries"
+                else ()
+            ),
             Action(name="SyncRound", step=sync_round),
             Action(name="Replay", step=replay),
             Action(name="Tick", step=tick),
@@ -549,6 +595,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[SSCRState]:
             *(
                 (
                     Property.always("Accountability", accountability),
+                    Property.always("NoFraming", no_framing),
                     Property.sometimes("SourceConvicted", lambda s: s.convicted[0]),
                 )
                 if byzantine == 1
@@ -579,7 +626,7 @@ def build_mutant(name: str) -> Any:
 
 
 #: Mutants about the Byzantine source: they force ``Byzantine = 1``.
-BYZANTINE_MUTANTS = ("no_extension_check", "no_byzantine_margin")
+BYZANTINE_MUTANTS = ("no_extension_check", "no_byzantine_margin", "unsigned_convictions")
 
 
 _BASE = {
@@ -611,6 +658,7 @@ FAMILY = ModelFamily(
             "single_confirmation",
             "fixed_deadlines",
             "raise_tracks_bound",
+            "unsigned_entries",
             *BYZANTINE_MUTANTS,
         )
     },

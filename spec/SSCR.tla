@@ -308,6 +308,10 @@ PartitionDeclared == mode = "DEGRADED"
 
 \* Byzantine = 1 only (SSCR_byzantine.cfg).
 Accountability == (synced /\ rewrote) => convicted = <<TRUE, TRUE>>
+\* Entries and convictions are signed by their source (issue 10, item 9), so
+\* only sB's own rewrite can convict it: no replica convicts a source that
+\* did not misbehave.  Killed by the mutant unsigned_convictions.
+NoFraming == \A n \in {1, 2} : convicted[n] => rewrote
 SourceConvicted == convicted[1]
 
 NotSomeConverged == ~SomeConverged

@@ -17,6 +17,11 @@ Pinned distinct-state counts (``models.sscr.PINNED``; TLC on
   constant.  The growth is the rewritten entry (in the stores and in
   ``msgs``), the two conviction bits and ``rewrote``, and the verdicts the
   larger finality margin leaves provisional;
+* the mutants ``unsigned_convictions`` and ``unsigned_entries`` (issue 10,
+  item 9) add a forging action only they have; the configurations above keep
+  their counts (with signatures a peer can only relay what a source signed,
+  which ``SyncRound`` and ``Replay`` already do).  ``NoFraming`` is a new
+  property of ``byzantine``, so its 78,234 states are unchanged;
 * ``wide`` (``small`` with two terms per source and thresholds +-2, as
   overrides: not a named configuration): 980,632, run with ``-m slow``.
 """
@@ -37,7 +42,7 @@ ALWAYS = (
     "PartitionConfirmed",
 )
 #: Only with ``Byzantine = 1``.
-BYZANTINE_ALWAYS = ("Accountability",)
+BYZANTINE_ALWAYS = ("Accountability", "NoFraming")
 
 
 @pytest.mark.parametrize("config", ["small", "untimed", "byzantine"])
@@ -81,6 +86,12 @@ KILLS = {
     # the Byzantine mutants force Byzantine = 1
     "no_extension_check": ("Accountability", Status.VIOLATED, 5),
     "no_byzantine_margin": ("FinalNeverFlips", Status.VIOLATED, 4),
+    # issue 10, item 9: receivers that do not check source signatures.  The
+    # shortest kills: a forged conviction of sB at the first step (NoFraming),
+    # a forged higher-sequence entry of sA right after its first observation
+    # (NoDoubleCount).  Lengths from vigilnet check on the mutants.
+    "unsigned_convictions": ("NoFraming", Status.VIOLATED, 1),
+    "unsigned_entries": ("NoDoubleCount", Status.VIOLATED, 2),
 }
 
 
