@@ -116,25 +116,32 @@ def test_check_help_says_it_runs_model_code() -> None:
 # -- item 14: traces that are not JSON, or not of the right shape ------------
 
 
+# A trace that names a registered model, so that only its one flaw stops it.
+_HEAD = b'{"#meta": {"vigilnet": {"model": "diehard"}}, "vars": ["big", "small"], '
+
+
+def _trace_with_big(big: bytes) -> bytes:
+    return _HEAD + b'"states": [{"big": ' + big + b', "small": 0}]}'
+
+
 def _deep(depth: int) -> bytes:
-    inner = b"[" * depth + b"]" * depth
-    return b'{"vars": ["big", "small"], "states": [{"big": ' + inner + b', "small": 0}]}'
+    return _trace_with_big(b"[" * depth + b"]" * depth)
 
 
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("top-level list", b"[]"),
+        ("top-level list", b'[{"#meta": {"vigilnet": {"model": "diehard"}}}]'),
         ("top-level number", b"42"),
-        ("not json", b"{states"),
+        ("not json", _HEAD + b"states"),
         ("empty file", b""),
-        ("non-utf-8", b'{"states": [{"big": "\xff\xfe"}]}'),
-        ("utf-16", '{"states": []}'.encode("utf-16")),
+        ("non-utf-8", _trace_with_big(b'"\xff\xfe"')),
+        ("utf-16", _trace_with_big(b"0").decode().encode("utf-16")),
         ("deep nesting", _deep(100_000)),
         ("nesting past the bound", _deep(500)),
-        ("5000-digit number", b'{"states": [{"big": ' + b"9" * 5000 + b"}]}"),
-        ("overflowing float", b'{"states": [{"big": 1e999}]}'),
-        ("NaN", b'{"states": [{"big": NaN}]}'),
+        ("5000-digit number", _trace_with_big(b"9" * 5000)),
+        ("overflowing float", _trace_with_big(b"1e999")),
+        ("NaN", _trace_with_big(b"NaN")),
     ],
 )
 def test_unreadable_trace_is_an_error(tmp_path: Path, name: str, content: bytes) -> None:
