@@ -19,7 +19,9 @@ Invariants after every step:
   sources that contains the honest ones: the honest sources alone always,
   and all three while ``m2`` has never forged anything; and the node never
   changes it.  Checked in every run, equivocations and rewrites included;
-* ``NoFraming``: no node ever convicts an honest source;
+* ``NoFraming``: no node ever convicts an honest source, though the
+  Byzantine peer ``n2`` keeps forging entries and convictions of them
+  (``frame``: each is refused and changes nothing);
 * ``ThresholdOnlyRisesInDegraded``: while a node stays DEGRADED its raise
   never drops;
 * ``Convergence``: the ``heal_everything`` rule heals every link, delivers
@@ -48,9 +50,12 @@ from hypothesis.stateful import (
 
 import vigilnet.protocols.sscr._state as state_module
 from tests.sscr.keys import signed, source_keys
+from vigilnet.errors import RemoteProtocolError
 from vigilnet.evidence import EvidenceStats, Verdict
 from vigilnet.fixedpoint import SCALE
 from vigilnet.protocols.sscr import (
+    Conviction,
+    ConvictionSet,
     DeadlineFired,
     Decide,
     Evaluate,
@@ -245,6 +250,48 @@ class PartitionedNetwork(RuleBasedStateMachine):
         self.misbehaved = True
         delta = EvidenceState.of({(AGENT, BYZANTINE): rewritten})
         self.inflight.append((victim, SyncResponse(sender="n2", request_time=-1, delta=delta)))
+
+    @rule(
+        victim=st.sampled_from(NODES[:2]),
+        source=st.sampled_from(["m0", "m1"]),
+        shift=st.integers(1, 3),
+        as_conviction=st.booleans(),
+        with_own_key=st.booleans(),
+    )
+    def frame(
+        self, victim: str, source: str, shift: int, as_conviction: bool, with_own_key: bool
+    ) -> None:
+        """The Byzantine peer n2 (home of m2) forges evidence against an
+        honest source: a higher-sequence entry, or a conviction pairing the
+        source's genuine entry with a forgery, signed with m2's key or not at
+        all.  The victim refuses it as a peer's fault and changes nothing."""
+        sequence = len(self.truth[source]) - 1
+        real = self.truth[source][sequence]
+        stats = EvidenceStats(
+            count=real.count, llr_sum=max(-real.count * LAMBDA, real.llr_sum - shift)
+        )
+        fake = (
+            signed(CONFIGS["n0"], AGENT, BYZANTINE, sequence + 1, stats.count, stats.llr_sum)
+            if with_own_key
+            else SourceEntry(sequence=sequence + 1, stats=stats)
+        )
+        if as_conviction and sequence >= 1:
+            genuine = sign(source, sequence, real)
+            frame = Conviction(agent=AGENT, source=source, lower=genuine, higher=fake)
+            response = SyncResponse(
+                sender="n2",
+                request_time=-1,
+                delta=EvidenceState(),
+                convictions=ConvictionSet.of([frame]),
+            )
+        else:
+            response = SyncResponse(
+                sender="n2", request_time=-1, delta=EvidenceState.of({(AGENT, source): fake})
+            )
+        before = self.nodes[victim]
+        with pytest.raises(RemoteProtocolError):
+            step(CONFIGS[victim], before, SyncResponseArrived(response=response, at=self.now))
+        assert self.nodes[victim] == before
 
     # -- time -----------------------------------------------------------------
     @rule(ticks=st.integers(1, 6), draws=st.lists(DRAWS, min_size=18, max_size=18))
