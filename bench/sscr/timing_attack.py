@@ -42,10 +42,12 @@ This is an experiment, not a test: it never fails.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 from dataclasses import dataclass
 from fractions import Fraction
 
+from vigilnet.crypto import SigningKey
 from vigilnet.evidence import EvidenceStats, Verdict
 from vigilnet.fixedpoint import SCALE
 from vigilnet.protocols.sscr import (
@@ -68,6 +70,7 @@ from vigilnet.protocols.sscr import (
     consistency_bound,
     initial_state,
     judge,
+    sign_entry,
     step,
 )
 
@@ -82,11 +85,30 @@ UPPER, LOWER = 3 * SCALE, -3 * SCALE
 AGENT = "agent"
 
 
+#: One signing key per source (seeds from the names: a benchmark, not a deployment).
+KEYS = {
+    name: SigningKey(hashlib.sha256(b"vigilnet-bench/sscr/source\x00" + name.encode()).digest())
+    for name in ("src-a", "src-b")
+}
+
+
+def _signed(source: str, sequence: int, stats: EvidenceStats) -> SourceEntry:
+    return sign_entry(
+        KEYS[source],
+        CONFIG_A.config_hash,
+        agent=AGENT,
+        source=source,
+        sequence=sequence,
+        stats=stats,
+    )
+
+
 def _config(node: str, peer: str) -> SscrConfig:
     return SscrConfig(
         node=node,
         peers=(peer,),
         sources=(("src-a", "a"), ("src-b", "b")),
+        source_keys=tuple((name, bytes(key.verify_key)) for name, key in KEYS.items()),
         lambda_max=SCALE,
         rate=RATE,
         upper=UPPER,
@@ -131,12 +153,12 @@ class Pair:
         if side == "a":
             self.seq_a += 1
             self.source_a = self.source_a + EvidenceStats(count=1, llr_sum=term)
-            entry = SourceEntry(sequence=self.seq_a, stats=self.source_a)
+            entry = _signed("src-a", self.seq_a, self.source_a)
             self.feed_a(LocalReport(at=at, agent=AGENT, source="src-a", entry=entry))
         else:
             self.seq_b += 1
             self.source_b = self.source_b + EvidenceStats(count=1, llr_sum=term)
-            entry = SourceEntry(sequence=self.seq_b, stats=self.source_b)
+            entry = _signed("src-b", self.seq_b, self.source_b)
             self.feed_b(LocalReport(at=at, agent=AGENT, source="src-b", entry=entry))
 
     def sync(self, at: int) -> None:
