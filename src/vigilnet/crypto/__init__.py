@@ -1,7 +1,8 @@
 """Ed25519 signatures for vigilnet, over PyNaCl (libsodium).
 
 One validation rule (libsodium's ``crypto_sign_ed25519_verify_detached``),
-domain-separated key ids, and :func:`verify_many` for batches.  The rule,
+domain-separated key ids, and :func:`verify_many` for batches; k-of-n sharing of keys over GF(2^8)
+(:func:`split_signing_key`, :func:`recover_signing_key`).  The rule,
 key ids, sign bytes and batch semantics are documented in ``docs/crypto.md``
 and in :mod:`vigilnet.crypto._keys`.
 """
@@ -26,6 +27,14 @@ from vigilnet.crypto._keys import (
     verify_signature,
 )
 from vigilnet.crypto._messages import sign_message, verify_message
+from vigilnet.crypto._shamir import (
+    Share,
+    ShareError,
+    recover,
+    recover_signing_key,
+    split,
+    split_signing_key,
+)
 
 __all__ = [
     "DEFAULT_CACHE_ENTRIES",
@@ -36,12 +45,18 @@ __all__ = [
     "SIGNATURE_BYTES",
     "BatchVerifier",
     "CacheInfo",
+    "Share",
+    "ShareError",
     "SignatureItem",
     "SigningKey",
     "VerifyKey",
     "default_verifier",
     "key_id",
+    "recover",
+    "recover_signing_key",
     "sign_message",
+    "split",
+    "split_signing_key",
     "verify_many",
     "verify_message",
     "verify_signature",
