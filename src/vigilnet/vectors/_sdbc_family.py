@@ -1,14 +1,18 @@
 """Vector family ``sdbc``: SDBC hub consensus (DESIGN.md 4.1).
 
 One group: five hubs from fixed seeds, threshold 3/4 (q = 4), f_live = 1,
-and their configuration hash.  Tests of four kinds:
+f_safe = 1, three summary coordinates in the signed 32-bit range, and their
+configuration hash.  Tests of five kinds:
 
 * ``signBytes``: a wire message (canonical CBOR), the sign bytes it must
   give (tag, zero byte, canonical CBOR of the signed fields) and whether its
   signature verifies under the named hub's key;
 * ``certificate``: a decision certificate (q precommits) that must verify,
   or not (below quorum, duplicate signer, unknown signer, wrong epoch,
-  wrong configuration hash, bad signature);
+  wrong configuration hash, bad signature, nil precommits);
+* ``value``: a proposal whose value must pass ``valid(v)``, or not (a
+  summary of another width or out of range, a next threshold that no
+  quorum of the summaries proposed);
 * ``evidence``: two votes that do (or do not) prove their signer equivocated;
 * ``execution``: every hub correct, messages delivered in send order, three
   epochs: the decided value hash and aggregate of each epoch.
@@ -22,6 +26,7 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
+from vigilnet.aggregation import trimmed_combination
 from vigilnet.encoding import CborValue, decode, encode, sign_bytes
 from vigilnet.errors import RemoteProtocolError
 from vigilnet.protocols.sdbc import (
@@ -38,11 +43,14 @@ from vigilnet.protocols.sdbc import (
     HubConfig,
     Message,
     Proposal,
+    Value,
     Vote,
     check_signature,
     decode_message,
     encode_message,
     make_config,
+    sign_proposal,
+    sign_summary,
     sign_vote,
 )
 from vigilnet.vectors._envelope import Case, Family, Group, Note, hex_string
@@ -78,6 +86,31 @@ _NOTES = {
         bug_type="EDGE_CASE",
         description="Two votes of different rounds: lawful, not equivocation.",
         effect="Accepting it frames a correct hub.",
+    ),
+    "NilCertificate": Note(
+        bug_type="EDGE_CASE",
+        description="q nil precommits: a certificate of no value.",
+        effect="Accepting it treats a round nobody decided in as a decision.",
+    ),
+    "SummaryWidth": Note(
+        bug_type="MALFORMED_INPUT",
+        description="A summary with another number of coordinates than the configuration's.",
+        effect="A narrower one made every honest hub decide an invalid value; a wider one "
+        "crashed the proposer.",
+    ),
+    "SummaryRange": Note(
+        bug_type="MALFORMED_INPUT",
+        description="A summary coordinate outside its configured range.",
+    ),
+    "ThresholdNotAgreed": Note(
+        bug_type="AUTH_BYPASS",
+        description="A next-epoch threshold that fewer than q embedded summaries proposed.",
+        effect="One proposer would choose the next epoch's threshold (1: no hub can start; "
+        "51/100: no value can be built).",
+    ),
+    "ThresholdAgreed": Note(
+        bug_type="FUNCTIONALITY",
+        description="A next-epoch threshold proposed by q embedded summaries.",
     ),
     "Execution": Note(bug_type="FUNCTIONALITY", description="A full run of the protocol."),
 }
@@ -219,6 +252,15 @@ def _build() -> Iterator[Group]:
             replace(cert, precommits=(replace(p0, signature=bytes(64)), *cert.precommits[1:])),
         ),
     ]
+    nils = tuple(sign_vote(keys[h], config, PRECOMMIT, 1, 0, h, None) for h in range(4))
+    cert_cases.append(
+        (
+            "q nil precommits",
+            "invalid",
+            "NilCertificate",
+            replace(cert, value_hash=None, precommits=nils),  # type: ignore[arg-type]
+        )
+    )
     for comment, result, flag, c in cert_cases:
         cases.append(_case(comment, result, flag, kind="certificate", object=_cert_bytes(c).hex()))
     # evidence
@@ -238,6 +280,8 @@ def _build() -> Iterator[Group]:
     ):
         obj = encode({"first": encode_message(pair[0]), "second": encode_message(pair[1])})
         cases.append(_case(comment, result, flag, kind="evidence", object=obj.hex()))
+    # values: a proposal of round 0 by epoch 5's proposer
+    cases.extend(_value_cases(config, keys))
     # executions
     for first in (1, 7):
         expected = _execution(config, keys, first)
@@ -259,9 +303,82 @@ def _build() -> Iterator[Group]:
             "publicKeys": [bytes(k).hex() for k in config.members],
             "threshold": "3/4",
             "fLive": 1,
+            "fSafe": 1,
+            "summaryRanges": [list(r) for r in config.summary_ranges],
             "configHash": config.config_hash.hex(),
         },
         cases=tuple(cases),
+    )
+
+
+def _value_cases(config: HubConfig, keys: list[Any]) -> Iterator[Case]:
+    epoch = 5
+    proposer = config.proposer(epoch, 0)
+    rows = _summaries(epoch)
+
+    def summaries(
+        changed: dict[int, tuple[int, ...]] | None = None, next_t: Fraction | None = None
+    ) -> tuple[EpochSummary, ...]:
+        values = {**rows, **(changed or {})}
+        return tuple(sign_summary(keys[h], config, epoch, h, values[h], next_t) for h in range(4))
+
+    honest = Value.build(config, epoch, summaries())
+    agreed = Value.build(config, epoch, summaries(next_t=Fraction(2, 3)))
+    two = summaries({h: rows[h][:2] for h in range(4)})
+    narrow = Value(
+        epoch=epoch,
+        config_hash=config.config_hash,
+        summaries=two,
+        aggregate=tuple(
+            trimmed_combination([x.values[k] for x in two], config.trim) for k in range(2)
+        ),
+    )
+    out_of_range = Value.build(config, epoch, summaries({0: (2**40, 0, 0)}))
+    rows_values = [
+        ("a value of q summaries, threshold unchanged", "valid", "Valid", honest),
+        ("q summaries propose 2/3 for the next epoch", "valid", "ThresholdAgreed", agreed),
+        (
+            "the proposer alone sets next threshold 1",
+            "invalid",
+            "ThresholdNotAgreed",
+            replace(honest, next_threshold=Fraction(1)),
+        ),
+        (
+            "the proposer alone sets next threshold 51/100",
+            "invalid",
+            "ThresholdNotAgreed",
+            replace(honest, next_threshold=Fraction(51, 100)),
+        ),
+        (
+            "q summaries propose 2/3 but the value says unchanged",
+            "invalid",
+            "ThresholdNotAgreed",
+            replace(agreed, next_threshold=None),
+        ),
+        (
+            "summaries of two coordinates, the configuration has three",
+            "invalid",
+            "SummaryWidth",
+            narrow,
+        ),
+        (
+            "a summary coordinate of 2**40, the range is signed 32-bit",
+            "invalid",
+            "SummaryRange",
+            out_of_range,
+        ),
+    ]
+    return iter(
+        _case(
+            comment,
+            result,
+            flag,
+            kind="value",
+            message=encode_message(
+                sign_proposal(keys[proposer], config, epoch, 0, proposer, value, -1)
+            ).hex(),
+        )
+        for comment, result, flag, value in rows_values
     )
 
 
@@ -288,6 +405,12 @@ def _verify(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:
             if sign_bytes(_tag(m), m.fields()).hex() != test["signBytes"]:
                 return "sign bytes differ"
             check_signature(config, m)
+        elif kind == "value":
+            m = decode_message(bytes.fromhex(test["message"]))
+            if not isinstance(m, Proposal):
+                return "value test is not a proposal"
+            check_signature(config, m)
+            m.value.check_valid(config, m.epoch)
         elif kind == "certificate":
             _cert_from(bytes.fromhex(test["object"])).verify(config)
         elif kind == "evidence":
@@ -318,9 +441,10 @@ SDBC_FAMILY = Family(
     name="sdbc",
     algorithm="SDBC hub consensus: signed messages, decision certificates, equivocation evidence, executions",
     header=(
-        "Five hubs from the group's seeds, threshold 3/4 (q = 4), f_live = 1; configHash binds them.",
-        "Messages are canonical CBOR {type, body}; sign bytes are 'vigilnet/sdbc/<message>/v1', 0x00, canonical CBOR of the signed fields.",
-        "A certificate is valid iff it holds q precommits by distinct members on its (epoch, config_hash, round, value_hash), each correctly signed.",
+        "Five hubs from the group's seeds, threshold 3/4 (q = 4), f_live = 1, f_safe = 1, summaryRanges (one inclusive [low, high] per coordinate); configHash binds them.",
+        "Messages are canonical CBOR {type, body}; sign bytes are 'vigilnet/sdbc/<message>/v<n>' (summary v2, proposal, prevote, precommit v1), 0x00, canonical CBOR of the signed fields.",
+        "A certificate is valid iff it holds q precommits by distinct members on its (epoch, config_hash, round, value_hash), each correctly signed, and value_hash names a value (not nil).",
+        "A value test is a proposal: valid iff its signature verifies and its value passes valid(v): q summaries of distinct members, each of the configured width and ranges, the aggregate recomputes, and next_threshold is the one proposed by at least q of the summaries (else null).",
         "Evidence is valid iff the two votes share (kind, epoch, round, hub, config_hash), differ in value_hash and are both correctly signed.",
         "An execution's expected is epoch:valueHash:aggregate per decided epoch (aggregate as exact fractions), messages delivered in send order.",
     ),
@@ -332,13 +456,18 @@ SDBC_FAMILY = Family(
             "publicKeys": {"type": "array", "items": hex_string("public key")},
             "threshold": {"type": "string"},
             "fLive": {"type": "integer"},
+            "fSafe": {"type": "integer"},
+            "summaryRanges": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "integer"}},
+            },
             "configHash": hex_string("SHA-256 of the configuration"),
         },
     },
     test_schema={
         "properties": {
-            "kind": {"enum": ["signBytes", "certificate", "evidence", "execution"]},
-            "message": hex_string("a wire message (signBytes tests)"),
+            "kind": {"enum": ["signBytes", "certificate", "value", "evidence", "execution"]},
+            "message": hex_string("a wire message (signBytes and value tests)"),
             "signBytes": hex_string("the sign bytes of message"),
             "object": hex_string("canonical CBOR of a certificate, evidence or run"),
             "expected": {"type": "string"},
