@@ -2,7 +2,8 @@
 
 One validation rule (libsodium's ``crypto_sign_ed25519_verify_detached``),
 domain-separated key ids, and :func:`verify_many` for batches; k-of-n sharing of keys over GF(2^8)
-(:func:`split_signing_key`, :func:`recover_signing_key`).  The rule,
+(:func:`split_signing_key`, :func:`recover_signing_key`); key stores
+(:class:`MemoryKeyStore`, :class:`FileKeyStore` encrypted at rest).  The rule,
 key ids, sign bytes and batch semantics are documented in ``docs/crypto.md``
 and in :mod:`vigilnet.crypto._keys`.
 """
@@ -26,6 +27,15 @@ from vigilnet.crypto._keys import (
     key_id,
     verify_signature,
 )
+from vigilnet.crypto._keystore import (
+    DEFAULT_KDF,
+    FAST_KDF_FOR_TESTS,
+    FileKeyStore,
+    KdfParams,
+    KeyStore,
+    KeyStoreError,
+    MemoryKeyStore,
+)
 from vigilnet.crypto._messages import sign_message, verify_message
 from vigilnet.crypto._shamir import (
     Share,
@@ -38,13 +48,20 @@ from vigilnet.crypto._shamir import (
 
 __all__ = [
     "DEFAULT_CACHE_ENTRIES",
+    "DEFAULT_KDF",
     "DEFAULT_PARALLEL_THRESHOLD",
+    "FAST_KDF_FOR_TESTS",
     "KEY_ID_TAG",
     "PUBLIC_KEY_BYTES",
     "SEED_BYTES",
     "SIGNATURE_BYTES",
     "BatchVerifier",
     "CacheInfo",
+    "FileKeyStore",
+    "KdfParams",
+    "KeyStore",
+    "KeyStoreError",
+    "MemoryKeyStore",
     "Share",
     "ShareError",
     "SignatureItem",
