@@ -12,6 +12,8 @@
 * ``shap_sprt``: SPRT thresholds from exact ``alpha``, ``beta`` and the
   verdicts for fixed log-odds.
 * ``shap_replica_median``: the lower median of replica values.
+* ``shap_wire`` (:mod:`vigilnet.vectors._shap_wire_family`): the wire codec
+  of every SHAP message type, valid and invalid encodings.
 
 Generation uses the building side of the implementation (trees, signing,
 ``SprtThresholds``, the SHAP combination); verification replays each test
@@ -22,6 +24,7 @@ bytes rebuilt from the fields) or an independent computation
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 import statistics
@@ -29,6 +32,7 @@ from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
+import cbor2
 import numpy as np
 
 from vigilnet.crypto import SigningKey, VerifyKey
@@ -52,6 +56,7 @@ from vigilnet.merkle import (
     verify_sum_inclusion,
 )
 from vigilnet.protocols.shap import (
+    BODY_DIGEST_TAG,
     LAYOUT,
     REPORT_TAG,
     MonitorBody,
@@ -64,9 +69,11 @@ from vigilnet.protocols.shap import (
     entries_tree,
     entry_leaf,
     monitor_report,
+    sign_report,
 )
 from vigilnet.vectors._diagnostic import diagnostic
 from vigilnet.vectors._envelope import Case, Family, Group, Note, hex_string
+from vigilnet.vectors._shap_wire_family import SHAP_WIRE_FAMILY
 
 __all__ = [
     "SHAP_FAMILIES",
@@ -75,6 +82,7 @@ __all__ = [
     "SHAP_REPLICA_MEDIAN_FAMILY",
     "SHAP_REPORT_FAMILY",
     "SHAP_SPRT_FAMILY",
+    "SHAP_WIRE_FAMILY",
 ]
 
 _CONFIG = ShapConfig()
@@ -612,7 +620,11 @@ _REPORT_NOTES = {
     ),
     "BodyMismatch": Note(
         bug_type="AUTH_BYPASS",
-        description="Validly signed, but the body's entries tree does not give the signed root (an inconsistent report: rejected and counted against the sender).",
+        description="A genuine signed report paired with another body: the body does not hash to the signed body_digest. Rejected, and never counted against the signer (anyone can pair a report with a body).",
+    ),
+    "SignedInconsistentBody": Note(
+        bug_type="AUTH_BYPASS",
+        description="Validly signed over the body's digest, but the body's entries tree does not give the signed root: rejected, and the signer's own fault (a strike).",
     ),
     "WrongKey": Note(bug_type="AUTH_BYPASS", description="Signed by another monitor's key."),
 }
@@ -635,7 +647,7 @@ def _body_json(body: MonitorBody) -> list[list[str]]:
 
 def _report_case(comment: str, result: str, flag: str, report: Report, body: MonitorBody) -> Case:
     tree = entries_tree(
-        np.array(body.agent_ids, dtype=np.int64),
+        np.array(body.agent_ids, dtype=np.uint64),
         np.array(body.counts, dtype=np.int64),
         np.array(body.llr_sums, dtype=np.int64),
     )
@@ -645,6 +657,7 @@ def _report_case(comment: str, result: str, flag: str, report: Report, body: Mon
         flags=(flag,),
         fields={
             "body": _body_json(body),
+            "bodyDigest": body.digest.hex(),
             "entriesRoot": tree.root.hash.hex(),
             **_report_fields(report),
         },
@@ -664,14 +677,8 @@ def _build_reports() -> Iterator[Group]:
                 f"{what}, llr total + 1 after signing",
                 "invalid",
                 "ModifiedTotals",
-                Report(
-                    epoch=report.epoch,
-                    config_hash=report.config_hash,
-                    node_id=report.node_id,
-                    tier=report.tier,
-                    root=report.root,
-                    totals=(report.totals[0], report.totals[1], report.totals[2] + 1),
-                    signature=report.signature,
+                dataclasses.replace(
+                    report, totals=(report.totals[0], report.totals[1], report.totals[2] + 1)
                 ),
                 body,
             )
@@ -717,6 +724,25 @@ def _build_reports() -> Iterator[Group]:
         cases.append(
             _report_case(f"{what}, body count + 1", "invalid", "BodyMismatch", report, other)
         )
+        inconsistent = sign_report(
+            key,
+            epoch=report.epoch,
+            config_hash=report.config_hash,
+            node_id=report.node_id,
+            tier=report.tier,
+            root=report.root,
+            totals=report.totals,
+            body_digest=other.digest,
+        )
+        cases.append(
+            _report_case(
+                f"{what}, signs the digest of a body with count + 1 and the root of the first",
+                "invalid",
+                "SignedInconsistentBody",
+                inconsistent,
+                other,
+            )
+        )
         yield Group(
             type="ShapReport",
             fields={
@@ -729,15 +755,7 @@ def _build_reports() -> Iterator[Group]:
 
 
 def _replace_signature(report: Report, signature: bytes) -> Report:
-    return Report(
-        epoch=report.epoch,
-        config_hash=report.config_hash,
-        node_id=report.node_id,
-        tier=report.tier,
-        root=report.root,
-        totals=report.totals,
-        signature=signature,
-    )
+    return dataclasses.replace(report, signature=signature)
 
 
 def _verify_report(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:
@@ -753,15 +771,25 @@ def _verify_report(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | N
     if built.hex() != test["signBytes"]:
         return "sign bytes differ from the tag and fields"
     rows = test["body"]
+    # The digest, rebuilt from the rows with cbor2 directly (not the implementation).
+    columns = {
+        "agent_ids": [int(r[0]) for r in rows],
+        "counts": [int(r[1]) for r in rows],
+        "llr_sums": [int(r[2]) for r in rows],
+    }
+    digest = hashlib.sha256(BODY_DIGEST_TAG + cbor2.dumps(columns, canonical=True)).digest()
+    if digest.hex() != test["bodyDigest"]:
+        return "body digest differs from the rows"
     tree = entries_tree(
-        np.array([int(r[0]) for r in rows], dtype=np.int64),
-        np.array([int(r[1]) for r in rows], dtype=np.int64),
-        np.array([int(r[2]) for r in rows], dtype=np.int64),
+        np.array(columns["agent_ids"], dtype=np.uint64),
+        np.array(columns["counts"], dtype=np.int64),
+        np.array(columns["llr_sums"], dtype=np.int64),
     )
     if tree.root.hash.hex() != test["entriesRoot"]:
         return "entries root differs from the body's tree"
     consistent = (
-        commitment_hash(None, tree.root) == fields["root"]
+        fields["body_digest"] == digest
+        and commitment_hash(None, tree.root) == fields["root"]
         and list(tree.root.totals) == list(fields["totals"])  # type: ignore[arg-type]
         and fields["config_hash"] == bytes.fromhex(group["configHash"])
         and fields["tier"] == Tier.MONITOR.value
@@ -784,7 +812,9 @@ SHAP_REPORT_FAMILY = Family(
         "A monitor's body lists (agent id, evidence count, fixed-point LLR sum) rows, sorted by agent id, as decimal strings.",
         "Its entries tree is the Merkle-sum tree (see shap_merkle_sum) of leaves payload uint64(agent id), sums (1, count, llr_sum); entriesRoot is that tree's root hash.",
         "The signed root is SHA-256(0x05 'vigilnet/shap/commitment/v1' || 32 zero bytes || entriesRoot) (a monitor has no inputs tree); the signed totals are the tree's totals.",
-        "Sign bytes: 'vigilnet/shap/report/v1' 0x00 canonical CBOR of {epoch, config_hash, node_id, tier, root, totals}. A report is valid when the sign bytes match, the signature verifies under publicKey, tier is 'monitor', config_hash is the group's, and the body gives root and totals.",
+        "bodyDigest is SHA-256('vigilnet/shap/body/v1' 0x00 || canonical CBOR of {agent_ids: [...], counts: [...], llr_sums: [...]}), the body's columns as integer arrays.",
+        "Sign bytes: 'vigilnet/shap/report/v2' 0x00 canonical CBOR of {epoch, config_hash, node_id, tier, root, totals, body_digest}. A report is valid when the sign bytes match, the signature verifies under publicKey, tier is 'monitor', config_hash is the group's, body_digest is the body's digest, and the body gives root and totals.",
+        "A body that does not hash to the signed body_digest (BodyMismatch) is no evidence against the signer; a body that does and still fails (SignedInconsistentBody) is.",
     ),
     notes=_REPORT_NOTES,
     group_schema={
@@ -801,6 +831,7 @@ SHAP_REPORT_FAMILY = Family(
                 "type": "array",
                 "items": {"type": "array", "items": _INT_STRING, "minItems": 3, "maxItems": 3},
             },
+            "bodyDigest": hex_string("SHA-256 body digest of the body's rows"),
             "entriesRoot": hex_string("root hash of the body's entries tree"),
             "fields": {
                 "type": "string",
@@ -809,7 +840,7 @@ SHAP_REPORT_FAMILY = Family(
             "signBytes": hex_string("tag, 0x00, canonical CBOR of the fields"),
             "signature": hex_string("Ed25519 signature"),
         },
-        "required": ["body", "entriesRoot", "fields", "signBytes", "signature"],
+        "required": ["body", "bodyDigest", "entriesRoot", "fields", "signBytes", "signature"],
     },
     build=_build_reports,
     verify_case=_verify_report,
@@ -1012,4 +1043,5 @@ SHAP_FAMILIES: tuple[Family, ...] = (
     SHAP_REPORT_FAMILY,
     SHAP_SPRT_FAMILY,
     SHAP_REPLICA_MEDIAN_FAMILY,
+    SHAP_WIRE_FAMILY,
 )
