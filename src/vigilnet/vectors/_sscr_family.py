@@ -15,6 +15,15 @@ Four group types:
   language).
 * ``Finality``: the bound ``lambda_max * ceil(rate * staleness) *
   unreachable`` and the verdict with its finality for given log-odds.
+* ``EntrySignature``: a source's Ed25519 signature over the entry's sign
+  bytes ``"vigilnet/sscr/entry/v1" 0x00 || canonical_cbor({config_hash,
+  agent, source, sequence, count, llr_sum})``; the sign bytes are given, the
+  verifier rebuilds them with :mod:`cbor2` directly and checks the signature
+  with libsodium directly (a different path from ``entry_verifies``).
+* ``WireDecode``: one valid encoding of every SSCR message type and
+  encodings that a decoder must refuse, each with the refusal's reason and
+  the limits it was decoded under (``maxEntries``, ``maxConvictions``,
+  ``maxCount``).
 
 Generated through :mod:`vigilnet.protocols.sscr`; verified by recomputing
 every answer with :class:`fractions.Fraction` arithmetic written here, and
@@ -24,24 +33,45 @@ different path from :func:`merge`.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping, Sequence
 from fractions import Fraction
 from typing import Any
 
-from vigilnet.errors import VigilnetError
+import cbor2
+import nacl.bindings
+import nacl.exceptions
+
+from vigilnet.crypto import SigningKey
+from vigilnet.encoding import encode
+from vigilnet.errors import RemoteProtocolError, VigilnetError
 from vigilnet.evidence import EvidenceStats, Verdict
 from vigilnet.fixedpoint import SCALE
 from vigilnet.protocols.sscr import (
     LOG10_E_Q32,
+    Conviction,
+    ConvictionSet,
     EvidenceState,
+    Heartbeat,
     HeartbeatWindow,
+    Message,
     SourceEntry,
+    SourceReport,
+    SscrConfig,
+    SuspicionReported,
+    SyncRequest,
+    SyncResponse,
+    WireLimits,
     consistency_bound,
+    decode_message,
+    encode_message,
+    entry_sign_bytes,
     judge,
     merge,
+    sign_entry,
     staleness_deadline,
 )
-from vigilnet.vectors._envelope import Case, Family, Group, Note
+from vigilnet.vectors._envelope import Case, Family, Group, Note, hex_string
 
 __all__ = ["SSCR_FAMILY"]
 
@@ -90,6 +120,22 @@ _NOTES = {
     ),
     "BadEntry": Note(
         bug_type="INVALID_INPUT", description="A delta entry with sequence 0 must be refused."
+    ),
+    "SignedEntry": Note(bug_type="BASIC", description="A source's valid signature on its entry."),
+    "ForgedEntry": Note(
+        bug_type="BYZANTINE",
+        description="A signature that is not the source's over these sign bytes: another agent, another configuration, other statistics, a damaged signature.",
+        effect="Accepting it lets any peer rewrite or convict an honest source.",
+    ),
+    "WireMessage": Note(bug_type="BASIC", description="A valid encoding of one message type."),
+    "MalformedMessage": Note(
+        bug_type="INVALID_INPUT",
+        description="Not a message of its type: wrong fields, types or ranges, or not canonical.",
+    ),
+    "OverLimit": Note(
+        bug_type="RESOURCE",
+        description="Beyond a per-type limit taken from the configuration (entries, convictions, bytes, depth).",
+        effect="Accepting it lets a peer grow the receiver's memory and work without bound.",
     ),
 }
 
@@ -235,7 +281,364 @@ _UPPER, _LOWER = 3 * _S, -3 * _S
 _CONSTANTS = {"log10EQ32": LOG10_E_Q32, "upper": _UPPER, "lower": _LOWER}
 
 
+#: The deployment the wire and signature vectors are made for: nodes a, b,
+#: c; sources ma, mb, mc hosted one each, with keys from fixed seeds.
+_WIRE_SOURCES = (("ma", "a"), ("mb", "b"), ("mc", "c"))
+_WIRE_KEYS = {
+    name: SigningKey(hashlib.sha256(b"vigilnet-vectors/sscr/source\x00" + name.encode()).digest())
+    for name, _ in _WIRE_SOURCES
+}
+_WIRE_CONFIG = SscrConfig(
+    node="a",
+    peers=("b", "c"),
+    sources=_WIRE_SOURCES,
+    source_keys=tuple((n, bytes(k.verify_key)) for n, k in _WIRE_KEYS.items()),
+    lambda_max=_S,
+    rate=Fraction(1),
+    upper=2 * _S,
+    lower=-2 * _S,
+    deadline_base=10,
+    phi_threshold=4 * _S,
+    max_agents=2,
+)
+_LIMITS = WireLimits.of(_WIRE_CONFIG)
+
+
+def _signed(agent: str, source: str, sequence: int, count: int, llr_sum: int) -> SourceEntry:
+    return sign_entry(
+        _WIRE_KEYS[source],
+        _WIRE_CONFIG.config_hash,
+        agent=agent,
+        source=source,
+        sequence=sequence,
+        stats=EvidenceStats(count=count, llr_sum=llr_sum),
+    )
+
+
+def _wire_messages() -> list[tuple[str, Message]]:
+    equivocation = Conviction(
+        agent="x",
+        source="mb",
+        lower=_signed("x", "mb", 2, 2, -2 * _S),
+        higher=_signed("x", "mb", 2, 2, 2 * _S),
+    )
+    return [
+        ("heartbeat", Heartbeat(sender="b")),
+        ("suspicion", SuspicionReported(peer="c", observer="b")),
+        ("report", SourceReport(agent="w", source="ma", entry=_signed("w", "ma", 1, 1, _S))),
+        ("conviction", equivocation),
+        (
+            "sync_request",
+            SyncRequest(
+                sender="b",
+                request_time=2,
+                digest=((("x", "ma"), (1, 1, _S)), (("y", "mc"), (4, 4, 0))),
+                convicted=(("mb", ("x", (2, 2, -2 * _S), (2, 2, 2 * _S))),),
+            ),
+        ),
+        (
+            "sync_response",
+            SyncResponse(
+                sender="b",
+                request_time=3,
+                delta=EvidenceState.of(
+                    {
+                        ("x", "mb"): _signed("x", "mb", 1, 1, _S),
+                        ("x", "mc"): _signed("x", "mc", 2, 2, -_S),
+                    }
+                ),
+                convictions=ConvictionSet.of([equivocation]),
+            ),
+        ),
+    ]
+
+
+def _invalid_wire() -> list[tuple[str, tuple[str, ...], str, bytes, str]]:
+    """(comment, flags, type, bytes, reason)."""
+    by_type = {kind: encode_message(m) for kind, m in _wire_messages()}
+    report = cbor2.loads(by_type["report"])["body"]
+    response = cbor2.loads(by_type["sync_response"])["body"]
+    request = cbor2.loads(by_type["sync_request"])["body"]
+    conviction = cbor2.loads(by_type["conviction"])["body"]
+
+    def wire(kind: str, body: dict[str, Any]) -> bytes:
+        return encode({"type": kind, "body": _tuples(body)})
+
+    entries = [tuple(e) for e in response["entries"]]
+    sig = b"\0" * 64
+    bad = "MalformedMessage"
+    return [
+        ("a trailing byte", (bad,), "heartbeat", by_type["heartbeat"] + b"\0", "trailing bytes"),
+        (
+            "an unknown type",
+            (bad,),
+            "ping",
+            encode({"type": "ping", "body": {}}),
+            "unknown message type",
+        ),
+        (
+            "an extra field",
+            (bad,),
+            "report",
+            wire("report", {**report, "extra": 0}),
+            "report fields",
+        ),
+        (
+            "sequence 0",
+            (bad,),
+            "report",
+            wire("report", {**report, "sequence": 0}),
+            "integer out of range",
+        ),
+        (
+            "count is a boolean",
+            (bad,),
+            "report",
+            wire("report", {**report, "count": True}),
+            "integer out of range",
+        ),
+        (
+            "count over maxCount (2**39 // 3)",
+            ("OverLimit",),
+            "report",
+            wire("report", {**report, "count": _LIMITS.max_count + 1}),
+            "integer out of range",
+        ),
+        (
+            "a 63-byte signature",
+            (bad,),
+            "report",
+            wire("report", {**report, "signature": sig[:63]}),
+            "bad signature field",
+        ),
+        (
+            "an empty agent name",
+            (bad,),
+            "report",
+            wire("report", {**report, "agent": ""}),
+            "bad name",
+        ),
+        (
+            "a 257-byte agent name",
+            ("OverLimit",),
+            "report",
+            wire("report", {**report, "agent": "x" * 257}),
+            "bad name",
+        ),
+        (
+            "a heartbeat past its type's byte limit",
+            ("OverLimit",),
+            "heartbeat",
+            wire("heartbeat", {"sender": "b" * 600}),
+            "too large for its type",
+        ),
+        (
+            "entries not sorted by (agent, source)",
+            (bad,),
+            "sync_response",
+            wire("sync_response", {**response, "entries": entries[::-1]}),
+            "entries not in canonical order",
+        ),
+        (
+            "an entry twice",
+            (bad,),
+            "sync_response",
+            wire("sync_response", {**response, "entries": [entries[0], entries[0]]}),
+            "entries not in canonical order",
+        ),
+        (
+            "7 entries: over max_agents (2) x sources (3)",
+            ("OverLimit",),
+            "sync_response",
+            wire(
+                "sync_response",
+                {**response, "entries": [(f"agent-{i}", "mb", 1, 1, 0, sig) for i in range(7)]},
+            ),
+            "too many entries",
+        ),
+        (
+            "4 convictions: over one per source",
+            ("OverLimit",),
+            "sync_response",
+            wire("sync_response", {**response, "convictions": [conviction] * 4}),
+            "too many convictions",
+        ),
+        (
+            "a conviction's entries out of order",
+            (bad,),
+            "conviction",
+            wire(
+                "conviction",
+                {**conviction, "lower": conviction["higher"], "higher": conviction["lower"]},
+            ),
+            "conviction entries not in order",
+        ),
+        (
+            "request time 2**63",
+            (bad,),
+            "sync_request",
+            wire("sync_request", {**request, "request_time": 1 << 63}),
+            "integer out of range",
+        ),
+        (
+            "nested six deep",
+            ("OverLimit",),
+            "sync_request",
+            wire("sync_request", {**request, "digest": [[[[[1]]]]]}),
+            "too deep",
+        ),
+    ]
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
+def _limit_fields() -> dict[str, int]:
+    return {
+        "maxEntries": _LIMITS.max_entries,
+        "maxConvictions": _LIMITS.max_convictions,
+        "maxCount": _LIMITS.max_count,
+    }
+
+
+def _signature_cases() -> Iterator[Case]:
+    h = _WIRE_CONFIG.config_hash
+    genuine = _signed("x", "mb", 3, 3, -_S)
+    other = hashlib.sha256(b"another deployment").digest()
+    damaged = bytes([genuine.signature[0] ^ 1]) + genuine.signature[1:]
+    rows: list[tuple[str, tuple[str, ...], str, bytes, str, int, int, int, bytes, bool]] = [
+        ("mb on x", ("SignedEntry",), "x", h, "mb", 3, 3, -_S, genuine.signature, True),
+        (
+            "ma on y, one term",
+            ("SignedEntry",),
+            "y",
+            h,
+            "ma",
+            1,
+            1,
+            _S,
+            _signed("y", "ma", 1, 1, _S).signature,
+            True,
+        ),
+        (
+            "mb's signature on x, presented for y",
+            ("ForgedEntry",),
+            "y",
+            h,
+            "mb",
+            3,
+            3,
+            -_S,
+            genuine.signature,
+            False,
+        ),
+        (
+            "under another configuration hash",
+            ("ForgedEntry",),
+            "x",
+            other,
+            "mb",
+            3,
+            3,
+            -_S,
+            genuine.signature,
+            False,
+        ),
+        ("other statistics", ("ForgedEntry",), "x", h, "mb", 4, 3, -_S, genuine.signature, False),
+        (
+            "one bit of the signature flipped",
+            ("ForgedEntry",),
+            "x",
+            h,
+            "mb",
+            3,
+            3,
+            -_S,
+            damaged,
+            False,
+        ),
+        (
+            "signed by mc, presented as mb's",
+            ("ForgedEntry",),
+            "x",
+            h,
+            "mb",
+            3,
+            3,
+            -_S,
+            sign_entry(
+                _WIRE_KEYS["mc"],
+                h,
+                agent="x",
+                source="mb",
+                sequence=3,
+                stats=EvidenceStats(count=3, llr_sum=-_S),
+            ).signature,
+            False,
+        ),
+    ]
+    for comment, flags, agent, config_hash, source, sequence, count, llr_sum, signature, ok in rows:
+        message = entry_sign_bytes(
+            config_hash, agent, source, sequence, EvidenceStats(count=count, llr_sum=llr_sum)
+        )
+        yield Case(
+            comment=comment,
+            result="valid" if ok else "invalid",
+            flags=flags,
+            fields={
+                "publicKey": bytes(_WIRE_KEYS[source].verify_key).hex(),
+                "configHash": config_hash.hex(),
+                "agent": agent,
+                "source": source,
+                "sequence": sequence,
+                "count": count,
+                "llrSum": llr_sum,
+                "signBytes": message.hex(),
+                "signature": signature.hex(),
+            },
+        )
+
+
 def _build() -> Iterator[Group]:
+    yield from _build_arithmetic()
+    yield Group(type="EntrySignature", fields=_CONSTANTS, cases=tuple(_signature_cases()))
+    wire = [
+        Case(
+            comment=f"a valid {kind}",
+            result="valid",
+            flags=("WireMessage",),
+            fields={
+                "messageType": kind,
+                "message": encode_message(message).hex(),
+                "reason": "",
+                **_limit_fields(),
+            },
+        )
+        for kind, message in _wire_messages()
+    ]
+    for comment, flags, kind, data, reason in _invalid_wire():
+        wire.append(
+            Case(
+                comment=comment,
+                result="invalid",
+                flags=flags,
+                fields={
+                    "messageType": kind,
+                    "message": data.hex(),
+                    "reason": reason,
+                    **_limit_fields(),
+                },
+            )
+        )
+    yield Group(type="WireDecode", fields=_CONSTANTS, cases=tuple(wire))
+
+
+def _build_arithmetic() -> Iterator[Group]:
     merges = []
     for comment, flags, deltas in _MERGES:
         state = EvidenceState()
@@ -388,8 +791,74 @@ def _verify_finality(group: Mapping[str, Any], test: Mapping[str, Any]) -> str |
     return None if got == want else f"(bound, verdict, final) {got} != {want}"
 
 
+_ENTRY_PREFIX = b"vigilnet/sscr/entry/v1\x00"
+
+
+def _verify_signature(test: Mapping[str, Any]) -> str | None:
+    fields = {
+        "config_hash": bytes.fromhex(test["configHash"]),
+        "agent": test["agent"],
+        "source": test["source"],
+        "sequence": test["sequence"],
+        "count": test["count"],
+        "llr_sum": test["llrSum"],
+    }
+    message = _ENTRY_PREFIX + cbor2.dumps(fields, canonical=True)
+    if message.hex() != test["signBytes"]:
+        return "sign bytes differ from the fields"
+    signature = bytes.fromhex(test["signature"])
+    try:
+        nacl.bindings.crypto_sign_open(signature + message, bytes.fromhex(test["publicKey"]))
+        ok = len(signature) == 64
+    except nacl.exceptions.BadSignatureError:
+        ok = False
+    want = test["result"] == "valid"
+    return (
+        None
+        if ok == want
+        else f"signature {'verifies' if ok else 'fails'}, expected {test['result']}"
+    )
+
+
+_TYPE_NAMES = {
+    Heartbeat: "heartbeat",
+    SuspicionReported: "suspicion",
+    SourceReport: "report",
+    Conviction: "conviction",
+    SyncRequest: "sync_request",
+    SyncResponse: "sync_response",
+}
+
+
+def _verify_wire(test: Mapping[str, Any]) -> str | None:
+    limits = WireLimits(
+        max_entries=test["maxEntries"],
+        max_convictions=test["maxConvictions"],
+        max_count=test["maxCount"],
+    )
+    data = bytes.fromhex(test["message"])
+    try:
+        message = decode_message(data, limits)
+    except RemoteProtocolError as exc:
+        if test["result"] != "invalid":
+            return f"refused a valid message: {exc}"
+        reason = getattr(exc, "reason", "")
+        return (
+            None if reason == test["reason"] else f"refused for {reason!r}, not {test['reason']!r}"
+        )
+    if test["result"] == "invalid":
+        return "accepted a message that must be refused"
+    if _TYPE_NAMES[type(message)] != test["messageType"]:
+        return f"decoded as {_TYPE_NAMES[type(message)]}"
+    return None if encode_message(message) == data else "re-encoding differs"
+
+
 def _verify(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:
     kind = group["type"]
+    if kind == "EntrySignature":
+        return _verify_signature(test)
+    if kind == "WireDecode":
+        return _verify_wire(test)
     if kind == "CrdtMerge":
         return _verify_merge(test)
     if kind == "PhiAccrual":
@@ -416,7 +885,7 @@ _ENTRY_SCHEMA = {
 
 SSCR_FAMILY = Family(
     name="sscr",
-    algorithm="vigilnet SSCR: evidence CRDT merge, fixed-point phi accrual, jittered deadlines, finality bound",
+    algorithm="vigilnet SSCR: evidence CRDT merge, fixed-point phi accrual, jittered deadlines, finality bound, entry signatures, wire codec",
     header=(
         "CrdtMerge: apply the deltas in order to an empty replica; per (agent, source) keep the entry with the",
         "largest (sequence, count, llrSum); the result is sorted by (agent, source).",
@@ -427,10 +896,23 @@ SSCR_FAMILY = Family(
         "L - bound >= upper), CLEARED if L <= lower (final iff L + bound <= lower), else UNDECIDED, never final.",
         "All LLR quantities are fixed point with 16 fraction bits (65536 = 1 nat).",
         "Every group carries the constants log10EQ32, upper and lower (the Finality thresholds).",
+        "EntrySignature: signBytes = 'vigilnet/sscr/entry/v1' 0x00 || canonical CBOR of {config_hash, agent,",
+        "source, sequence, count, llr_sum}; valid iff the Ed25519 signature verifies under publicKey.",
+        "WireDecode: decode message (hex) under maxEntries, maxConvictions and maxCount; valid ones decode as",
+        "messageType and re-encode to the same bytes; invalid ones are refused for `reason`.",
     ),
     notes=_NOTES,
     group_schema={
-        "type": {"enum": ["CrdtMerge", "PhiAccrual", "StalenessDeadline", "Finality"]},
+        "type": {
+            "enum": [
+                "CrdtMerge",
+                "PhiAccrual",
+                "StalenessDeadline",
+                "Finality",
+                "EntrySignature",
+                "WireDecode",
+            ]
+        },
         "properties": {
             "log10EQ32": {"type": "integer"},
             "upper": {"type": "integer"},
@@ -459,6 +941,21 @@ SSCR_FAMILY = Family(
             "bound": {"type": "integer"},
             "verdict": {"enum": ["flagged", "cleared", "undecided"]},
             "final": {"type": "boolean"},
+            "publicKey": hex_string("the source's Ed25519 public key"),
+            "configHash": hex_string("SscrConfig.config_hash"),
+            "agent": {"type": "string"},
+            "source": {"type": "string"},
+            "sequence": {"type": "integer"},
+            "count": {"type": "integer"},
+            "llrSum": {"type": "integer"},
+            "signBytes": hex_string("the bytes the source signs"),
+            "signature": hex_string("64-byte Ed25519 signature"),
+            "messageType": {"type": "string"},
+            "message": hex_string("the wire bytes"),
+            "reason": {"type": "string", "description": "why a decoder refuses it ('' if valid)"},
+            "maxEntries": {"type": "integer"},
+            "maxConvictions": {"type": "integer"},
+            "maxCount": {"type": "integer"},
         },
         "required": [],
     },
