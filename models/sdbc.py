@@ -116,13 +116,18 @@ MUTANTS: Final = (
     "round_skip_too_few",
     "threshold_lowered_in_epoch",
     "trim_fewer_than_f",
+    "proposer_skips_own_check",
+    "next_threshold_by_proposer",
 )
 
 #: The configuration at which each mutant is killed (the lock and unlock
 #: rules need two rounds, explored at N = 4; at N = 4 the quorum from an
 #: assumed f happens to be right, 3 = 2 * 1 + 1, so that one is killed at N = 5).
+#: ``next_threshold_by_proposer`` needs round 0's faulty proposer and three
+#: correct hubs that make its value a quorum with it: n5f1.
 MUTANT_CONFIG: Final = {
-    name: "n5f1" if name == "quorum_from_assumed_f" else "n4f1" for name in MUTANTS
+    name: "n5f1" if name in ("quorum_from_assumed_f", "next_threshold_by_proposer") else "n4f1"
+    for name in MUTANTS
 }
 
 #: Each always-property and the witness that shows it is not vacuous.
@@ -137,6 +142,7 @@ PROPERTY_NAMES: Final = {
     "NoEquivocationByCorrect": "TwoDecided",
     "CorrectVotesValid": "InvalidProposalRejected",
     "RoundAdvanceJustified": "RoundChange",
+    "NextThresholdSafe": "SomeDecided",
 }
 
 CONFIGS: Final[dict[str, dict[str, object]]] = {
@@ -223,14 +229,38 @@ class SDBCSpec:
             "vX": trimmed_combination([self.summary[h] for h in self.included["vX"]], 0),
         }
         trim = self.trim_f - 1 if mutant == "trim_fewer_than_f" else self.trim_f
-        self.truly_valid = frozenset(v for v in VALUES if self._recomputes(v, self.trim_f))
+        #: the values of this model: the mutant ``next_threshold_by_proposer``
+        #: adds ``vT``, v0's summaries with a next threshold of 1 chosen by the
+        #: proposer alone (in the specification it is invalid, like vX, and
+        #: behaves exactly as vX: left out)
+        self.values: tuple[str, ...] = VALUES
+        if mutant == "next_threshold_by_proposer":
+            self.values = (*VALUES, "vT")
+            self.included["vT"] = self.included["v0"]
+            self.claimed["vT"] = self.claimed["v0"]
+        #: ``NextQ(v)``: the next epoch's quorum a value carries.  Each faulty
+        #: hub's summary proposes threshold 1 (quorum N), each correct one no
+        #: change; the agreed rule takes a change only when Q included
+        #: summaries propose it (never here: F < Q), so NextQ is Q for every
+        #: value of the specification; vT's is the proposer's choice, N.
+        self.next_q = {
+            v: self.n if sum(1 for h in self.included[v] if h < self.f) >= self.q0 else self.q0
+            for v in self.values
+        }
+        if "vT" in self.values:
+            self.next_q["vT"] = self.n
+        self.truly_valid = frozenset(
+            v for v in self.values if v != "vT" and self._recomputes(v, self.trim_f)
+        )
         self.valid_values = tuple(
-            v for v in VALUES if mutant == "decide_without_valid" or self._recomputes(v, trim)
+            v for v in self.values if mutant == "decide_without_valid" or self._recomputes(v, trim)
         )
         honest = [self.summary[h] for h in self.corr]
         self.honest_low, self.honest_high = min(honest), max(honest)
         self._faulty_proposals = {
-            r: tuple(sorted((r, self.proposer(r), v, vr) for v in VALUES for vr in range(-1, r)))
+            r: tuple(
+                sorted((r, self.proposer(r), v, vr) for v in self.values for vr in range(-1, r))
+            )
             for r in self.rounds
         }
         #: the hubs whose validValue is read later (they propose a later round)
@@ -286,7 +316,7 @@ class SDBCSpec:
         out = {(r, h, i, 0) for r, h, i in votes}
         for h in s.injected:
             out.update(
-                (r, h, i, sig) for r in self.rounds for i in (*VALUES, NIL) for sig in (0, 1)
+                (r, h, i, sig) for r in self.rounds for i in (*self.values, NIL) for sig in (0, 1)
             )
         return frozenset(out)
 
@@ -384,7 +414,8 @@ class SDBCSpec:
                 continue
             if any(m[0] == r for m in s.msgsPropose):
                 continue
-            choices = (s.validValue[i],) if s.validValue[i] != NIL else self.valid_values
+            fresh = self.values if self.mutant == "proposer_skips_own_check" else self.valid_values
+            choices = (s.validValue[i],) if s.validValue[i] != NIL else fresh
             for v in choices:
                 yield (p, v), replace(s, msgsPropose=s.msgsPropose | {(r, p, v, s.validRound[i])})
 
@@ -401,10 +432,12 @@ class SDBCSpec:
         for i, p in enumerate(self.corr):
             if s.step[i] != PROPOSE:
                 continue
-            for _r, _h, v, vr in self._round_proposals(s, s.round[i]):
+            for _r, src, v, vr in self._round_proposals(s, s.round[i]):
                 if vr != -1:
                     continue
-                ident = v if self.valid(v) and self._free(s, i, v, -1) else NIL
+                # the mutant trusts its own value: a proposer "knows" it is valid
+                trusted = self.mutant == "proposer_skips_own_check" and src == p
+                ident = v if (self.valid(v) or trusted) and self._free(s, i, v, -1) else NIL
                 yield (p, v), self._prevote(s, i, ident)
 
     def upon_proposal_in_propose_and_prevote(self, s: SDBCState) -> Succ:
@@ -601,7 +634,7 @@ class SDBCSpec:
 
     def type_ok(self, s: SDBCState) -> bool:
         k = len(self.corr)
-        ids = (*VALUES, NIL)
+        ids = (*self.values, NIL)
         return (
             all(len(x) == k for x in (s.round, s.step, s.quorumOf))
             and all(r in self.rounds for r in s.round)
@@ -650,6 +683,17 @@ class SDBCSpec:
     def correct_votes_valid(self, s: SDBCState) -> bool:
         """A correct hub prevotes or precommits only nil or a valid value."""
         return all(m[2] == NIL or m[2] in self.truly_valid for m in s.msgsPrevote | s.msgsPrecommit)
+
+    def next_threshold_safe(self, s: SDBCState) -> bool:
+        """Every decided value leaves the next epoch runnable: its quorum
+        ``NextQ`` is at most ``N - FLive`` (the correct hubs still make one)
+        and a value of ``NextQ`` summaries survives trimming ``N - NextQ``
+        per side (``3 NextQ >= 2N + 1``).  Threshold 1 breaks the first,
+        51/100 the second."""
+        return all(
+            self.next_q[d] <= self.n - self.f_live and 3 * self.next_q[d] >= 2 * self.n + 1
+            for d in self.decided_values(s)
+        )
 
     def no_equivocation_by_correct(self, s: SDBCState) -> bool:
         return not self.correct_equivocators(s)
@@ -712,6 +756,7 @@ class SDBCSpec:
             "NoEquivocationByCorrect": self.no_equivocation_by_correct,
             "CorrectVotesValid": self.correct_votes_valid,
             "RoundAdvanceJustified": self.round_advance_justified,
+            "NextThresholdSafe": self.next_threshold_safe,
         }
 
     def claimed_invariants(self) -> tuple[str, ...]:

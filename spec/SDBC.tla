@@ -84,6 +84,15 @@ Valid(v) ==
 
 ValidValues == {v \in Values : Valid(v)}
 
+(* The next epoch's quorum a value carries, by the agreed-threshold rule  *)
+(* (docs/protocols/sdbc.md): each faulty hub's summary proposes threshold *)
+(* 1 (quorum N), each correct one no change, and a change is taken only   *)
+(* when Q of the included summaries propose it.  A value whose next       *)
+(* threshold the proposer chose alone is invalid, like vX, so it is left  *)
+(* out here; models/sdbc.py's mutant next_threshold_by_proposer adds it   *)
+(* as valid.                                                              *)
+NextQ(v) == IF Cardinality(Included(v) \cap Faulty) >= Q THEN N ELSE Q
+
 HonestLow == 10 + F
 HonestHigh == 10 + N - 1
 
@@ -335,6 +344,11 @@ RoundAdvanceJustified ==
         round[p] > 0 =>
             \/ PrecommitsAny(round[p] - 1) >= Q
             \/ SendersIn(round[p]) >= Blocking(QCap)
+
+\* the next epoch can run: a quorum without FLive hubs, and a value of
+\* NextQ summaries survives trimming N - NextQ per side
+NextThresholdSafe ==
+    \A v \in Decided : NextQ(v) <= N - FLive /\ 3 * NextQ(v) >= 2 * N + 1
 
 (* Witnesses: each is checked as "reachable" (TLC: as the invariant ~W,   *)
 (* which must fail).                                                      *)

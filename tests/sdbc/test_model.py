@@ -20,6 +20,23 @@ n5f1raise  5 1 4  0..0 3,600         57,280       13
 within the epoch (``RaiseQuorum`` is dead code at the other configurations,
 where ``N - FLive`` equals ``Q``).
 
+Two mutants stand for issue 10's SDBC attacks the model's abstraction hid
+(it has no summary widths and no thresholds in values).  Searched to the
+end (``Options(stop_on_violation=False)``, with symmetry), their state
+counts are pinned in :data:`MUTANT_FULL` (from ``vigilnet check``'s own
+search, run once and copied here):
+
+* ``proposer_skips_own_check`` (item 1: the proposer marks its own value
+  valid without ``valid(v)``): at n4f1, 73,790 states; round 1's correct
+  proposer proposes vX and prevotes it: ``CorrectVotesValid`` fails;
+* ``next_threshold_by_proposer`` (item 2: one proposer chooses the next
+  threshold): at n5f1, 720 states; the faulty proposer's vT (threshold 1)
+  is decided: ``Validity``, ``CorrectVotesValid`` and the new
+  ``NextThresholdSafe`` fail.
+
+``NextThresholdSafe`` is an always-property of every configuration (a new
+property, no new state: the counts above are unchanged).
+
 Why round 1 only at N = 4: one round of N = 5 is 3,580 states, two rounds
 are several hundred thousand even under symmetry (four correct hubs, each
 free to move to round 1 at any point); the two-round behaviours that the
@@ -145,6 +162,38 @@ def test_box_validity_needs_f_at_most_trim() -> None:
     spec, states = reachable("n5f2")
     assert any(not spec.box_validity(s) for s in states)
     assert all(spec.agreement(s) for s in states)
+
+
+MUTANT_FULL = {
+    "proposer_skips_own_check": ("n4f1", 73_790, {"CorrectVotesValid"}),
+    "next_threshold_by_proposer": (
+        "n5f1",
+        720,
+        {"Validity", "CorrectVotesValid", "NextThresholdSafe"},
+    ),
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANT_FULL))
+def test_issue10_mutants_searched_to_the_end(mutant: str) -> None:
+    config, count, violated = MUTANT_FULL[mutant]
+    assert MUTANT_CONFIG[mutant] == config
+    result = check(
+        FAMILY.instantiate(config=config, mutant=mutant), Options(stop_on_violation=False)
+    )
+    assert result.complete
+    assert result.distinct_states == count
+    assert {p.name for p in result.properties if p.status is Status.VIOLATED} == violated
+
+
+def test_next_threshold_safe_holds_and_is_not_vacuous() -> None:
+    """In the specification every decided value keeps the next epoch
+    runnable (and some value is decided); the mutant's vT does not."""
+    spec, states = reachable("n5f1")
+    assert any(spec.decided_values(s) for s in states)
+    assert all(spec.next_threshold_safe(s) for s in states)
+    bad = SDBCSpec(FAMILY.configs["n5f1"], mutant="next_threshold_by_proposer")
+    assert bad.next_q["vT"] == bad.n > bad.n - bad.f_live
 
 
 def test_at_least_eleven_mutants() -> None:
