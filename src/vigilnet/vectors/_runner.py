@@ -15,17 +15,29 @@ Layout of a directory (the committed ``vectors/`` is one)::
   ``numberOfTests``, ``tcId`` unique and numbered 1..n, every flag noted,
   the canonical JSON text, the schema files themselves, nothing missing and
   nothing extra.
+
+Both read files that may come from anywhere.  A file missing from the tree
+is a finding; a file that cannot be walked as a vector file at all is a
+:class:`VectorFileError` (the command line prints ``error: ...`` and exits
+2): a directory or anything but a regular file where a file belongs, a file
+that cannot be read, is not UTF-8, is not JSON, is larger than
+:data:`MAX_VECTOR_BYTES` or nests deeper than :data:`MAX_VECTOR_DEPTH`, or
+does not have the envelope's skeleton (an object whose ``testGroups`` is an
+array of objects, each with ``tests`` an array of objects whose ``tcId``,
+where present, is an integer).  Within that skeleton everything else is
+judged test by test: a test the implementation cannot even replay is a
+finding (``malformed test: ...``), never a crash.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
+from vigilnet._jsonfile import BadFileError, read_json
 from vigilnet.vectors._cbor_family import CBOR_FAMILY
 from vigilnet.vectors._envelope import Family, dump_json, envelope, envelope_schema
 from vigilnet.vectors._sdbc_family import SDBC_FAMILY
@@ -34,7 +46,29 @@ from vigilnet.vectors._signature_family import SIGNATURE_FAMILY
 from vigilnet.vectors._sscr_family import SSCR_FAMILY
 from vigilnet.vectors._threshold_family import THRESHOLD_FAMILY
 
-__all__ = ["FAMILIES", "Finding", "expected_tree", "generate", "lint", "verify"]
+__all__ = [
+    "FAMILIES",
+    "MAX_VECTOR_BYTES",
+    "MAX_VECTOR_DEPTH",
+    "Finding",
+    "VectorFileError",
+    "expected_tree",
+    "generate",
+    "lint",
+    "verify",
+]
+
+#: The largest vector file read (the committed files are well under 1 MiB).
+MAX_VECTOR_BYTES = 64 << 20
+#: How deep arrays and objects may nest in a vector file (the committed files
+#: and schemas nest at most 9 deep).
+MAX_VECTOR_DEPTH = 64
+
+
+class VectorFileError(BadFileError):
+    """A vector directory or file cannot be walked as one: see the module
+    docstring.  ``vigilnet vectors verify | lint`` exit 2 on it."""
+
 
 #: Every vector family, in the order files are listed.
 FAMILIES: tuple[Family, ...] = (
@@ -102,46 +136,106 @@ def generate(out: Path) -> list[Path]:
     return written
 
 
-def _load(path: Path, findings: list[Finding]) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def _check_directory(directory: Path) -> None:
+    if not directory.is_dir():
+        raise VectorFileError(
+            f"vector directory {directory} "
+            + ("is not a directory" if directory.exists() else "does not exist")
+        )
+
+
+def _absent(path: Path) -> bool:
+    return not path.exists() and not path.is_symlink()
+
+
+def _skeleton(document: Any, name: str) -> dict[str, Any]:
+    """``document`` if it has the envelope's skeleton, else raise."""
+
+    def refuse(where: str, what: str) -> VectorFileError:
+        return VectorFileError(f"vector file {name}: {where} is not {what}")
+
+    if not isinstance(document, dict):
+        raise refuse("the file", "a JSON object")
+    groups = document.get("testGroups")
+    if not isinstance(groups, list):
+        raise refuse("testGroups", "an array")
+    for g, group in enumerate(groups):
+        if not isinstance(group, dict):
+            raise refuse(f"testGroups[{g}]", "an object")
+        tests = group.get("tests")
+        if not isinstance(tests, list):
+            raise refuse(f"testGroups[{g}].tests", "an array")
+        for t, test in enumerate(tests):
+            if not isinstance(test, dict):
+                raise refuse(f"testGroups[{g}].tests[{t}]", "an object")
+            tc_id = test.get("tcId")
+            if tc_id is not None and (not isinstance(tc_id, int) or isinstance(tc_id, bool)):
+                raise refuse(f"testGroups[{g}].tests[{t}].tcId", "an integer")
+    return document
+
+
+def _load(path: Path, findings: list[Finding]) -> dict[str, Any] | None:
+    """The vector file at ``path`` (``None`` and a finding when it is
+    missing); raises :class:`VectorFileError` when it cannot be walked."""
+    if _absent(path):
         findings.append(Finding(file=path.name, tc_id=None, message="missing"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        findings.append(Finding(file=path.name, tc_id=None, message=f"not JSON: {exc}"))
-    return None
+        return None
+    try:
+        document = read_json(
+            path,
+            what="vector file",
+            max_bytes=MAX_VECTOR_BYTES,
+            max_depth=MAX_VECTOR_DEPTH,
+            floats=True,
+        )
+    except VectorFileError:
+        raise
+    except BadFileError as error:
+        raise VectorFileError(str(error)) from error
+    return _skeleton(document, path.name)
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    """At most ``limit`` bytes of the regular file ``path``."""
+    if not path.is_file():
+        raise VectorFileError(f"{path} is not a regular file")
+    try:
+        with path.open("rb") as stream:
+            return stream.read(limit)
+    except OSError as error:
+        raise VectorFileError(f"cannot read {path}: {error.strerror or error}") from error
 
 
 def verify(directory: Path) -> tuple[int, list[Finding]]:
     """Replay every test; return (tests replayed, disagreements)."""
+    _check_directory(directory)
     findings: list[Finding] = []
     replayed = 0
     for family in FAMILIES:
         document = _load(directory / family.file_name, findings)
         if document is None:
             continue
-        try:
-            groups = document["testGroups"]
-            for group in groups:
-                for test in group["tests"]:
-                    replayed += 1
-                    try:
-                        problem = family.verify_case(group, test)
-                    except (KeyError, TypeError, ValueError) as exc:
-                        problem = f"malformed test: {exc!r}"
-                    if problem is not None:
-                        findings.append(
-                            Finding(file=family.file_name, tc_id=test.get("tcId"), message=problem)
-                        )
-        except (KeyError, TypeError) as exc:
-            findings.append(
-                Finding(file=family.file_name, tc_id=None, message=f"malformed file: {exc!r}")
-            )
+        for group in document["testGroups"]:
+            for test in group["tests"]:
+                replayed += 1
+                try:
+                    problem = family.verify_case(group, test)
+                except Exception as exc:  # hostile fields: a finding, never a crash
+                    problem = f"malformed test: {_short(repr(exc))}"
+                if problem is not None:
+                    findings.append(
+                        Finding(file=family.file_name, tc_id=test.get("tcId"), message=problem)
+                    )
     return replayed, findings
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def lint(directory: Path) -> list[Finding]:
     """Check the form of every file in ``directory``."""
+    _check_directory(directory)
     findings: list[Finding] = []
     expected = expected_tree()
     by_schema = {family.schema_name: family for family in FAMILIES}
@@ -151,9 +245,10 @@ def lint(directory: Path) -> list[Finding]:
     for relative in sorted(expected):
         if relative.startswith("schemas/") or relative == "README.md":
             path = directory / relative
-            if not path.is_file():
+            want = expected[relative].encode("utf-8")
+            if _absent(path):
                 findings.append(Finding(file=relative, tc_id=None, message="missing"))
-            elif path.read_text(encoding="utf-8") != expected[relative]:
+            elif _read_bytes(path, len(want) + 1) != want:
                 findings.append(
                     Finding(file=relative, tc_id=None, message="differs from the generated file")
                 )
@@ -163,11 +258,11 @@ def lint(directory: Path) -> list[Finding]:
         document = _load(path, findings)
         if document is None:
             continue
-        if path.read_text(encoding="utf-8") != dump_json(document):
+        text = _read_bytes(path, MAX_VECTOR_BYTES).decode("utf-8")  # read_json decoded it
+        if text != dump_json(document):
             findings.append(Finding(file=name, tc_id=None, message="not in canonical JSON format"))
-        schema_family = (
-            by_schema.get(str(document.get("schema"))) if isinstance(document, dict) else None
-        )
+        schema = document.get("schema")
+        schema_family = by_schema.get(schema) if isinstance(schema, str) else None
         if schema_family is None:
             findings.append(Finding(file=name, tc_id=None, message="unknown schema"))
             continue
@@ -175,14 +270,13 @@ def lint(directory: Path) -> list[Finding]:
         for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
             location = "/".join(str(part) for part in error.absolute_path)
             findings.append(
-                Finding(file=name, tc_id=None, message=f"schema: {location}: {error.message}")
+                Finding(
+                    file=name,
+                    tc_id=None,
+                    message=f"schema: {_short(location)}: {_short(error.message)}",
+                )
             )
-        tests = [
-            t
-            for g in document.get("testGroups", [])
-            for t in g.get("tests", [])
-            if isinstance(t, dict)
-        ]
+        tests = [t for g in document["testGroups"] for t in g["tests"]]
         ids = [t.get("tcId") for t in tests]
         if ids != list(range(1, len(tests) + 1)):
             seen: set[object] = set()
@@ -204,13 +298,18 @@ def lint(directory: Path) -> list[Finding]:
                 Finding(
                     file=name,
                     tc_id=None,
-                    message=f"numberOfTests {document.get('numberOfTests')} but {len(tests)} tests",
+                    message=(
+                        f"numberOfTests {_short(repr(document.get('numberOfTests')))} "
+                        f"but {len(tests)} tests"
+                    ),
                 )
             )
-        notes = document.get("notes", {})
+        notes = document.get("notes")
+        noted = set(notes) if isinstance(notes, dict) else set()
         for test in tests:
-            for flag in test.get("flags", []):
-                if flag not in notes:
+            flags = test.get("flags")
+            for flag in flags if isinstance(flags, list) else []:
+                if isinstance(flag, str) and flag not in noted:
                     findings.append(
                         Finding(
                             file=name, tc_id=test.get("tcId"), message=f"flag {flag!r} has no note"

@@ -1,4 +1,11 @@
-"""``vigilnet vectors generate | verify | lint``."""
+"""``vigilnet vectors generate | verify | lint``.
+
+Exit status: 0 when every test agrees (``verify``) or the tree is clean
+(``lint``); 1 with one ``FAIL`` / ``LINT`` line per finding; 2 with one
+``error: ...`` line when the directory or a file in it cannot be read as
+vectors at all (see :mod:`vigilnet.vectors._runner`), or ``generate`` cannot
+write.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,15 @@ from pathlib import Path
 
 import click
 
-from vigilnet.vectors._runner import FAMILIES, generate, lint, verify
+from vigilnet.vectors._runner import FAMILIES, VectorFileError, generate, lint, verify
 
 __all__ = ["vectors"]
+
+
+def _error(message: str) -> None:
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(2)
+
 
 _DIRECTORY = click.argument(
     "directory", required=False, default="vectors", type=click.Path(path_type=Path)
@@ -27,7 +40,12 @@ def vectors() -> None:
 )
 def generate_command(out: Path) -> None:
     """Write every vector file and schema under OUT (deterministic)."""
-    for path in generate(out):
+    try:
+        written = generate(out)
+    except OSError as error:
+        _error(f"cannot write vectors under {out}: {error}")
+        return
+    for path in written:
         click.echo(str(path))
 
 
@@ -35,7 +53,11 @@ def generate_command(out: Path) -> None:
 @_DIRECTORY
 def verify_command(directory: Path) -> None:
     """Replay every test in DIRECTORY (default: vectors) through vigilnet."""
-    replayed, findings = verify(directory)
+    try:
+        replayed, findings = verify(directory)
+    except VectorFileError as error:
+        _error(str(error))
+        return
     for finding in findings:
         click.echo(f"FAIL {finding}", err=True)
     click.echo(f"{replayed} tests in {len(FAMILIES)} families replayed, {len(findings)} failures")
@@ -46,7 +68,11 @@ def verify_command(directory: Path) -> None:
 @_DIRECTORY
 def lint_command(directory: Path) -> None:
     """Check the form of every file in DIRECTORY (default: vectors)."""
-    findings = lint(directory)
+    try:
+        findings = lint(directory)
+    except VectorFileError as error:
+        _error(str(error))
+        return
     for finding in findings:
         click.echo(f"LINT {finding}", err=True)
     click.echo(f"{len(findings)} problems")
