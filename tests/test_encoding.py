@@ -215,3 +215,22 @@ def test_distinct_tags_never_prefix_each_other(
     else:
         assert not a.prefix.startswith(b.prefix)
         assert not b.prefix.startswith(a.prefix)
+
+
+def test_encode_refuses_what_decode_refuses() -> None:
+    """Issue 10 item 12: 17 nested arrays used to encode but not decode."""
+    value: CborValue = 0
+    for _ in range(17):
+        value = (value,)
+    with pytest.raises(LocalProtocolError, match="nested too deeply"):
+        encode(value)
+    with pytest.raises(LocalProtocolError, match="more than 9"):
+        encode(tuple(range(10)), max_items=9)
+    with pytest.raises(LocalProtocolError, match="more than 50"):
+        encode(b"x" * 100, max_size=50)
+    with pytest.raises(LocalProtocolError, match="in all"):
+        encode(((1, 2), (3, 4)), max_total_items=6)
+    assert decode(encode(((1, 2), (3, 4)), max_total_items=7), max_total_items=7) == (
+        (1, 2),
+        (3, 4),
+    )

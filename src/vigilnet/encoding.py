@@ -84,6 +84,7 @@ __all__ = [
     "DEFAULT_MAX_DEPTH",
     "DEFAULT_MAX_ITEMS",
     "DEFAULT_MAX_SIZE",
+    "DEFAULT_MAX_TOTAL_ITEMS",
     "TAGS",
     "CborValue",
     "MalformedEncoding",
@@ -99,6 +100,7 @@ CborValue: TypeAlias = "int | bytes | str | bool | tuple[CborValue, ...] | list[
 DEFAULT_MAX_SIZE: Final = 1 << 20
 DEFAULT_MAX_DEPTH: Final = 16
 DEFAULT_MAX_ITEMS: Final = 1 << 16
+DEFAULT_MAX_TOTAL_ITEMS: Final = 1 << 20
 
 _UINT64_LIMIT: Final = 1 << 64
 
@@ -118,160 +120,259 @@ class MalformedEncoding(RemoteProtocolError):
 # Encoding
 
 
-def _check_value(value: object, depth: int) -> None:
-    ensure(depth <= DEFAULT_MAX_DEPTH, "value nested too deeply to encode", LocalProtocolError)
-    if value is None or isinstance(value, (bool, bytes, str)):
-        return
+_SCALARS: Final = frozenset({type(None), bool, bytes, str})
+
+
+def _check_value(value: object, containers: int, max_depth: int, max_items: int) -> int:
+    """Refuse what :func:`decode` would refuse and return how many items
+    ``value`` encodes to (map keys included, as :func:`decode` counts them).
+    ``containers`` counts the arrays and maps around ``value``; recursion
+    stops at ``max_depth``."""
+    kind = type(value)
+    if kind in _SCALARS or isinstance(value, (bool, bytes, str)):
+        return 1
     if isinstance(value, int):
         ensure(
             -_UINT64_LIMIT <= value < _UINT64_LIMIT,
             f"integer {value} outside the CBOR range [-2**64, 2**64)",
             LocalProtocolError,
         )
-        return
-    if isinstance(value, (list, tuple)):
-        for item in value:
-            _check_value(item, depth + 1)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            ensure(isinstance(key, str), f"map key {key!r} is not a str", LocalProtocolError)
-            _check_value(item, depth + 1)
-        return
+        return 1
+    if isinstance(value, (list, tuple, dict)):
+        ensure(
+            containers < max_depth,
+            f"value nested too deeply to encode (more than {max_depth} containers)",
+            LocalProtocolError,
+        )
+        ensure(
+            len(value) <= max_items,
+            f"container of {len(value)} items to encode (more than {max_items})",
+            LocalProtocolError,
+        )
+        count = 1
+        inner = containers + 1
+        if isinstance(value, dict):
+            for key, item in value.items():
+                ensure(isinstance(key, str), f"map key {key!r} is not a str", LocalProtocolError)
+                count += 1 + (
+                    1
+                    if type(item) is int and -24 <= item < 24
+                    else _check_value(item, inner, max_depth, max_items)
+                )
+        else:
+            for item in value:
+                count += (
+                    1
+                    if type(item) is int and -24 <= item < 24
+                    else _check_value(item, inner, max_depth, max_items)
+                )
+        return count
     raise LocalProtocolError(
         f"cannot encode {type(value).__name__} (floats, sets and tags are not part of the encoding)"
     )
 
 
-def encode(value: CborValue) -> bytes:
-    """The canonical encoding of ``value``.  Raises LocalProtocolError for a
-    value outside the data model (a bug in the caller)."""
-    _check_value(value, 0)
-    return bytes(cbor2.dumps(value, canonical=True))
+def encode(
+    value: CborValue,
+    *,
+    max_size: int = DEFAULT_MAX_SIZE,
+    max_depth: int = DEFAULT_MAX_DEPTH,
+    max_items: int = DEFAULT_MAX_ITEMS,
+    max_total_items: int = DEFAULT_MAX_TOTAL_ITEMS,
+) -> bytes:
+    """The canonical encoding of ``value``.
+
+    Raises LocalProtocolError for a value outside the data model, and for one
+    that :func:`decode` would refuse under the same limits (nesting, items
+    per container, items in all, size): we never produce bytes that we (or
+    a peer with the same limits) would reject.  Both are bugs in the caller.
+    """
+    items = _check_value(value, 0, max_depth, max_items)
+    ensure(
+        items <= max_total_items,
+        f"value of {items} items in all to encode (more than {max_total_items})",
+        LocalProtocolError,
+    )
+    try:
+        encoded = bytes(cbor2.dumps(value, canonical=True))
+    except UnicodeEncodeError as exc:
+        raise LocalProtocolError(f"text is not valid UTF-8 (a lone surrogate): {exc}") from None
+    ensure(
+        len(encoded) <= max_size,
+        f"encoding of {len(encoded)} bytes to encode (more than {max_size})",
+        LocalProtocolError,
+    )
+    return encoded
 
 
 # --------------------------------------------------------------------------
-# Decoding: the strict scanner
+# Decoding: one strict, iterative pass that builds the value
 
 
-def _read_argument(data: bytes, offset: int, info: int) -> tuple[int, int]:
-    """Read the argument of a head whose additional information is ``info``
-    (< 28); return (argument, offset after it).  Enforces shortest form."""
-    if info < 24:
-        return info, offset
-    width = 1 << (info - 24)
-    end = offset + width
-    if end > len(data):
-        raise MalformedEncoding("truncated", offset, "argument runs past the end")
-    argument = int.from_bytes(data[offset:end], "big")
-    smallest = 24 if width == 1 else 1 << (8 * width // 2)
-    if argument < smallest:
-        raise MalformedEncoding(
-            "non-canonical integer", offset - 1, f"{argument} encoded in {width} bytes"
-        )
-    return argument, end
+#: The value of every one-byte item that is a scalar: integers -24..23,
+#: b"", "", false, true, null.  Each is an immutable shared object, so a run
+#: of them costs one pointer per item in its array.
+_IMMEDIATE: Final[dict[int, CborValue]] = {
+    **{i: i for i in range(24)},
+    **{0x20 | i: -1 - i for i in range(24)},
+    0x40: b"",
+    0x60: "",
+    0xF4: False,
+    0xF5: True,
+    0xF6: None,
+}
+_IMMEDIATE_RUN: Final = re.compile(
+    b"[" + b"".join(re.escape(bytes([b])) for b in _IMMEDIATE) + b"]+"
+)
+_IMMEDIATE_TABLE: Final = tuple(_IMMEDIATE.get(byte) for byte in range(256))
+_SIMPLE: Final[dict[int, CborValue]] = {20: False, 21: True, 22: None}
 
 
-class _Frame:
-    """An open array or map: how many items it still expects and, for a map,
-    the encoding of the last key seen."""
+def _decode_item(data: bytes, max_depth: int, max_items: int, max_total_items: int) -> CborValue:
+    """Check that ``data`` is one well-formed, canonical item and build it,
+    in one pass over the bytes (the rules in the module docstring, in the
+    order they are checked).  Iterative: nesting costs one saved frame on a
+    list, never a Python stack frame.
 
-    __slots__ = ("is_map", "position", "previous_key", "remaining")
-
-    def __init__(self, remaining: int, is_map: bool) -> None:
-        self.remaining = remaining
-        self.is_map = is_map
-        self.position = 0
-        self.previous_key: bytes | None = None
-
-
-def _scan(data: bytes, max_depth: int, max_items: int) -> None:
-    """Check that ``data`` is one well-formed, canonical item, building
-    nothing.  Iterative, so nesting costs a bounded stack, not recursion."""
+    The open container lives in locals: ``items`` (a list for an array, a
+    dict for a map, None at top level), ``remaining`` (items, or pairs, it
+    still expects), ``key`` (a map's pending key; None when a key is due)
+    and ``previous_key`` (the encoding of the map's last key).  Opening a
+    container saves them on ``stack``; closing one restores them.
+    """
+    size = len(data)
     offset = 0
-    stack: list[_Frame] = []
+    total = 0
+    depth = 0
+    stack: list[tuple[list[CborValue] | dict[str, CborValue] | None, int, str | None, bytes]] = []
+    items: list[CborValue] | dict[str, CborValue] | None = None
+    remaining = 0
+    key: str | None = None
+    previous_key = b""
+    value: CborValue
     while True:
-        if offset >= len(data):
+        if offset >= size:
             raise MalformedEncoding("truncated", offset, "input ends inside an item")
+        if type(items) is list and data[offset] in _IMMEDIATE:
+            # A run of one-byte scalars inside an array: take as many as the
+            # array still expects (and the item budget allows) at once.
+            end = offset + min(remaining, max_total_items - total)
+            run = _IMMEDIATE_RUN.match(data, offset, end)
+            if run is not None and run.end() - offset > 1:
+                count = run.end() - offset
+                items.extend(map(_IMMEDIATE_TABLE.__getitem__, data[offset : run.end()]))
+                offset += count
+                total += count
+                remaining -= count
+                if remaining:
+                    continue
+                # The run completed the array: count its last item below.
+                offset -= 1
+                total -= 1
+                remaining += 1
+                items.pop()
         start = offset
-        major, info = data[offset] >> 5, data[offset] & 0x1F
+        initial = data[offset]
         offset += 1
-        frame = stack[-1] if stack else None
-        is_key = frame is not None and frame.is_map and frame.position % 2 == 0
-        if info == 31:
-            raise MalformedEncoding("indefinite length", start)
-        if info in (28, 29, 30):
+        total += 1
+        if total > max_total_items:
+            raise MalformedEncoding(
+                "too many items", start, f"more than {max_total_items} items in all"
+            )
+        major, info = initial >> 5, initial & 0x1F
+        if info >= 28:
+            if info == 31:
+                raise MalformedEncoding("indefinite length", start)
             raise MalformedEncoding("reserved additional information", start)
+        is_key = key is None and type(items) is dict
         if is_key and major != 3:
             raise MalformedEncoding("map key not a text string", start)
-        if major == 6:
-            raise MalformedEncoding("tag", start, "vigilnet uses no CBOR tags")
         if major == 7:
             if info in (25, 26, 27):
                 raise MalformedEncoding("float", start)
-            if info not in (20, 21, 22):
+            if info not in _SIMPLE:
                 raise MalformedEncoding(
                     "simple value", start, f"simple value {info} is not false/true/null"
                 )
-            argument = 0
+            value = _SIMPLE[info]
+        elif major == 6:
+            raise MalformedEncoding("tag", start, "vigilnet uses no CBOR tags")
         else:
-            try:
-                argument, offset = _read_argument(data, offset, info)
-            except MalformedEncoding as exc:
-                if major >= 2 and exc.reason == "non-canonical integer":
-                    raise MalformedEncoding("non-canonical length", start, str(exc)) from None
-                raise
-        if major in (2, 3):
-            end = offset + argument
-            if end > len(data):
-                raise MalformedEncoding(
-                    "truncated", start, f"string of {argument} bytes runs past the end"
-                )
-            if major == 3:
-                try:
-                    data[offset:end].decode("utf-8")
-                except UnicodeDecodeError:
-                    raise MalformedEncoding("invalid UTF-8", start) from None
-            offset = end
-        if is_key and frame is not None:
-            key = data[start:offset]
-            if frame.previous_key is not None:
-                if key == frame.previous_key:
-                    raise MalformedEncoding("duplicate map key", start)
-                if key < frame.previous_key:
-                    raise MalformedEncoding("map keys not in canonical order", start)
-            frame.previous_key = key
-        if major in (4, 5):
-            if argument > max_items:
-                raise MalformedEncoding("too many items", start, f"{argument} > {max_items}")
-            if len(stack) >= max_depth:
-                raise MalformedEncoding("too deep", start, f"nesting beyond {max_depth}")
-            if argument:
-                stack.append(_Frame(argument * 2 if major == 5 else argument, major == 5))
-                continue
-        # One item is complete: count it against the open containers, closing
-        # every container it completes.
-        while stack:
-            top = stack[-1]
-            top.position += 1
-            top.remaining -= 1
-            if top.remaining:
+            if info < 24:
+                argument = info
+            else:
+                width = 1 << (info - 24)
+                end = offset + width
+                if end > size:
+                    raise MalformedEncoding("truncated", offset, "argument runs past the end")
+                argument = int.from_bytes(data[offset:end], "big")
+                if argument < (24 if width == 1 else 1 << (4 * width)):
+                    raise MalformedEncoding(
+                        "non-canonical integer" if major < 2 else "non-canonical length",
+                        start,
+                        f"{argument} encoded in {width} bytes",
+                    )
+                offset = end
+            if major == 0:
+                value = argument
+            elif major == 1:
+                value = -1 - argument
+            elif major <= 3:
+                end = offset + argument
+                if end > size:
+                    raise MalformedEncoding(
+                        "truncated", start, f"string of {argument} bytes runs past the end"
+                    )
+                if major == 2:
+                    value = data[offset:end]
+                else:
+                    try:
+                        value = data[offset:end].decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise MalformedEncoding("invalid UTF-8", start) from None
+                    if is_key:
+                        encoded_key = data[start:end]
+                        if encoded_key <= previous_key:
+                            if encoded_key == previous_key:
+                                raise MalformedEncoding("duplicate map key", start)
+                            raise MalformedEncoding("map keys not in canonical order", start)
+                        previous_key = encoded_key
+                        key = value
+                        offset = end
+                        continue
+                offset = end
+            else:
+                if argument > max_items:
+                    raise MalformedEncoding("too many items", start, f"{argument} > {max_items}")
+                if depth >= max_depth:
+                    raise MalformedEncoding("too deep", start, f"nesting beyond {max_depth}")
+                if argument:
+                    stack.append((items, remaining, key, previous_key))
+                    depth += 1
+                    items, remaining, key, previous_key = (
+                        ({}, argument, None, b"") if major == 5 else ([], argument, None, b"")
+                    )
+                    continue
+                value = () if major == 4 else {}
+        # One item is complete: store it in the open container, closing every
+        # container it completes.
+        while items is not None:
+            if type(items) is dict:
+                items[key] = value  # type: ignore[index]
+                key = None
+            else:
+                items.append(value)  # type: ignore[union-attr]
+            remaining -= 1
+            if remaining:
                 break
-            stack.pop()
-        if not stack:
+            value = items if type(items) is dict else tuple(items)
+            items, remaining, key, previous_key = stack.pop()
+            depth -= 1
+        if items is None:
             break
-    if offset != len(data):
-        raise MalformedEncoding(
-            "trailing bytes", offset, f"{len(data) - offset} bytes after the item"
-        )
-
-
-def _freeze(value: object) -> CborValue:
-    if isinstance(value, list):
-        return tuple(_freeze(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _freeze(item) for key, item in value.items()}
-    return value  # type: ignore[return-value]
+    if offset != size:
+        raise MalformedEncoding("trailing bytes", offset, f"{size - offset} bytes after the item")
+    return value
 
 
 def decode(
@@ -280,30 +381,21 @@ def decode(
     max_size: int = DEFAULT_MAX_SIZE,
     max_depth: int = DEFAULT_MAX_DEPTH,
     max_items: int = DEFAULT_MAX_ITEMS,
+    max_total_items: int = DEFAULT_MAX_TOTAL_ITEMS,
 ) -> CborValue:
     """Decode untrusted canonical CBOR.
 
     Raises :class:`MalformedEncoding` (a RemoteProtocolError) naming the first
-    rule broken; see the module docstring.  Arrays come back as tuples.
+    rule broken; see the module docstring.  Arrays come back as tuples.  One
+    pass over the bytes: time linear in ``len(data)``, memory the result plus
+    one open container per nesting level (module docstring, "Cost").
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise MalformedEncoding("not bytes", 0, f"got {type(data).__name__}")
     data = bytes(data)
     if len(data) > max_size:
         raise MalformedEncoding("too large", 0, f"{len(data)} bytes > {max_size}")
-    _scan(data, max_depth, max_items)
-    try:
-        value = cbor2.loads(data)
-    except (
-        cbor2.CBORDecodeError,
-        ValueError,
-        RecursionError,
-    ) as exc:  # pragma: no cover - scan admits only what cbor2 reads
-        raise MalformedEncoding("undecodable", 0, str(exc)) from exc
-    frozen = _freeze(value)
-    if encode(frozen) != data:  # pragma: no cover - the scan enforces every rule re-encoding would
-        raise MalformedEncoding("non-canonical", 0, "re-encoding differs from the input")
-    return frozen
+    return _decode_item(data, max_depth, max_items, max_total_items)
 
 
 # --------------------------------------------------------------------------
