@@ -6,7 +6,8 @@ children (monitors) that each observe the same agent, of which ``R``
 replicas are combined by the lower median.  Variables carry the TLA+ names::
 
     aggByz    \\in BOOLEAN                  \\* chosen at Init when AggMayLie
-    msgs      \\subseteq [src: Children, epoch: {0, 1}, val: Values]
+    msgs      \\subseteq [src: Children, epoch: {0, 1}, val: Values,
+                          body: {"own", "forged", "bad"}]
     accepted  \\in [Children -> Values \\cup {NONE}]
     banned    \\subseteq Children              \\* proven equivocators
     phase     \\in {"collecting", "closed"}
@@ -14,20 +15,38 @@ replicas are combined by the lower median.  Variables carry the TLA+ names::
     total     \\in Nat                         \\* the committed inputs total
     out       \\in Values \\cup {NONE}           \\* the combined value (median)
     checked   \\in [Children -> {"wait", "ok", "alarm"}]
+    struck    \\subseteq Children              \\* children with a strike this epoch
+                                            \\* (without Forger: exactly banned)
 
 The current epoch is 1; epoch 0 is the past (a replayed report).  Values are
 ``0..V`` with ``V = 2``: a Byzantine monitor sends only the extremes 0 and
 ``V`` (extreme values, two of them in one epoch is equivocation) and may
 replay a report of epoch 0.
 
+A message's ``body`` abstracts the monitor body sent with the signed report
+(issue 10, item 5): ``"own"`` is the body the signer signed the digest of;
+``"forged"`` is a network forger's pairing of a signed report with another
+body (``Forge``); ``"bad"`` is a body a Byzantine monitor signed and that is
+still wrong (out of range, wrong agents, inconsistent with its root).  Both
+appear only when the constant ``Forger`` is TRUE (configuration ``forger``),
+so every other configuration explores exactly the states it did before.
+
 Actions (the rules of :mod:`vigilnet.protocols.shap._state`):
 
 * ``Send(c)``: honest ``c`` sends its report ``[c, 1, Truth[c]]``.
-* ``ByzSend(c, e, v)``: Byzantine ``c`` sends any ``[c, e, v]``, ``v`` in
-  ``{0, V}``.  The network keeps every message (duplicates, reorders).
-* ``Receive(c, e, v)``: rule 1: wrong epoch, below reputation (``LowRep`` or
-  banned), duplicate: no change; a different value from an accepted child is
-  equivocation (withdrawn, banned); fan-in full: no change; else accept.
+* ``ByzSend(c, e, v, b)``: Byzantine ``c`` sends any ``[c, e, v, b]``, ``v``
+  in ``{0, V}``, ``b`` its own body or (with ``Forger``, at epoch 1) a bad
+  body it signed.  The network keeps every message (duplicates, reorders).
+* ``Forge(m)``: with ``Forger``, the network pairs an honest child's sent
+  report with a body its signer never signed (``body = "forged"``; a
+  Byzantine signer's reports need no forger: it signs any body itself).
+* ``Receive(c, e, v, b)``: rule 1: wrong epoch, below reputation
+  (``LowRep`` or banned), duplicate (the same signed report: a forged copy
+  signs what its original does): no change; a different signed report from an
+  accepted child is equivocation (withdrawn, banned, struck); fan-in full: no
+  change; else a signed bad body is struck (``struck``), a forged body is
+  refused with no change (its signer did not sign it), and the own body is
+  accepted.
 * ``Close``: rules 3 and 4: an honest aggregator commits the accepted leaves
   and their sum and the median of exactly ``R`` replicas; a lying one
   (``aggByz``) may drop, alter (``v -> (v + 1) % (V + 1)``) or duplicate one
@@ -55,6 +74,10 @@ Properties (always, each with its witness):
   ``FanInReached``).
 * ``ReputationGate``: no child in ``LowRep`` or ``banned`` is accepted
   (witness ``GateExercised``: such a child has a current report out).
+* ``NoFraming``: no honest child is ever struck (witnesses, with
+  ``Forger``: ``StrikeExercised``, a Byzantine child struck for a bad body
+  it signed (not only banned for equivocation), and ``ForgeryRefused``, an honest child's report forged with
+  another body and its own report still accepted).
 
 Mutants (each killed in the default configuration ``attack``; the test
 asserts the violated property and the trace length):
@@ -67,6 +90,9 @@ asserts the violated property and the trace length):
 * ``mean_not_median``: the combined value is the mean -> ``BoundedInfluence``.
 * ``no_reputation_gate``: banned children are accepted -> ``ReputationGate``.
 * ``no_fan_in_check``: the fan-in bound is not enforced -> ``FanInBound``.
+* ``strike_unsigned_body``: the signature does not cover the body (report v1
+  of issue 10, item 5), so a body that does not match counts against the
+  report's signer -> ``NoFraming`` (killed in configuration ``forger``).
 
 Distinct states (pinned in ``tests/shap/test_model.py``; TLC with the
 shipped ``.cfg`` is expected to report the same, not run here): see
@@ -87,12 +113,14 @@ from vigilnet.protocols.shap import (
     detectability,
     fan_in_bound,
     integrity,
+    no_framing,
     reputation_gate,
 )
 
 __all__ = [
     "FAMILY",
     "MUTANTS",
+    "MUTANT_CONFIGS",
     "MUTANT_KILLS",
     "NONE",
     "PINNED_COUNTS",
@@ -109,17 +137,19 @@ VALUES = tuple(range(V + 1))
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
-    """``[src |-> c, epoch |-> e, val |-> v]`` (for traces; states hold tuples)."""
+    """``[src |-> c, epoch |-> e, val |-> v, body |-> b]`` (for traces;
+    states hold tuples)."""
 
     src: int
     epoch: int
     val: int
+    body: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ShapState:
     aggByz: bool
-    msgs: frozenset[tuple[int, int, int]]
+    msgs: frozenset[tuple[int, int, int, str]]
     accepted: tuple[int, ...]
     banned: frozenset[int]
     phase: str
@@ -127,6 +157,7 @@ class ShapState:
     total: int
     out: int | Fraction
     checked: tuple[str, ...]
+    struck: frozenset[int] = frozenset()
 
 
 Succ = Iterator[tuple[tuple[Hashable, ...], ShapState]]
@@ -151,6 +182,7 @@ def _constants(constants: Constants) -> dict[str, Any]:
         "LowRep": frozenset(ints("LowRep")),
         "AggMayLie": str(constants["AggMayLie"]).lower() in ("true", "1"),
         "Truth": ints("Truth"),
+        "Forger": str(constants["Forger"]).lower() in ("true", "1"),
     }
 
 
@@ -162,8 +194,11 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
     byz: frozenset[int] = c["Byz"]
     low_rep: frozenset[int] = c["LowRep"]
     truth: tuple[int, ...] = c["Truth"]
+    forger: bool = c["Forger"]
+    byz_bodies = ("own", "bad") if forger else ("own",)
     children = range(n)
     honest = tuple(i for i in children if i not in byz)
+    honest_set = frozenset(honest)
 
     def init() -> Iterator[ShapState]:
         for lying in (False, True) if c["AggMayLie"] else (False,):
@@ -177,13 +212,14 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
                 total=0,
                 out=NONE,
                 checked=("wait",) * n,
+                struck=frozenset(),
             )
 
     def send(s: ShapState) -> Succ:
         if s.phase != "collecting":
             return
         for i in honest:
-            message = (i, 1, truth[i])
+            message = (i, 1, truth[i], "own")
             if message not in s.msgs:
                 yield (i,), _with(s, msgs=s.msgs | {message})
 
@@ -193,9 +229,21 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
         for i in sorted(byz):
             for epoch in (0, 1):
                 for value in EXTREMES:
-                    message = (i, epoch, value)
-                    if message not in s.msgs:
-                        yield (i, epoch, value), _with(s, msgs=s.msgs | {message})
+                    # A bad body of a past epoch is refused as WRONG_EPOCH
+                    # like its own one: only current bad bodies are new.
+                    for body in byz_bodies if epoch == 1 else ("own",):
+                        message = (i, epoch, value, body)
+                        if message not in s.msgs:
+                            yield (i, epoch, value, body), _with(s, msgs=s.msgs | {message})
+
+    def forge(s: ShapState) -> Succ:
+        if not forger or s.phase != "collecting":
+            return
+        for i, epoch, value, body in sorted(s.msgs):
+            forged = (i, epoch, value, "forged")
+            # Only honest reports: a Byzantine signer can sign any body itself.
+            if i in honest_set and body == "own" and forged not in s.msgs:
+                yield (i, epoch, value, body), _with(s, msgs=s.msgs | {forged})
 
     def count_accepted(accepted: tuple[int, ...]) -> int:
         return sum(1 for v in accepted if v != NONE)
@@ -204,20 +252,35 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
         if s.phase != "collecting":
             return
         for message in sorted(s.msgs):
-            i, epoch, value = message
+            i, epoch, value, body = message
             if epoch != 1:
                 continue  # WRONG_EPOCH: rejected, nothing changes
             if mutant != "no_reputation_gate" and (i in low_rep or i in s.banned):
                 continue  # BELOW_REPUTATION
             held = s.accepted[i]
-            if held == value:
+            # A forged copy carries its original's signed fields; a bad body
+            # is another signed report.
+            if held == value and body != "bad":
                 continue  # DUPLICATE
-            if held != NONE:  # EQUIVOCATION: withdrawn and banned
-                yield message, _with(s, accepted=_set(s.accepted, i, NONE), banned=s.banned | {i})
+            if held != NONE:  # EQUIVOCATION: withdrawn, banned and struck
+                yield (
+                    message,
+                    _with(
+                        s,
+                        accepted=_set(s.accepted, i, NONE),
+                        banned=s.banned | {i},
+                        struck=s.struck | {i},
+                    ),
+                )
                 continue
             if mutant != "no_fan_in_check" and count_accepted(s.accepted) >= fan_in:
                 continue  # FAN_IN_EXCEEDED
-            yield message, _with(s, accepted=_set(s.accepted, i, value))
+            if body == "own":
+                yield message, _with(s, accepted=_set(s.accepted, i, value))
+            elif (body == "bad" or mutant == "strike_unsigned_body") and i not in s.struck:
+                # OUT_OF_RANGE etc.: a strike (attributable)
+                yield message, _with(s, struck=s.struck | {i})
+            # else BODY_MISMATCH: nobody's provable fault, nothing changes
 
     def combine(accepted: tuple[int, ...]) -> int | Fraction:
         values = [v for v in accepted if v != NONE]
@@ -253,7 +316,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
         if s.phase != "closed":
             return
         for i in honest:
-            if s.checked[i] == "wait" and (i, 1, truth[i]) in s.msgs:
+            if s.checked[i] == "wait" and (i, 1, truth[i], "own") in s.msgs:
                 counted = (i, truth[i]) in s.tree
                 verdict = "ok" if counted or mutant == "no_child_inclusion_check" else "alarm"
                 yield (i,), _with(s, checked=_set(s.checked, i, verdict))
@@ -284,6 +347,17 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
         accepted = [i for i in children if s.accepted[i] != NONE]
         return reputation_gate(accepted, low_rep | s.banned)
 
+    def no_framing_holds(s: ShapState) -> bool:
+        return no_framing(s.struck, honest)
+
+    def strike_exercised(s: ShapState) -> bool:
+        return bool(s.struck - s.banned)  # a strike for a signed bad body
+
+    def forgery_refused(s: ShapState) -> bool:
+        return any(
+            (i, 1, truth[i], "forged") in s.msgs and s.accepted[i] == truth[i] for i in honest
+        )
+
     def attack_detected(s: ShapState) -> bool:
         return any(
             s.checked[i] == "alarm" and s.accepted[i] == truth[i] and (i, truth[i]) not in s.tree
@@ -300,7 +374,10 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
 
     def gate_exercised(s: ShapState) -> bool:
         return any(
-            (i, 1, v) in s.msgs for i in children if i in low_rep or i in s.banned for v in VALUES
+            (i, 1, v, "own") in s.msgs
+            for i in children
+            if i in low_rep or i in s.banned
+            for v in VALUES
         )
 
     properties: list[Property[ShapState]] = [
@@ -309,6 +386,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
         Property.always("BoundedInfluence", bounded_influence_holds),
         Property.always("FanInBound", fan_in_bound_holds),
         Property.always("ReputationGate", reputation_gate_holds),
+        Property.always("NoFraming", no_framing_holds),
         Property.sometimes("SomeCommitted", lambda s: s.phase == "closed" and s.tree != ()),
         Property.sometimes("SomeConfirmed", lambda s: "ok" in s.checked),
         Property.sometimes("SomeCombined", lambda s: not s.aggByz and s.out != NONE),
@@ -320,11 +398,15 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
         properties.append(Property.sometimes("ByzantineOutvoted", byzantine_outvoted))
     if byz or low_rep:
         properties.append(Property.sometimes("GateExercised", gate_exercised))
+    if forger:
+        properties.append(Property.sometimes("ForgeryRefused", forgery_refused))
+    if forger and byz:
+        properties.append(Property.sometimes("StrikeExercised", strike_exercised))
 
     def view(s: ShapState) -> Mapping[str, object]:
         return {
             "aggByz": s.aggByz,
-            "msgs": frozenset(Message(src=i, epoch=e, val=v) for i, e, v in s.msgs),
+            "msgs": frozenset(Message(src=i, epoch=e, val=v, body=b) for i, e, v, b in s.msgs),
             "accepted": {i: s.accepted[i] for i in children},
             "banned": s.banned,
             "phase": s.phase,
@@ -332,6 +414,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
             "total": s.total,
             "out": s.out if isinstance(s.out, int) else str(s.out),
             "checked": {i: s.checked[i] for i in children},
+            "struck": s.struck,
         }
 
     return Model(
@@ -347,11 +430,13 @@ def _build(constants: Constants, mutant: str | None) -> Model[ShapState]:
             "total",
             "out",
             "checked",
+            "struck",
         ),
         init_states=init,
         actions=(
             Action(name="Send", step=send),
             Action(name="ByzSend", step=byz_send),
+            Action(name="Forge", step=forge),
             Action(name="Receive", step=receive),
             Action(name="Close", step=close),
             Action(name="Check", step=check),
@@ -391,6 +476,7 @@ MUTANTS = (
     "mean_not_median",
     "no_reputation_gate",
     "no_fan_in_check",
+    "strike_unsigned_body",
 )
 
 #: The property each mutant breaks in the default configuration.
@@ -400,7 +486,11 @@ MUTANT_KILLS: Mapping[str, str] = {
     "mean_not_median": "BoundedInfluence",
     "no_reputation_gate": "ReputationGate",
     "no_fan_in_check": "FanInBound",
+    "strike_unsigned_body": "NoFraming",
 }
+
+#: Mutants killed outside the default configuration.
+MUTANT_CONFIGS: Mapping[str, str] = {"strike_unsigned_body": "forger"}
 
 _CONFIGS: Mapping[str, Constants] = {
     "attack": {
@@ -411,6 +501,7 @@ _CONFIGS: Mapping[str, Constants] = {
         "LowRep": "",
         "AggMayLie": True,
         "Truth": "1,1,1,0",
+        "Forger": False,
     },
     "honest": {
         "N": 3,
@@ -420,6 +511,7 @@ _CONFIGS: Mapping[str, Constants] = {
         "LowRep": "",
         "AggMayLie": False,
         "Truth": "0,1,2",
+        "Forger": False,
     },
     "byzantine_monitor": {
         "N": 3,
@@ -429,6 +521,7 @@ _CONFIGS: Mapping[str, Constants] = {
         "LowRep": "",
         "AggMayLie": False,
         "Truth": "0,1,0",
+        "Forger": False,
     },
     "byzantine_aggregator": {
         "N": 3,
@@ -438,6 +531,7 @@ _CONFIGS: Mapping[str, Constants] = {
         "LowRep": "",
         "AggMayLie": True,
         "Truth": "0,1,2",
+        "Forger": False,
     },
     "low_reputation": {
         "N": 4,
@@ -447,6 +541,17 @@ _CONFIGS: Mapping[str, Constants] = {
         "LowRep": "3",
         "AggMayLie": False,
         "Truth": "0,1,2,1",
+        "Forger": False,
+    },
+    "forger": {
+        "N": 3,
+        "R": 3,
+        "MaxFanIn": 3,
+        "Byz": "2",
+        "LowRep": "",
+        "AggMayLie": False,
+        "Truth": "0,1,0",
+        "Forger": True,
     },
 }
 
@@ -462,6 +567,11 @@ PINNED_COUNTS: Mapping[str, int] = {
     "byzantine_monitor": 1_224,
     "byzantine_aggregator": 754,
     "low_reputation": 429,
+    # The checker's count (TLC not run on SHAP_forger.cfg yet); adding the
+    # Forger constant, the Forge action and the struck variable left the
+    # five counts above unchanged (no forged or bad body exists there, so
+    # struck is always equal to banned: no new distinct state).
+    "forger": 27_984,
 }
 
 FAMILY = ModelFamily(
@@ -471,4 +581,5 @@ FAMILY = ModelFamily(
     configs=_CONFIGS,
     default_config="attack",
     mutants={name: _mutant(name) for name in MUTANTS},
+    mutant_configs=MUTANT_CONFIGS,
 )

@@ -15,6 +15,13 @@
 (* the committed total is the sum of the committed leaves (both children's *)
 (* sums are hashed), and a child's check passes iff its own leaf, with its *)
 (* own value, is among the committed leaves.                               *)
+(*                                                                         *)
+(* A message's body abstracts the monitor body sent with the signed report *)
+(* (issue 10, item 5): "own" (the body the signer signed the digest of),   *)
+(* "forged" (a network forger's pairing of an honest signed report with    *)
+(* another body: Forge) or "bad" (a wrong body a Byzantine monitor signed).*)
+(* Forged and bad bodies exist only when Forger is TRUE, so every other    *)
+(* configuration explores exactly the states it did before.                *)
 (***************************************************************************)
 EXTENDS Integers, FiniteSets, Sequences
 
@@ -25,7 +32,8 @@ CONSTANTS
     Byz,        \* Byzantine children
     LowRep,     \* children below reputation_threshold from the start
     AggMayLie,  \* whether the aggregator may be Byzantine (chosen at Init)
-    Truth       \* Truth[c + 1]: the honest value child c observes
+    Truth,      \* Truth[c + 1]: the honest value child c observes
+    Forger      \* whether a forger pairs reports with other bodies
 
 V == 2
 NONE == -1
@@ -48,7 +56,11 @@ TruthByzantineMonitor == <<0, 1, 0>>
 TruthLowReputation == <<0, 1, 2, 1>>
 
 Leaves == Children \X Values
-Message == [src : Children, epoch : {0, 1}, val : Values]
+Bodies == {"own", "forged", "bad"}
+Message == [src : Children, epoch : {0, 1}, val : Values, body : Bodies]
+Own(c, e, v) == [src |-> c, epoch |-> e, val |-> v, body |-> "own"]
+\* A bad body of a past epoch is refused like its own one: only current ones.
+ByzBodies(e) == IF Forger /\ e = 1 THEN {"own", "bad"} ELSE {"own"}
 
 VARIABLES
     aggByz,     \* the aggregator lies (fixed at Init)
@@ -59,9 +71,11 @@ VARIABLES
     tree,       \* the committed input leaves, as a bag: tree[<<c, v>>] copies
     total,      \* the committed inputs total
     out,        \* the combined value (lower median), or NONE
-    checked     \* checked[c]: "wait", "ok" or "alarm"
+    checked,    \* checked[c]: "wait", "ok" or "alarm"
+    struck      \* children struck this epoch (a signed report found wrong;
+                \* without Forger always equal to banned)
 
-vars == <<aggByz, msgs, accepted, banned, phase, tree, total, out, checked>>
+vars == <<aggByz, msgs, accepted, banned, phase, tree, total, out, checked, struck>>
 
 RECURSIVE SumOver(_, _)
 SumOver(S, f) ==
@@ -91,6 +105,7 @@ TypeOK ==
     /\ total \in Nat
     /\ out \in Values \cup {NONE}
     /\ checked \in [Children -> {"wait", "ok", "alarm"}]
+    /\ struck \subseteq Children
 
 Init ==
     /\ aggByz \in IF AggMayLie THEN BOOLEAN ELSE {FALSE}
@@ -102,35 +117,58 @@ Init ==
     /\ total = 0
     /\ out = NONE
     /\ checked = [c \in Children |-> "wait"]
+    /\ struck = {}
 
 \* An honest child sends its one report.
 Send(c) ==
     /\ phase = "collecting"
     /\ c \in Honest
-    /\ [src |-> c, epoch |-> 1, val |-> T(c)] \notin msgs
-    /\ msgs' = msgs \cup {[src |-> c, epoch |-> 1, val |-> T(c)]}
-    /\ UNCHANGED <<aggByz, accepted, banned, phase, tree, total, out, checked>>
+    /\ Own(c, 1, T(c)) \notin msgs
+    /\ msgs' = msgs \cup {Own(c, 1, T(c))}
+    /\ UNCHANGED <<aggByz, accepted, banned, phase, tree, total, out, checked, struck>>
 
 \* A Byzantine child sends anything it can sign: extreme values, two values
-\* in one epoch (equivocation), reports of the past epoch (replays).
-ByzSend(c, e, v) ==
+\* in one epoch (equivocation), reports of the past epoch (replays), and
+\* (with Forger) a wrong body it signed.
+ByzSend(c, e, v, b) ==
     /\ phase = "collecting"
-    /\ [src |-> c, epoch |-> e, val |-> v] \notin msgs
-    /\ msgs' = msgs \cup {[src |-> c, epoch |-> e, val |-> v]}
-    /\ UNCHANGED <<aggByz, accepted, banned, phase, tree, total, out, checked>>
+    /\ b \in ByzBodies(e)
+    /\ [src |-> c, epoch |-> e, val |-> v, body |-> b] \notin msgs
+    /\ msgs' = msgs \cup {[src |-> c, epoch |-> e, val |-> v, body |-> b]}
+    /\ UNCHANGED <<aggByz, accepted, banned, phase, tree, total, out, checked, struck>>
+
+\* The forger pairs an honest child's signed report with another body (a
+\* Byzantine signer needs no forger: it signs any body itself).
+Forge(m) ==
+    /\ Forger
+    /\ phase = "collecting"
+    /\ m.src \in Honest
+    /\ m.body = "own"
+    /\ [m EXCEPT !.body = "forged"] \notin msgs
+    /\ msgs' = msgs \cup {[m EXCEPT !.body = "forged"]}
+    /\ UNCHANGED <<aggByz, accepted, banned, phase, tree, total, out, checked, struck>>
 
 \* spec: SHAP-1, SHAP-2.  Rejections change nothing, so they are not steps.
+\* A forged copy carries its original's signed fields (so it is a duplicate
+\* of it); a bad body is another signed report (so it equivocates).
 Receive(m) ==
     /\ phase = "collecting"
     /\ m.epoch = 1                                   \* WRONG_EPOCH
     /\ m.src \notin LowRep \cup banned               \* ReputationGate
-    /\ accepted[m.src] # m.val                       \* DUPLICATE
+    /\ ~(accepted[m.src] = m.val /\ m.body # "bad")  \* DUPLICATE
     /\ IF accepted[m.src] # NONE
        THEN /\ accepted' = [accepted EXCEPT ![m.src] = NONE]   \* EQUIVOCATION
             /\ banned' = banned \cup {m.src}
+            /\ struck' = struck \cup {m.src}
        ELSE /\ Cardinality(AccSet) < MaxFanIn        \* FanInBound
-            /\ accepted' = [accepted EXCEPT ![m.src] = m.val]
             /\ UNCHANGED banned
+            /\ m.body # "forged"                     \* BODY_MISMATCH: nobody's fault
+            /\ IF m.body = "own"
+               THEN /\ accepted' = [accepted EXCEPT ![m.src] = m.val]
+                    /\ UNCHANGED struck
+               ELSE /\ m.src \notin struck           \* a signed bad body: a strike
+                    /\ struck' = struck \cup {m.src}
+                    /\ UNCHANGED accepted
     /\ UNCHANGED <<aggByz, msgs, phase, tree, total, out, checked>>
 
 \* spec: SHAP-3, SHAP-4.  An honest aggregator commits what it accepted; a
@@ -141,7 +179,7 @@ Commit(b) ==
     /\ tree' = b
     /\ total' = BagSum(b)
     /\ out' = Combine
-    /\ UNCHANGED <<aggByz, msgs, accepted, banned, checked>>
+    /\ UNCHANGED <<aggByz, msgs, accepted, banned, checked, struck>>
 
 Alter(v) == (v + 1) % (V + 1)
 
@@ -160,13 +198,14 @@ Check(c) ==
     /\ phase = "closed"
     /\ c \in Honest
     /\ checked[c] = "wait"
-    /\ [src |-> c, epoch |-> 1, val |-> T(c)] \in msgs
+    /\ Own(c, 1, T(c)) \in msgs
     /\ checked' = [checked EXCEPT ![c] = IF tree[<<c, T(c)>>] > 0 THEN "ok" ELSE "alarm"]
-    /\ UNCHANGED <<aggByz, msgs, accepted, banned, phase, tree, total, out>>
+    /\ UNCHANGED <<aggByz, msgs, accepted, banned, phase, tree, total, out, struck>>
 
 Next ==
     \/ \E c \in Honest : Send(c)
-    \/ \E c \in Byz, e \in {0, 1}, v \in Extremes : ByzSend(c, e, v)
+    \/ \E c \in Byz, e \in {0, 1}, v \in Extremes, b \in Bodies : ByzSend(c, e, v, b)
+    \/ \E m \in msgs : Forge(m)
     \/ \E m \in msgs : Receive(m)
     \/ Close
     \/ \E c \in Honest : Check(c)
@@ -197,6 +236,9 @@ FanInBound == Cardinality(AccSet) <= MaxFanIn
 
 ReputationGate == \A c \in AccSet : c \notin LowRep \cup banned
 
+\* A strike only for what the struck child's own signature covers.
+NoFraming == \A c \in Honest : c \notin struck
+
 -----------------------------------------------------------------------------
 (* Witnesses: each is checked as an invariant that must FAIL (TLC reports  *)
 (* a trace to a state where the behaviour happens).                        *)
@@ -215,6 +257,9 @@ ByzantineOutvotedFalse ==
             \/ \A v \in HonestAccepted : accepted[b] < v
             \/ \A v \in HonestAccepted : accepted[b] > v)
 GateExercisedFalse ==
-    ~(\E c \in LowRep \cup banned, v \in Values :
-         [src |-> c, epoch |-> 1, val |-> v] \in msgs)
+    ~(\E c \in LowRep \cup banned, v \in Values : Own(c, 1, v) \in msgs)
+ForgeryRefusedFalse ==
+    ~(\E c \in Honest : /\ [src |-> c, epoch |-> 1, val |-> T(c), body |-> "forged"] \in msgs
+                        /\ accepted[c] = T(c))
+StrikeExercisedFalse == ~(struck \ banned # {})
 =============================================================================

@@ -19,8 +19,11 @@ from vigilnet.checker._run import check
 #: Close that never accepted it; the mean needs two honest 1s and the
 #: Byzantine 2 sent and received, then Close (7); a missing gate
 #: re-accepts an equivocator (ByzSend twice, Receive twice, Receive: 5);
-#: fan-in needs all four children sent and received (8).
+#: fan-in needs all four children sent and received (8); striking an
+#: unsigned body (in ``forger``) needs an honest Send, its Forge with another
+#: body and the Receive of the forgery (3).
 TRACE_LENGTHS = {
+    "strike_unsigned_body": 3,
     "sum_only_node_hash": 3,
     "no_child_inclusion_check": 3,
     "mean_not_median": 7,
@@ -54,6 +57,7 @@ def test_every_always_property_has_a_witness_in_every_config() -> None:
         "BoundedInfluence": "SomeCombined",
         "FanInBound": "FanInReached",
         "ReputationGate": "GateExercised",
+        "NoFraming": "StrikeExercised",
     }
     for config in PINNED_COUNTS:
         names = {p.name for p in FAMILY.instantiate(config=config).properties}
@@ -61,6 +65,8 @@ def test_every_always_property_has_a_witness_in_every_config() -> None:
             assert always in names
             if always == "ReputationGate" and config in ("honest", "byzantine_aggregator"):
                 continue  # no gated child exists there: FanInReached etc. cover non-vacuity
+            if always == "NoFraming" and config != "forger":
+                continue  # no forged or bad body exists there: nobody can be struck
             assert witness in names, (config, witness)
 
 
@@ -75,8 +81,26 @@ def test_every_mutant_is_killed_on_its_property(mutant: str) -> None:
     assert len(trace) == TRACE_LENGTHS[mutant]
 
 
-def test_mutants_are_exactly_the_five_of_the_issue() -> None:
+def test_mutants_are_exactly_the_five_of_the_issue_and_the_unsigned_body() -> None:
     assert set(FAMILY.mutants) == set(MUTANT_KILLS) == set(shap.MUTANTS)
+    assert "strike_unsigned_body" in FAMILY.mutants
+
+
+def test_the_unsigned_body_mutant_lives_in_the_forger_config_only() -> None:
+    """Item 5 of issue 10 is invisible without a forger: the mutant passes
+    every configuration without one (the abstraction hid the attack)."""
+    assert FAMILY.config_name(mutant="strike_unsigned_body") == "forger"
+    for config in ("attack", "byzantine_monitor"):
+        result = check(FAMILY.instantiate(config=config, mutant="strike_unsigned_body"))
+        assert result.ok and result.distinct_states == PINNED_COUNTS[config]
+
+
+def test_forger_witnesses_show_the_refusal_and_a_real_strike() -> None:
+    result = check(FAMILY.instantiate(config="forger"))
+    statuses = {p.name: p.status.value for p in result.properties}
+    assert statuses["NoFraming"] == "holds"
+    assert statuses["ForgeryRefused"] == "witnessed"
+    assert statuses["StrikeExercised"] == "witnessed"
 
 
 def test_cfg_files_match_the_python_configs() -> None:
@@ -93,6 +117,7 @@ def test_cfg_files_match_the_python_configs() -> None:
         assert f"Byz = {{{byz}}}" in text
         assert f"LowRep = {{{constants['LowRep']}}}" in text
         assert f"AggMayLie = {str(constants['AggMayLie']).upper()}" in text
+        assert f"Forger = {str(constants['Forger']).upper()}" in text
         assert f"Expected distinct states: {PINNED_COUNTS[name]}" in text
         truth = re.search(r"Truth <- (\w+)", text)
         assert truth is not None

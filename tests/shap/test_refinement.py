@@ -1,9 +1,14 @@
 """Refinement: every step of the implementation maps to a step of the model
-(DESIGN.md 5), in the model's ``byzantine_monitor`` configuration.
+(DESIGN.md 5), in the model's ``forger`` configuration (``byzantine_monitor``
+with a forger: honest reports paired with other bodies, and bad bodies the
+Byzantine monitor signs).
 
 The implementation runs one regional over monitors 0, 1, 2, all observing
 agent 0 (``N = R = MaxFanIn = 3``), with monitor 2 Byzantine.  A monitor's
-value ``v`` is a body with one entry ``(agent 0, count 1, llr v)``.  The
+value ``v`` is a body with one entry ``(agent 0, count 1, llr v)``; a forged
+body is ``(agent 0, count 2, llr v)`` under the honest report, a bad body
+``(agent 0, count 0, llr v + 1)`` signed by the Byzantine monitor (out of
+range); the model's ``struck`` is the implementation's strikes.  The
 abstraction maps the implementation (and the ghost set of messages sent) to
 the model's :class:`~vigilnet.models.shap.ShapState`; every implementation
 step must be a model step from the abstract state before it, or a stutter
@@ -39,10 +44,11 @@ from vigilnet.protocols.shap import (
     child_step,
     initial_state,
     monitor_report,
+    sign_report,
     step,
 )
 
-CONFIG = "byzantine_monitor"
+CONFIG = "forger"
 CONSTANTS = FAMILY.configs[CONFIG]
 TRUTH = tuple(int(v) for v in str(CONSTANTS["Truth"]).split(","))
 BYZ = 2
@@ -64,11 +70,26 @@ def _setup() -> AggregatorSetup:
     )
 
 
-def _message(monitor: int, epoch: int, value: int) -> tuple[Report, MonitorBody]:
+def _message(monitor: int, epoch: int, value: int, kind: str = "own") -> tuple[Report, MonitorBody]:
     body = MonitorBody(agent_ids=(0,), counts=(1,), llr_sums=(value,))
     report = monitor_report(
         signing_key=key(monitor), node_id=monitor, epoch=epoch, config=SHAP, body=body
     )
+    if kind == "forged":
+        return report, MonitorBody(agent_ids=(0,), counts=(2,), llr_sums=(value,))
+    if kind == "bad":
+        bad = MonitorBody(agent_ids=(0,), counts=(0,), llr_sums=(value + 1,))
+        signed = sign_report(
+            key(monitor),
+            epoch=epoch,
+            config_hash=SHAP.config_hash,
+            node_id=monitor,
+            tier=Tier.MONITOR,
+            root=report.root,
+            totals=report.totals,
+            body_digest=bad.digest,
+        )
+        return signed, bad
     return report, body
 
 
@@ -78,7 +99,7 @@ class Run:
     def __init__(self) -> None:
         self.setup = _setup()
         self.state: AggregatorState = initial_state(self.setup, 1)
-        self.msgs: set[tuple[int, int, int]] = set()
+        self.msgs: set[tuple[int, int, int, str]] = set()
         self.tree: tuple[tuple[int, int], ...] = ()
         self.total = 0
         self.out: int = NONE
@@ -100,26 +121,34 @@ class Run:
             total=self.total,
             out=self.out,
             checked=tuple(self.checked),
+            struck=frozenset(child for child, _ in self.state.strikes),
         )
 
     # -- implementation steps (each returns True when it was attempted) ----
     def send(self, monitor: int) -> bool:
         if self.state.phase is not Phase.COLLECTING or monitor not in HONEST:
             return False
-        self.msgs.add((monitor, 1, TRUTH[monitor]))
+        self.msgs.add((monitor, 1, TRUTH[monitor], "own"))
         return True
 
-    def byz_send(self, epoch: int, value: int) -> bool:
-        if self.state.phase is not Phase.COLLECTING:
+    def byz_send(self, epoch: int, value: int, body: str = "own") -> bool:
+        if self.state.phase is not Phase.COLLECTING or (body == "bad" and epoch != 1):
             return False
-        self.msgs.add((BYZ, epoch, value))
+        self.msgs.add((BYZ, epoch, value, body))
+        return True
+
+    def forge(self, monitor: int) -> bool:
+        own = (monitor, 1, TRUTH[monitor], "own")
+        if self.state.phase is not Phase.COLLECTING or own not in self.msgs:
+            return False
+        self.msgs.add((monitor, 1, TRUTH[monitor], "forged"))
         return True
 
     def receive(self, pick: int) -> bool:
         if not self.msgs:
             return False
-        monitor, epoch, value = sorted(self.msgs)[pick % len(self.msgs)]
-        report, body = _message(monitor, epoch, value)
+        monitor, epoch, value, kind = sorted(self.msgs)[pick % len(self.msgs)]
+        report, body = _message(monitor, epoch, value, kind)
         self.state, _ = step(self.setup, self.state, ReceiveReport(report=report, body=body))
         return True
 
@@ -145,7 +174,7 @@ class Run:
             self.state.phase is not Phase.CLOSED
             or monitor not in HONEST
             or self.checked[monitor] != "wait"
-            or (monitor, 1, TRUTH[monitor]) not in self.msgs
+            or (monitor, 1, TRUTH[monitor], "own") not in self.msgs
         ):
             return False
         own, _ = _message(monitor, 1, TRUTH[monitor])
@@ -160,7 +189,13 @@ class Run:
 STEPS = st.lists(
     st.one_of(
         st.tuples(st.just("send"), st.sampled_from(HONEST)),
-        st.tuples(st.just("byz_send"), st.sampled_from((0, 1)), st.sampled_from((0, 2))),
+        st.tuples(
+            st.just("byz_send"),
+            st.sampled_from((0, 1)),
+            st.sampled_from((0, 2)),
+            st.sampled_from(("own", "bad")),
+        ),
+        st.tuples(st.just("forge"), st.sampled_from(HONEST)),
         st.tuples(st.just("receive"), st.integers(0, 7)),
         st.tuples(st.just("close")),
         st.tuples(st.just("check"), st.sampled_from(HONEST)),
@@ -212,3 +247,26 @@ def test_a_full_epoch_refines_the_model_and_reaches_its_witnesses() -> None:
     assert final.out == 1 and final.checked[:2] == ("ok", "ok")
     witnesses = {p.name: p.holds(final) for p in MODEL.properties if p.kind.value == "sometimes"}
     assert witnesses["SomeCombined"] and witnesses["ByzantineOutvoted"]
+
+
+def test_a_forged_epoch_refines_the_model_and_reaches_the_forger_witnesses() -> None:
+    run = Run()
+    script: list[tuple[Any, ...]] = [
+        ("send", 0),
+        ("forge", 0),
+        ("byz_send", 1, 2, "bad"),
+        ("receive", 1),  # (0, 1, 0, "own") sorts after (0, 1, 0, "forged")
+        ("receive", 2),  # the Byzantine monitor's bad body: struck
+    ]
+    for name, *args in script:
+        before = run.abstract()
+        assert getattr(run, name)(*args)
+        after = run.abstract()
+        assert after in _model_successors(before), (name, args, before, after)
+    before = run.abstract()
+    assert run.receive(0)  # the forged pairing: refused, a stutter in both
+    assert run.abstract() == before
+    final = run.abstract()
+    assert final.struck == frozenset({BYZ}) and final.accepted[0] == TRUTH[0]
+    witnesses = {p.name: p.holds(final) for p in MODEL.properties if p.kind.value == "sometimes"}
+    assert witnesses["ForgeryRefused"] and witnesses["StrikeExercised"]

@@ -64,6 +64,7 @@ from vigilnet.protocols.shap._properties import (
     detectability,
     fan_in_bound,
     integrity,
+    no_framing,
     reputation_gate,
 )
 from vigilnet.protocols.shap._state import (
@@ -174,6 +175,7 @@ __all__ = [
     "initial_state",
     "integrity",
     "monitor_report",
+    "no_framing",
     "proof_map",
     "receive_report",
     "report_map",

@@ -1,4 +1,4 @@
-"""SHAP's five properties as plain predicates, defined once.
+"""SHAP's properties as plain predicates, defined once.
 
 The model (``models/shap.py``), the stateful Hypothesis test
 (``tests/shap/test_stateful.py``) and the documentation state each property
@@ -16,6 +16,7 @@ __all__ = [
     "detectability",
     "fan_in_bound",
     "integrity",
+    "no_framing",
     "reputation_gate",
 ]
 
@@ -43,3 +44,9 @@ def fan_in_bound(accepted: int, bound: int) -> bool:
 def reputation_gate(accepted: Iterable[int], excluded: Collection[int]) -> bool:
     """No accepted child is below the reputation threshold or banned."""
     return not any(child in excluded for child in accepted)
+
+
+def no_framing(struck: Collection[int], honest: Iterable[int]) -> bool:
+    """No honest node is struck: a strike is only for what the struck
+    node's own signature covers (issue 10, item 5)."""
+    return not any(node in struck for node in honest)
