@@ -43,14 +43,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import cbor2
-
 from vigilnet.encoding import (
     DEFAULT_MAX_DEPTH,
     DEFAULT_MAX_ITEMS,
     MalformedEncoding,
-    _freeze,
-    _scan,
     decode,
     encode,
 )
@@ -205,17 +201,19 @@ def cbor_input(choices: tuple[int, int, int, int, int], length: int) -> bytes:
 
 def cbor_scan_admits_only_canonical(choices: tuple[int, int, int, int, int], length: int) -> bytes:
     """For ``data = cbor_input(choices, length)``: the canonical re-encoding of
-    the value cbor2 reads from ``data`` if the strict scanner accepts ``data``;
-    ``data`` itself if the scanner refuses it.
+    the value the strict decoder builds from ``data`` if it accepts ``data``;
+    ``data`` itself if it refuses it.  (The decoder checks and builds in one
+    pass; this is the property that pass must keep: what it accepts is
+    exactly what :func:`encode` produces.)
 
     post: __return__ == cbor_input(choices, length)
     """
     data = cbor_input(choices, length)
     try:
-        _scan(data, DEFAULT_MAX_DEPTH, DEFAULT_MAX_ITEMS)
+        value = decode(data, max_depth=DEFAULT_MAX_DEPTH, max_items=DEFAULT_MAX_ITEMS)
     except MalformedEncoding:
         return data
-    return encode(_freeze(cbor2.loads(data)))
+    return encode(value)
 
 
 # Names the contract lines above use, kept visibly in use for linters.
