@@ -541,3 +541,40 @@ def test_append_is_amortised_constant() -> None:
         assert counter.calls == 4095  # one per interior node of the perfect tree
     finally:
         _log.node_hash = original
+
+
+def test_the_checkpoint_sizes_bind_a_consistency_proof() -> None:
+    """Issue: a proof for (1, 3) verified as (1, 4).  Given the signed
+    checkpoints' sizes, the verifier refuses the relabelled proof."""
+    log = MerkleLog(bytes([i]) for i in range(4))
+    proof = log.consistency_proof(1, 3)
+    relabelled = dataclasses.replace(proof, new_size=4)
+    # Without the checkpoint's size the algorithm cannot tell (the witness above).
+    verify_consistency(proof=relabelled, old_root=log.root(1), new_root=log.root(3))
+    with pytest.raises(ConsistencyProofError, match="checkpoint says 3"):
+        verify_consistency(
+            proof=relabelled, old_root=log.root(1), new_root=log.root(3), old_size=1, new_size=3
+        )
+    verify_consistency(
+        proof=proof, old_root=log.root(1), new_root=log.root(3), old_size=1, new_size=3
+    )
+
+
+def test_equal_sizes_need_32_byte_roots() -> None:
+    """Issue: equal sizes accepted any equal byte strings, empty ones included."""
+    log = MerkleLog(bytes([i]) for i in range(3))
+    same = ConsistencyProof(old_size=3, new_size=3, consistency_path=())
+    verify_consistency(proof=same, old_root=log.root(), new_root=log.root())
+    for bad_root in (b"", b"x", bytes(31), bytes(33)):
+        with pytest.raises(ConsistencyProofError, match="32-byte"):
+            verify_consistency(proof=same, old_root=bad_root, new_root=bad_root)
+
+
+def test_inclusion_roots_and_sizes_are_checked() -> None:
+    log = MerkleLog(bytes([i]) for i in range(5))
+    proof = log.inclusion_proof(2)
+    with pytest.raises(InclusionProofError, match="32-byte"):
+        verify_inclusion(leaf_hash=log.leaf_hash(2), proof=proof, root=b"")
+    with pytest.raises(InclusionProofError, match="checkpoint says 6"):
+        verify_inclusion(leaf_hash=log.leaf_hash(2), proof=proof, root=log.root(), tree_size=6)
+    verify_inclusion(leaf_hash=log.leaf_hash(2), proof=proof, root=log.root(), tree_size=5)

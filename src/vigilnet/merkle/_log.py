@@ -69,7 +69,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from vigilnet.errors import LocalProtocolError, ensure
-from vigilnet.merkle._errors import ConsistencyProofError, InclusionProofError
+from vigilnet.merkle._errors import ConsistencyProofError, InclusionProofError, MerkleProofError
 
 __all__ = [
     "EMPTY_ROOT",
@@ -319,14 +319,38 @@ def _same(a: bytes, b: bytes) -> bool:
     return hmac.compare_digest(a, b)
 
 
-def verify_inclusion(*, leaf_hash: bytes, proof: InclusionProof, root: bytes) -> None:
+def _check_root(root: object, what: str, raising: type[MerkleProofError]) -> None:
+    ensure(
+        type(root) is bytes and len(root) == HASH_SIZE,
+        f"{what} is not a {HASH_SIZE}-byte hash",
+        raising=raising,
+    )
+
+
+def _check_size_binding(
+    claimed: int | None, proven: int, what: str, raising: type[MerkleProofError]
+) -> None:
+    if claimed is not None:
+        ensure(
+            claimed == proven,
+            f"proof is for {what} {proven}, the checkpoint says {claimed}",
+            raising=raising,
+        )
+
+
+def verify_inclusion(
+    *, leaf_hash: bytes, proof: InclusionProof, root: bytes, tree_size: int | None = None
+) -> None:
     """Check that ``leaf_hash`` sits at ``proof.leaf_index`` in the tree of
     ``proof.tree_size`` leaves whose root is ``root`` (RFC 9162 2.1.3.2).
 
     Returns ``None``; raises :class:`InclusionProofError` with the reason.
     ``root`` and ``proof.tree_size`` must come from a trusted (signed)
-    checkpoint: the proof does not bind the size.
+    checkpoint: the proof does not bind the size.  Pass the checkpoint's
+    size as ``tree_size`` and it is checked against the proof's.
     """
+    _check_size_binding(tree_size, proof.tree_size, "tree size", InclusionProofError)
+    _check_root(root, "root", InclusionProofError)
     ensure(
         type(leaf_hash) is bytes and len(leaf_hash) == HASH_SIZE,
         "leaf hash is not 32 bytes",
@@ -353,15 +377,34 @@ def verify_inclusion(*, leaf_hash: bytes, proof: InclusionProof, root: bytes) ->
     ensure(_same(r, root), "root mismatch", raising=InclusionProofError)
 
 
-def verify_consistency(*, proof: ConsistencyProof, old_root: bytes, new_root: bytes) -> None:
+def verify_consistency(
+    *,
+    proof: ConsistencyProof,
+    old_root: bytes,
+    new_root: bytes,
+    old_size: int | None = None,
+    new_size: int | None = None,
+) -> None:
     """Check that the tree of ``proof.old_size`` leaves with root ``old_root``
     is a prefix of the tree of ``proof.new_size`` leaves with root
     ``new_root`` (RFC 9162 2.1.4.2).
 
     Returns ``None``; raises :class:`ConsistencyProofError` with the reason.
     Sizes equal: the proof must be empty and the roots equal.  Old size 0:
-    always rejected (the size-0 rule, module docstring).
+    always rejected (the size-0 rule, module docstring).  Both roots must be
+    32-byte hashes.
+
+    Like an inclusion proof, a consistency proof does not bind the sizes it
+    claims: the RFC 9162 algorithm shifts the two sizes without looking at
+    the hashes, so a proof for ``(1, 3)`` also verifies as ``(1, 4)`` (both
+    have two elements and the same hashing pattern).  The sizes must come
+    from the two signed checkpoints: pass them as ``old_size`` and
+    ``new_size`` and they are checked against the proof's.
     """
+    _check_size_binding(old_size, proof.old_size, "old size", ConsistencyProofError)
+    _check_size_binding(new_size, proof.new_size, "new size", ConsistencyProofError)
+    _check_root(old_root, "old root", ConsistencyProofError)
+    _check_root(new_root, "new root", ConsistencyProofError)
     ensure(
         type(old_root) is bytes and type(new_root) is bytes,
         "roots must be bytes",
