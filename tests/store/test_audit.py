@@ -255,7 +255,8 @@ def test_sigkill_loses_no_acknowledged_entry(tmp_path: Path) -> None:
             acknowledged = max(acknowledged, acks[-1])
         with _open(path) as log:
             assert log.size >= acknowledged
-            for index in {0, acknowledged - 1, acknowledged // 2} - {-1}:
+            # Under load a run may be killed before its first commit.
+            for index in {0, acknowledged - 1, acknowledged // 2} if acknowledged else ():
                 assert log.body(index) == {"i": index}
             report = log.verify()
             assert report.entries == log.size
