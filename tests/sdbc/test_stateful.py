@@ -253,11 +253,15 @@ def test_known_bad_implementations_fail(broken: Any) -> None:
     with pytest.raises(AssertionError):
         run_state_machine_as_test(
             machine,
+            # The same fixed search on every machine (as under CI's profile):
+            # with random seeds a developer's run could miss the broken lock
+            # within this budget, which made the README's test command flaky.
             settings=settings(
                 max_examples=400,
                 stateful_step_count=80,
                 deadline=None,
                 database=None,
+                derandomize=True,
                 phases=[Phase.generate],
                 suppress_health_check=list(HealthCheck),
             ),
