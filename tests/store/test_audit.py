@@ -250,7 +250,12 @@ def test_sigkill_loses_no_acknowledged_entry(tmp_path: Path) -> None:
         child.wait()
         reader.join()
         kills += child.returncode == -signal.SIGKILL
-        acks = [int(line.split()[1]) for line in lines if line.startswith("ack")]
+        # Only whole lines: the kill can tear the last one mid-print.
+        acks = [
+            int(line.split()[1])
+            for line in lines
+            if line.endswith("\n") and line.startswith("ack ") and line.split()[1].isdigit()
+        ]
         if acks:
             acknowledged = max(acknowledged, acks[-1])
         with _open(path) as log:
