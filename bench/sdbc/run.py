@@ -19,7 +19,10 @@ from vigilnet.protocols.sdbc import Cluster, make_config
 
 
 def run(epochs: int, width: int) -> tuple[float, int]:
-    config, keys = make_config([hashlib.sha256(b"bench hub %d" % h).digest() for h in range(5)])
+    config, keys = make_config(
+        [hashlib.sha256(b"bench hub %d" % h).digest() for h in range(5)],
+        summary_ranges=((0, 96),) * width,
+    )
     cluster = Cluster(config=config, keys=keys, correct=tuple(range(5)))
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
