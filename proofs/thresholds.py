@@ -638,3 +638,122 @@ register(
         replay=_replay_lowering,
     )
 )
+
+
+# --- next-epoch threshold: chosen by a quorum of summaries, not a proposer ---
+#
+# ``agreed_threshold`` (vigilnet.protocols.sdbc) gives a value the next-epoch
+# threshold that at least q of its summaries propose; a value holds at most one
+# summary per hub, so each hub backs at most one threshold in it.  ``B`` is the
+# set of hubs whose summary backs a threshold, ``B1``/``B2`` those of two.
+
+
+def _backers_and_faulty() -> tuple[Venn, list[z3.BoolRef]]:
+    venn = Venn(("B", "F"))
+    return venn, [
+        *_group(),
+        *_faults(),
+        *venn.wellformed(_n()),
+        venn.size("F") <= _f(),
+        _f() <= 2 * _q() - _n() - 1,
+    ]
+
+
+implication(
+    f"{PREFIX}.next_epoch.honest_backers",
+    "A next-epoch threshold backed by at least q summaries of distinct hubs, with at most "
+    "f <= 2q - N - 1 Byzantine hubs, is backed by at least q - f >= N - q + 1 >= 1 honest "
+    "hubs: the Byzantine hubs (a proposer among them) cannot choose it alone.",
+    lambda: [*_backers_and_faulty()[1], _backers_and_faulty()[0].size("B") >= _q()],
+    lambda: z3.And(
+        _backers_and_faulty()[0].size("B", "~F") >= _q() - _f(),
+        _q() - _f() >= _n() - _q() + 1,
+        _n() - _q() + 1 >= 1,
+    ),
+    witness=lambda: [_f() >= 1, _backers_and_faulty()[0].size("B", "F") == _f()],
+)
+
+
+def _replay_lone_backer(model: z3.ModelRef) -> None:
+    n, q, f = int_of(model, "N"), int_of(model, "q"), int_of(model, "f")
+    backers, honest = (
+        int_of(model, "|B & F|") + int_of(model, "|B & ~F|"),
+        int_of(model, "|B & ~F|"),
+    )
+    ensure(
+        honest == 0 and 1 <= backers <= f <= max_safe_faults(n, q) and backers < q,
+        f"N = {n}, q = {q}, f = {f}: {backers} backers, {honest} honest; the real rule needs q",
+        InvariantViolation,
+    )
+
+
+register(
+    Check(
+        name=f"{PREFIX}.next_epoch.one_backer",
+        kind=Kind.MUTANT,
+        statement="Mutant: a threshold backed by one summary (the proposer's own, the rule "
+        "before the fix) has an honest backer.",
+        formula=lambda: z3.Implies(
+            z3.And(*_backers_and_faulty()[1], _backers_and_faulty()[0].size("B") >= 1),
+            _backers_and_faulty()[0].size("B", "~F") >= 1,
+        ),
+        replay=_replay_lone_backer,
+    )
+)
+
+
+def _two_backer_sets(least: z3.ArithRef) -> tuple[Venn, list[z3.BoolRef]]:
+    venn = Venn(("B1", "B2"))
+    return venn, [
+        *_group(),
+        *_faults(),
+        *venn.wellformed(_n()),
+        2 * _q() > _n(),
+        _f() <= 2 * _q() - _n() - 1,
+        venn.size("B1") >= least,
+        venn.size("B2") >= least,
+    ]
+
+
+implication(
+    f"{PREFIX}.next_epoch.unique",
+    "For q > N/2, the backers of two thresholds, q or more each, share a hub; a hub's one "
+    "summary backs one threshold, so at most one threshold has q backers and the value's "
+    "next threshold is a function of its summaries (the sorted scan in agreed_threshold "
+    "never has a choice to make).",
+    lambda: _two_backer_sets(_q())[1],
+    lambda: _two_backer_sets(_q())[0].size("B1", "B2") >= 1,
+    witness=lambda: [_n() >= 4, _two_backer_sets(_q())[0].size("B1", "~B2") >= 1],
+)
+
+
+def _replay_ambiguous(model: z3.ModelRef) -> None:
+    n, q, f = int_of(model, "N"), int_of(model, "q"), int_of(model, "f")
+    b1 = int_of(model, "|B1 & B2|") + int_of(model, "|B1 & ~B2|")
+    b2 = int_of(model, "|B1 & B2|") + int_of(model, "|~B1 & B2|")
+    ensure(
+        int_of(model, "|B1 & B2|") == 0 and min(b1, b2) >= f + 1 and min(b1, b2) < _majority(n, q),
+        f"N = {n}, q = {q}, f = {f}: disjoint backer sets {b1} and {b2}",
+        InvariantViolation,
+    )
+
+
+def _majority(n: int, q: int) -> int:
+    """``q`` itself, checked to be a majority of ``n`` (the mutant's hypothesis)."""
+    ensure(2 * q > n, f"q = {q} is not a majority of N = {n}", InvariantViolation)
+    return q
+
+
+register(
+    Check(
+        name=f"{PREFIX}.next_epoch.f_plus_one_backers",
+        kind=Kind.MUTANT,
+        statement="Mutant: f + 1 backers (enough for one honest backer) also make the "
+        "threshold unique; two disjoint sets of f + 1 exist, so a proposer could pick.",
+        formula=lambda: z3.Implies(
+            z3.And(*_two_backer_sets(_f() + 1)[1]),
+            _two_backer_sets(_f() + 1)[0].size("B1", "B2") >= 1,
+        ),
+        replay=_replay_ambiguous,
+    )
+)
