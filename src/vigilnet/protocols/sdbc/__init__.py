@@ -28,6 +28,7 @@ from vigilnet.protocols.sdbc._messages import (
     sign_proposal,
     sign_summary,
     sign_vote,
+    wire_limits,
 )
 from vigilnet.protocols.sdbc._state import (
     MAX_PROPOSALS_PER_ROUND,
@@ -101,4 +102,5 @@ __all__ = [
     "sign_summary",
     "sign_vote",
     "step",
+    "wire_limits",
 ]

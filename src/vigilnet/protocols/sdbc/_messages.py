@@ -66,6 +66,7 @@ __all__ = [
     "sign_proposal",
     "sign_summary",
     "sign_vote",
+    "wire_limits",
 ]
 
 PREVOTE: Final = "prevote"
@@ -631,13 +632,83 @@ def encode_message(message: Message) -> bytes:
     return encode({"type": kind, "body": body})
 
 
-def decode_message(data: bytes) -> Message:
+#: Containers nest at most this deep in an SDBC message: envelope > body >
+#: value > summaries > summary > values.
+_WIRE_DEPTH: Final = 6
+
+
+def wire_limits(config: HubConfig) -> dict[str, int]:
+    """The byte limit of each message type under ``config``: the size of the
+    largest message of that type it allows (every integer at its longest
+    CBOR encoding, a proposal's value carrying a summary of every hub).  A
+    vote is under 250 bytes; a summary grows with the summary width, a
+    proposal with the width and ``N``."""
+    big, low = (1 << 64) - 1, -(1 << 64)
+    digest, signature = bytes(32), bytes(64)
+    width, n = config.summary_width, len(config.members)
+    summary: dict[str, CborValue] = {
+        "epoch": big,
+        "config_hash": digest,
+        "hub": big,
+        "values": (low,) * width,
+        "next_threshold": (big, big),
+        "signature": signature,
+    }
+    vote: dict[str, CborValue] = {
+        "epoch": big,
+        "config_hash": digest,
+        "round": big,
+        "hub": big,
+        "step": PRECOMMIT,
+        "value_hash": digest,
+        "signature": signature,
+    }
+    proposal: dict[str, CborValue] = {
+        "epoch": big,
+        "config_hash": digest,
+        "round": big,
+        "hub": big,
+        "valid_round": low,
+        "signature": signature,
+        "value": {
+            "epoch": big,
+            "config_hash": digest,
+            "summaries": (summary,) * n,
+            "aggregate": ((low, big),) * width,
+            "next_threshold": (big, big),
+        },
+    }
+    largest = {"summary": summary, "proposal": proposal, PREVOTE: vote, PRECOMMIT: vote}
+    return {kind: len(encode({"type": kind, "body": body})) for kind, body in largest.items()}
+
+
+def decode_message(data: bytes, config: HubConfig | None = None) -> Message:
     """Decode untrusted wire bytes; raise a RemoteProtocolError for anything
-    malformed (signatures are checked by the node, against its config)."""
-    top = decode(data)
+    malformed (signatures are checked by the node, against its config).
+
+    With ``config``, the per-type limits of :func:`wire_limits` apply: the
+    bytes are decoded under the largest of them (and nesting
+    ``_WIRE_DEPTH``, at most ``max(N, width)`` items per container), then
+    refused as ``message too large`` if they exceed their own type's limit
+    (so a vote is never more than a vote's size).  Without it only the
+    encoding's general limits apply (for vectors and tools that have no
+    configuration)."""
+    if config is None:
+        top = decode(data)
+    else:
+        limits = wire_limits(config)
+        top = decode(
+            data,
+            max_size=max(limits.values()),
+            max_depth=_WIRE_DEPTH,
+            max_items=max(len(config.members), config.summary_width, 8),
+        )
     if not (isinstance(top, dict) and set(top) == {"type", "body"}):
         raise BadMessage("envelope fields")
     kind, body = top["type"], top["body"]
+    limit = limits.get(kind, 0) if config is not None and isinstance(kind, str) else 0
+    if limit and len(data) > limit:
+        raise BadMessage("message too large", f"{len(data)} bytes > {limit} for {kind!r}")
     if not isinstance(body, dict):
         raise BadMessage("body not a map")
     if kind == "summary":
