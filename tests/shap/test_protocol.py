@@ -224,6 +224,42 @@ def test_reputation_gate_excludes_a_child_after_inconsistent_reports() -> None:
     assert _rejected(out).reason is Reason.BELOW_REPUTATION
 
 
+@pytest.mark.parametrize(("inconsistent_units", "admitted"), [(0, True), (1, False)])
+def test_reputation_gate_admits_a_score_of_exactly_the_threshold(
+    inconsistent_units: int, admitted: bool
+) -> None:
+    """Issue 11, item 2: the gate is ``score >= threshold``.  A child whose
+    score is exactly 4/5 (7 consistent and 1 inconsistent report, plus the
+    prior's one of each: 8/10) is admitted; one unit of ``1/REPUTATION_SCALE``
+    more inconsistency puts it just below and it is refused.  The mutant
+    ``>`` refuses the first, so this kills it."""
+    from vigilnet.evidence import REPUTATION_SCALE, Reputation
+
+    world = make_world()
+    setup = world.regionals[REGION]
+    assert setup.config.reputation.threshold == Fraction(4, 5)
+    exact = Reputation(
+        consistent=7 * REPUTATION_SCALE,
+        inconsistent=REPUTATION_SCALE + inconsistent_units,
+        banned_until=-1,
+    )
+    assert (exact.score(1) == Fraction(4, 5)) is admitted
+    assert exact.score(1) <= Fraction(4, 5)
+    state = dataclasses.replace(
+        initial_state(setup, 1),
+        reputations=tuple(
+            (child, exact if child == 0 else rep)
+            for child, rep in initial_state(setup, 1).reputations
+        ),
+    )
+    after, out = _deliver(world, state, 0)
+    if admitted:
+        assert not any(isinstance(o, Rejected) for o in out)
+        assert any(child == 0 for child, _, _ in after.accepted)
+    else:
+        assert _rejected(out).reason is Reason.BELOW_REPUTATION and after == state
+
+
 def test_fan_in_bound_at_registration() -> None:
     world = make_world()
     regional = world.regionals[REGION]
