@@ -154,3 +154,30 @@ def test_config_counts_distinct_members_only() -> None:
 def test_parse_threshold_rejects_garbage() -> None:
     with pytest.raises(LocalProtocolError, match="not a fraction"):
         parse_threshold("three quarters")
+
+
+@given(
+    st.integers(min_value=1, max_value=9),
+    st.sampled_from(["51/100", "2/3", "3/4", "1"]),
+    st.data(),
+)
+def test_is_quorum_and_is_blocking_count_distinct_members_only(
+    n: int, threshold: str, data: st.DataObject
+) -> None:
+    """Both predicates are exactly "at least so many members among the
+    signers", whatever outsiders sign too (kills ``&`` -> ``|`` and ``>=`` ->
+    ``>``: sets of exactly ``quorum - 1``, ``quorum``, ``blocking - 1`` and
+    ``blocking`` members are drawn)."""
+    members = tuple(bytes([i]) for i in range(n))
+    config = QuorumConfig.build(threshold=threshold, members=members)
+    size = data.draw(st.integers(min_value=0, max_value=n))
+    chosen = data.draw(st.permutations(members))[:size]
+    outsiders = data.draw(st.sets(st.binary(min_size=2, max_size=2), max_size=3))
+    signers = frozenset(chosen) | outsiders
+    assert config.is_quorum(signers) is (size >= config.quorum)
+    assert config.is_blocking(signers) is (size >= config.blocking)
+    for edge in {config.quorum - 1, config.quorum, config.blocking - 1, config.blocking}:
+        if 0 <= edge <= n:
+            exact = frozenset(members[:edge]) | outsiders
+            assert config.is_quorum(exact) is (edge >= config.quorum)
+            assert config.is_blocking(exact) is (edge >= config.blocking)
