@@ -63,6 +63,21 @@ def test_extension_is_growth_by_clamped_terms() -> None:
     assert not extends(held, entry(3, 16, -5), 3)  # lower sequence number
 
 
+def test_republishing_with_no_new_terms_is_an_extension_not_a_rewrite() -> None:
+    """Issue 11, item 2: an honest source may report again before it has seen
+    a new term (a higher sequence number, the same count and sum).  That is an
+    extension, so no peer convicts it; the mutant ``grown > 0`` convicts."""
+    held = entry(4, 15, -5)
+    again = entry(5, 15, -5)
+    assert extends(held, again, 3)
+    assert not extends(held, entry(5, 15, -4), 3)  # no new term, yet the sum moved
+    key = ("agent-0", "m0")
+    mine = EvidenceState.of([(key, held)])
+    theirs = EvidenceState.of([(key, again)])
+    assert conflicts(mine, theirs, LAMBDA) == conflicts(theirs, mine, LAMBDA)
+    assert not conflicts(mine, theirs, LAMBDA)
+
+
 @given(states(), states())
 def test_conflicts_are_symmetric_and_exactly_the_non_extending_pairs(
     a: EvidenceState, b: EvidenceState
