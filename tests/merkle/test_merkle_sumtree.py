@@ -490,3 +490,26 @@ def test_repr_is_valid_python() -> None:
     tree = SumTree(layout=layout, leaves=[SumLeaf(payload=b"x", sums=(1, -1))] * 3)
     for value in (layout, tree.leaf(0), tree.inclusion_proof(2), tree.root):
         assert eval(repr(value)) == value
+
+
+def _unchecked_proof(proof: SumInclusionProof, leaf_index: int) -> SumInclusionProof:
+    """A proof object with any index, made without the constructor's check
+    (as a decoder, pickle or a subclass could make one)."""
+    forged = object.__new__(SumInclusionProof)
+    for name in ("tree_size", "siblings"):
+        object.__setattr__(forged, name, getattr(proof, name))
+    object.__setattr__(forged, "leaf_index", leaf_index)
+    return forged
+
+
+def test_a_negative_index_is_refused_by_the_verifier_itself() -> None:
+    """Issue 11, item 2: with the constructor's uint64 check removed, some
+    negative indices verify (Python's bit operations on negative numbers walk
+    a real path).  The verifier checks the index itself."""
+    tree = _counts_tree([1, 2, 3, 4, 5])
+    for index in range(tree.size):
+        proof = tree.inclusion_proof(index)
+        for negative in range(-3 * tree.size, 0):
+            assert (
+                _reason(tree, index, proof=_unchecked_proof(proof, negative)) == "index beyond size"
+            )

@@ -374,7 +374,13 @@ def verify_sum_inclusion(
     """
     ensure(type(leaf) is SumLeaf, "leaf is not a SumLeaf", raising=SumProofError)
     ensure(proof.tree_size == root.size, "size mismatch", raising=SumProofError)
-    ensure(proof.leaf_index < proof.tree_size, "index beyond size", raising=SumProofError)
+    # The constructor already refuses a negative index; checked again here so
+    # the verifier does not depend on how the proof object was made.
+    ensure(
+        _is_uint64(proof.leaf_index) and proof.leaf_index < proof.tree_size,
+        "index beyond size",
+        raising=SumProofError,
+    )
     ensure(layout.accepts(leaf.sums), "leaf sums out of range", raising=SumProofError)
     current = SumNode(hash=sum_leaf_hash(layout, leaf), sums=leaf.sums)
     fn, sn = proof.leaf_index, proof.tree_size - 1
