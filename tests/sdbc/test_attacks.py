@@ -345,3 +345,24 @@ def test_tally_agrees_with_a_recount_of_the_stored_votes() -> None:
         }
         assert tallied == recount
         assert {p for rt in node.tally.rounds.values() for p in rt.proposals} == node.proposals
+
+
+# -- issue 11, item 2: a certificate's precommits all come from its round ---------
+
+
+def test_certificate_of_precommits_from_several_rounds_is_refused() -> None:
+    """``q`` precommits for one value, but not all of its round: a decision
+    needs ``q`` in one round (the lock argument is per round).  The mutant that
+    matches only the value (any rounds) accepts this certificate."""
+    value_hash = hashlib.sha256(b"some value").digest()
+    mixed = tuple(
+        sign_vote(KEYS[h], CONFIG, PRECOMMIT, 1, 1 if h < 3 else 0, h, value_hash) for h in range(4)
+    )
+    assert CONFIG.quorum == 4
+    cert = DecisionCertificate(
+        epoch=1, config_hash=CONFIG.config_hash, round=1, value_hash=value_hash, precommits=mixed
+    )
+    with pytest.raises(BadMessage, match="something else"):
+        cert.verify(CONFIG)
+    same_round = tuple(sign_vote(KEYS[h], CONFIG, PRECOMMIT, 1, 1, h, value_hash) for h in range(4))
+    replace(cert, precommits=same_round).verify(CONFIG)  # the control: one round decides
