@@ -366,3 +366,35 @@ def test_certificate_of_precommits_from_several_rounds_is_refused() -> None:
         cert.verify(CONFIG)
     same_round = tuple(sign_vote(KEYS[h], CONFIG, PRECOMMIT, 1, 1, h, value_hash) for h in range(4))
     replace(cert, precommits=same_round).verify(CONFIG)  # the control: one round decides
+
+
+def test_a_hub_does_not_decide_on_precommits_from_several_rounds() -> None:
+    """The decide rule [Decidable] needs ``q`` precommits for the proposal's
+    value in the proposal's own round.  Hub 2 holds round 0's proposal of a
+    valid value ``v``, two round-0 precommits for ``v`` and two round-1
+    precommits for ``v`` (four signers, a quorum if rounds are ignored):
+    it must not decide.  The mutant counting over any rounds decides."""
+    value = _honest_value(None)
+    proposer = CONFIG.proposer(1, 0)
+    prop = sign_proposal(KEYS[proposer], CONFIG, 1, 0, proposer, value, -1)
+    others = [h for h in range(5) if h != 2]
+    precommits = [
+        sign_vote(KEYS[h], CONFIG, PRECOMMIT, 1, 0 if i < 2 else 1, h, value.value_hash)
+        for i, h in enumerate(others)
+    ]
+    s = sdbc.initial_state(KEYS[2], 2, CONFIG)
+    s, _ = step(s, Start(epoch=1, summary=SUMMARIES[2]))
+    s, _ = step(s, Receive(message=prop))
+    for vote in precommits:
+        s, out = step(s, Receive(message=vote))
+        assert not any(isinstance(o, sdbc.Decide) for o in out)
+    assert s.decision is None
+    # the control: two more round-0 precommits (hub 2's own does not exist
+    # yet, so use the round-1 signers again in round 0) make a decision.
+    decided = []
+    for h in others[2:]:
+        vote = sign_vote(KEYS[h], CONFIG, PRECOMMIT, 1, 0, h, value.value_hash)
+        s, out = step(s, Receive(message=vote))
+        decided += [o for o in out if isinstance(o, sdbc.Decide)]
+    assert s.decision == value
+    assert [d.certificate.round for d in decided] == [0]
