@@ -398,3 +398,31 @@ def test_a_hub_does_not_decide_on_precommits_from_several_rounds() -> None:
         decided += [o for o in out if isinstance(o, sdbc.Decide)]
     assert s.decision == value
     assert [d.certificate.round for d in decided] == [0]
+
+
+@pytest.mark.parametrize(
+    ("n", "threshold", "f_live"), [(5, Fraction(3, 4), 0), (7, Fraction(2, 3), 1)]
+)
+def test_round_skip_needs_n_minus_q_plus_one_signers_not_f_plus_one(
+    n: int, threshold: Fraction, f_live: int
+) -> None:
+    """Rule 3g [OnRoundCatchup]: a hub jumps to a later round on ``N - q + 1``
+    distinct signers there (some correct hub is there), whatever ``f_live``.
+    Where ``f_live + 1 < N - q + 1`` the two rules differ: ``N - q``
+    signers must not move it, ``N - q + 1`` must.  The mutant computing the
+    skip from ``f + 1`` moves early (at every shipped model configuration
+    the two are equal, so only these configurations tell them apart)."""
+    seeds = [hashlib.sha256(b"vigilnet sdbc skip hub %d" % i).digest() for i in range(n)]
+    config, keys = make_config(
+        seeds, threshold=threshold, f_live=f_live, f_safe=0, summary_ranges=((0, 100),)
+    )
+    skip = n - config.quorum + 1
+    assert f_live + 1 < skip
+    me = n - 1
+    s = sdbc.initial_state(keys[me], me, config)
+    s, _ = step(s, Start(epoch=1, summary=(1,)))
+    for h in range(skip):
+        assert s.round == 0, f"moved to round {s.round} on {h} signers of round 3"
+        vote = sign_vote(keys[h], config, PREVOTE, 1, 3, h, None)
+        s, _ = step(s, Receive(message=vote))
+    assert s.round == 3
