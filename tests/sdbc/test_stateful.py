@@ -49,6 +49,11 @@ from vigilnet.protocols.sdbc import (
 )
 
 MAX_ROUND = 3
+
+#: What the runs reached, summed over every run of the machine in this
+#: process: the witness test below fails unless decisions, equivocations and
+#: lock changes all happened (else the invariants would hold vacuously).
+REACHED: dict[str, int] = {"decisions": 0, "equivocations": 0, "lock_changes": 0}
 CONSTANTS = {"N": 4, "F": 1, "T": "3/4", "MaxRound": MAX_ROUND, "FLive": 1}
 
 
@@ -68,6 +73,9 @@ def make_machine(stepper: Any = None) -> type[RuleBasedStateMachine]:
             self.partition: frozenset[int] = frozenset()
             self.decided: dict[int, bytes] = {}
             self.timers: dict[int, set[tuple[int, str]]] = {h: set() for h in self.nodes}
+            # every envelope sent, in order, for the synchronous rule (the
+            # bundle may hold the same ones: a second delivery is a replay)
+            self.mailbox: list[Envelope] = []
 
         def _post(self, message: Message) -> multiple[Envelope]:
             return multiple(
@@ -75,18 +83,23 @@ def make_machine(stepper: Any = None) -> type[RuleBasedStateMachine]:
             )
 
         def _run(self, h: int, event: object) -> tuple[Envelope, ...]:
-            s, outputs = self.sc.step(self.nodes[h], event)
+            before = self.nodes[h]
+            s, outputs = self.sc.step(before, event)
             self.nodes[h] = s
+            if s.locked_value != before.locked_value and s.locked_value is not None:
+                REACHED["lock_changes"] += 1
             sent: list[Envelope] = []
             for out in outputs:
                 if isinstance(out, Decide):
                     out.certificate.verify(self.sc.config)
                     self.decided[h] = out.value.value_hash
+                    REACHED["decisions"] += 1
                 elif isinstance(out, ReportEvidence):
                     out.evidence.verify(self.sc.config)
                     assert out.evidence.hub not in self.nodes, "a correct hub was framed"
                 elif hasattr(out, "message"):
                     sent.extend(Envelope(to=g, message=out.message) for g in self.nodes if g != h)
+            self.mailbox.extend(sent)
             return tuple(sent)
 
         @initialize(target=envelopes)
@@ -133,6 +146,31 @@ def make_machine(stepper: Any = None) -> type[RuleBasedStateMachine]:
                 return multiple()
             return multiple(*self._run(h, Timeout(epoch=0, round=s.round, step=kind)))
 
+        # a synchronous step of the network: everything sent so far (and not
+        # held back by the partition) arrives, in order; with the timeouts
+        # for every hub at once, this is what lets a run reach a decision
+        @rule(target=envelopes)
+        def synchronous_delivery(self) -> multiple[Envelope]:
+            batch, self.mailbox = self.mailbox, []
+            new: list[Envelope] = []
+            for env in batch:
+                blocked = (env.to in self.partition) != (env.message.hub in self.partition)
+                if blocked and env.message.hub in self.nodes:
+                    self.mailbox.append(env)
+                    continue
+                new.extend(self._deliver(env).values)
+            return multiple(*new)
+
+        @rule(target=envelopes, kind=st.sampled_from(["propose", "prevote", "precommit"]))
+        def everyone_times_out(self, kind: str) -> multiple[Envelope]:
+            out: list[Envelope] = []
+            for h in sorted(self.nodes):
+                s = self.nodes[h]
+                if kind == "precommit" and s.round >= MAX_ROUND:
+                    continue
+                out.extend(self._run(h, Timeout(epoch=0, round=s.round, step=kind)))
+            return multiple(*out)
+
         @rule(members=st.frozensets(st.sampled_from([1, 2, 3]), max_size=2))
         def partition_hubs(self, members: frozenset[int]) -> None:
             self.partition = members
@@ -146,7 +184,9 @@ def make_machine(stepper: Any = None) -> type[RuleBasedStateMachine]:
         def _byz(self, message: Message) -> multiple[Envelope]:
             self.injected = frozenset({0})
             self.byzantine_sent.append(message)
-            return self._post(message)
+            posted = self._post(message)
+            self.mailbox.extend(posted.values)
+            return posted
 
         @rule(
             target=envelopes,
@@ -157,6 +197,7 @@ def make_machine(stepper: Any = None) -> type[RuleBasedStateMachine]:
             ),
         )
         def equivocate(self, r: int, kind: str, ids: list[str]) -> multiple[Envelope]:
+            REACHED["equivocations"] += len(ids) > 1
             out: list[Envelope] = []
             for name in ids:
                 vh = None if name == "nil" else self.sc.values[name].value_hash
@@ -266,3 +307,27 @@ def test_known_bad_implementations_fail(broken: Any) -> None:
                 suppress_health_check=list(HealthCheck),
             ),
         )
+
+
+def test_the_machine_reaches_decisions_forks_and_lock_changes() -> None:
+    """The invariants above are only as good as the states the runs reach.
+    Under one fixed search (the same on every machine) the runs must decide,
+    attempt forks (a Byzantine hub's two votes in one slot) and change
+    locks (issue 11 found that, before the synchronous rules, no run decided)."""
+    for key in REACHED:
+        REACHED[key] = 0
+    run_state_machine_as_test(
+        make_machine(),
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=60,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+    assert REACHED["decisions"] > 0, REACHED
+    assert REACHED["equivocations"] > 0, REACHED
+    assert REACHED["lock_changes"] > 0, REACHED
