@@ -426,3 +426,42 @@ def test_round_skip_needs_n_minus_q_plus_one_signers_not_f_plus_one(
         vote = sign_vote(keys[h], config, PREVOTE, 1, 3, h, None)
         s, _ = step(s, Receive(message=vote))
     assert s.round == 3
+
+
+def _prevotes_sent(outputs: tuple[object, ...], round_: int) -> list[bytes | None]:
+    return [
+        o.message.value_hash
+        for o in outputs
+        if isinstance(o, Broadcast)
+        and getattr(o.message, "kind", None) == PREVOTE
+        and o.message.round == round_
+    ]
+
+
+def test_a_locked_hub_prevotes_nil_on_a_fresh_proposal_of_another_value() -> None:
+    """Rule 3b [UponProposalInPropose]: a fresh proposal (``valid_round =
+    -1``) is prevoted only by an unlocked hub or one locked on that value.
+    The tested hub locks ``v`` in round 0; round 1's proposer (Byzantine
+    here) then proposes another valid value ``w`` with ``valid_round = -1``;
+    the hub must prevote nil.  The mutant ``locked_value != v`` prevotes
+    ``w``, the first half of a fork, and survived every other test."""
+    v = _honest_value(None)  # the summaries of hubs 0 to 3
+    w = Value.build(
+        CONFIG, 1, tuple(sign_summary(KEYS[h], CONFIG, 1, h, SUMMARIES[h]) for h in (0, 1, 2, 4))
+    )
+    assert v.value_hash != w.value_hash
+    p0, p1 = CONFIG.proposer(1, 0), CONFIG.proposer(1, 1)
+    me = next(h for h in range(5) if h not in (p0, p1))
+    others = [h for h in range(5) if h != me]
+    s = sdbc.initial_state(KEYS[me], me, CONFIG)
+    s, _ = step(s, Start(epoch=1, summary=SUMMARIES[me]))
+    s, out = step(s, Receive(message=sign_proposal(KEYS[p0], CONFIG, 1, 0, p0, v, -1)))
+    assert _prevotes_sent(out, 0) == [v.value_hash]
+    for h in others[:3]:
+        s, _ = step(s, Receive(message=sign_vote(KEYS[h], CONFIG, PREVOTE, 1, 0, h, v.value_hash)))
+    assert s.locked_value == v and s.locked_round == 0
+    for h in others[:2]:  # N - q + 1 signers of round 1: catch up
+        s, _ = step(s, Receive(message=sign_vote(KEYS[h], CONFIG, PREVOTE, 1, 1, h, None)))
+    assert s.round == 1
+    s, out = step(s, Receive(message=sign_proposal(KEYS[p1], CONFIG, 1, 1, p1, w, -1)))
+    assert _prevotes_sent(out, 1) == [None]
