@@ -465,3 +465,29 @@ def test_a_locked_hub_prevotes_nil_on_a_fresh_proposal_of_another_value() -> Non
     assert s.round == 1
     s, out = step(s, Receive(message=sign_proposal(KEYS[p1], CONFIG, 1, 1, p1, w, -1)))
     assert _prevotes_sent(out, 1) == [None]
+
+
+def test_a_proposal_claiming_a_valid_round_without_its_polka_gets_no_prevote() -> None:
+    """Rule 3c [UponProposalInProposeAndPrevote]: a proposal with
+    ``valid_round = vr >= 0`` is prevoted only once ``q`` prevotes for its
+    value in ``vr`` are seen.  Round 1's proposer claims ``vr = 0`` for a
+    value nobody prevoted: the hub waits (no prevote until its timeout).
+    The mutant that joins the two conditions with ``or`` prevotes it."""
+    value = _honest_value(None)
+    p1 = CONFIG.proposer(1, 1)
+    me = next(h for h in range(5) if h != p1)
+    others = [h for h in range(5) if h != me]
+    s = sdbc.initial_state(KEYS[me], me, CONFIG)
+    s, _ = step(s, Start(epoch=1, summary=SUMMARIES[me]))
+    for h in others[:2]:
+        s, _ = step(s, Receive(message=sign_vote(KEYS[h], CONFIG, PREVOTE, 1, 1, h, None)))
+    assert s.round == 1
+    s, out = step(s, Receive(message=sign_proposal(KEYS[p1], CONFIG, 1, 1, p1, value, 0)))
+    assert _prevotes_sent(out, 1) == []
+    sent: list[bytes | None] = []
+    for h in others:  # the polka (q = 4 prevotes in round 0) arrives: now it is prevoted
+        s, out = step(
+            s, Receive(message=sign_vote(KEYS[h], CONFIG, PREVOTE, 1, 0, h, value.value_hash))
+        )
+        sent += _prevotes_sent(out, 1)
+    assert sent == [value.value_hash]
