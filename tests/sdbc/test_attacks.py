@@ -33,6 +33,7 @@ from vigilnet.protocols.sdbc import (
     Receive,
     ReportEvidence,
     Start,
+    Timeout,
     Value,
     make_config,
     sign_proposal,
@@ -491,3 +492,26 @@ def test_a_proposal_claiming_a_valid_round_without_its_polka_gets_no_prevote() -
         )
         sent += _prevotes_sent(out, 1)
     assert sent == [value.value_hash]
+
+
+def test_a_precommit_timeout_moves_the_hub_to_the_next_round() -> None:
+    """Rule 4 [UponQuorumOfPrecommitsAny then OnTimeoutPrecommit]: after
+    ``q`` precommits of any kind the precommit timer runs, and when it fires
+    the hub enters the next round.  The mutant whose precommit timeout does
+    nothing survived every other test (liveness is not model-checked)."""
+    me = next(h for h in range(5) if h != CONFIG.proposer(1, 0))
+    others = [h for h in range(5) if h != me]
+    s = sdbc.initial_state(KEYS[me], me, CONFIG)
+    s, _ = step(s, Start(epoch=1, summary=SUMMARIES[me]))
+    s, _ = step(s, Timeout(epoch=1, round=0, step="propose"))
+    timers: list[object] = []
+    for kind in (PREVOTE, PRECOMMIT):
+        for h in others:
+            s, out = step(s, Receive(message=sign_vote(KEYS[h], CONFIG, kind, 1, 0, h, None)))
+            timers += [o for o in out if isinstance(o, sdbc.SetTimer)]
+    assert any(getattr(t, "step", None) == "precommit" for t in timers), timers
+    assert s.round == 0
+    s, _ = step(s, Timeout(epoch=1, round=0, step="precommit"))
+    assert s.round == 1
+    s, _ = step(s, Timeout(epoch=1, round=0, step="precommit"))  # stale: changes nothing
+    assert s.round == 1
