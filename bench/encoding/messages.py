@@ -32,34 +32,27 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from vigilnet.crypto import SigningKey
-from vigilnet.encoding import encode
+from vigilnet.encoding import CborValue, encode
 from vigilnet.errors import RemoteProtocolError
 from vigilnet.protocols import sdbc, shap, sscr
 from vigilnet.protocols.shap import _wire as shap_wire
 from vigilnet.protocols.sscr import _wire as sscr_wire
 
 
-def _head(major: int, argument: int) -> bytes:
-    if argument < 24:
-        return bytes([major << 5 | argument])
-    for info, width in ((24, 1), (25, 2), (26, 4), (27, 8)):
-        if argument < 1 << (8 * width):
-            return bytes([major << 5 | info]) + argument.to_bytes(width, "big")
-    raise ValueError(argument)
-
-
 def hostile(kind: str, size: int, depth: int, items: int) -> bytes:
     """``{"body": [[{"": {"": ...}}, ...], ...], "type": kind}`` of at most
     ``size`` bytes: arrays of at most ``items`` chains of one-key maps, the
-    whole nested exactly ``depth`` deep."""
-    chain = b"\xa1\x60" * (depth - 4) + b"\xa0"  # envelope, body list, inner list
-    tail = encode("type") + encode(kind)
-    room = size - 1 - len(encode("body")) - len(tail) - 9
-    per_inner = min(items, max(1, room // (len(chain) * items + 9)))
-    inner = _head(4, per_inner) + chain * per_inner
-    outer = min(items, max(1, room // len(inner)))
-    body = _head(4, outer) + inner * outer
-    data = b"\xa2" + encode("body") + body + tail
+    whole nested exactly ``depth`` deep (envelope, body list, inner list,
+    then the chain)."""
+    chain: CborValue = {}
+    for _ in range(depth - 4):
+        chain = {"": chain}
+    room = size - 32 - len(kind)
+    per_inner = min(items, max(1, room // (len(encode(chain)) * items + 9)))
+    inner: CborValue = (chain,) * per_inner
+    outer = min(items, max(1, room // len(encode(inner, max_items=items))))
+    value: CborValue = {"body": (inner,) * outer, "type": kind}
+    data = encode(value, max_size=size, max_items=items, max_total_items=1 << 30)
     assert len(data) <= size, (len(data), size)
     return data
 
