@@ -34,6 +34,7 @@ summaries, the threshold at least ``q`` of them propose, or ``None``
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -638,6 +639,13 @@ _WIRE_DEPTH: Final = 6
 
 
 def wire_limits(config: HubConfig) -> dict[str, int]:
+    """The byte limit of each message type under ``config`` (see
+    :func:`_wire_limits`; computed once per configuration)."""
+    return dict(_wire_limits(config))
+
+
+@functools.lru_cache(maxsize=64)
+def _wire_limits(config: HubConfig) -> tuple[tuple[str, int], ...]:
     """The byte limit of each message type under ``config``: the size of the
     largest message of that type it allows (every integer at its longest
     CBOR encoding, a proposal's value carrying a summary of every hub).  A
@@ -679,7 +687,9 @@ def wire_limits(config: HubConfig) -> dict[str, int]:
         },
     }
     largest = {"summary": summary, "proposal": proposal, PREVOTE: vote, PRECOMMIT: vote}
-    return {kind: len(encode({"type": kind, "body": body})) for kind, body in largest.items()}
+    return tuple(
+        (kind, len(encode({"type": kind, "body": body}))) for kind, body in largest.items()
+    )
 
 
 def decode_message(data: bytes, config: HubConfig | None = None) -> Message:
@@ -696,7 +706,7 @@ def decode_message(data: bytes, config: HubConfig | None = None) -> Message:
     if config is None:
         top = decode(data)
     else:
-        limits = wire_limits(config)
+        limits = dict(_wire_limits(config))
         top = decode(
             data,
             max_size=max(limits.values()),
