@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vigilnet.encoding import MalformedEncoding, decode, encode
 from vigilnet.errors import RemoteProtocolError
@@ -96,3 +98,31 @@ def test_depth_and_item_limits_of_an_sdbc_message() -> None:
     for data in (deep, wide):  # without a configuration: the body is refused, later
         with pytest.raises(RemoteProtocolError):
             decode_message(data)
+
+
+_WORLD = _cluster(3)
+_HONEST = [encode_message(m) for m in _WORLD.sent]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(_HONEST),
+    st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), max_size=4),
+    st.binary(max_size=64),
+)
+def test_hostile_bytes_under_the_limits_raise_only_remote_protocol_errors(
+    honest: bytes, flips: list[tuple[int, int]], tail: bytes
+) -> None:
+    """Mutated honest messages, with bytes changed and appended, decode to a
+    message or raise a RemoteProtocolError, never anything else; whatever
+    decodes is within its type's limit."""
+    config = _WORLD.config
+    data = bytearray(honest)
+    for where, new in flips:
+        data[where % len(data)] = new
+    data += tail
+    try:
+        message = decode_message(bytes(data), config)
+    except RemoteProtocolError:
+        return
+    assert encode_message(message) == bytes(data)
