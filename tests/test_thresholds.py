@@ -181,3 +181,35 @@ def test_is_quorum_and_is_blocking_count_distinct_members_only(
             exact = frozenset(members[:edge]) | outsiders
             assert config.is_quorum(exact) is (edge >= config.quorum)
             assert config.is_blocking(exact) is (edge >= config.blocking)
+
+
+def test_parse_threshold_reads_each_form_exactly() -> None:
+    """Kills the mutants that return the wrong value for ``int`` or
+    padded text input (mutation run, `docs/assurance.md`)."""
+    assert parse_threshold(" 3/4 ") == Fraction(3, 4)
+    assert parse_threshold("0.56") == Fraction(14, 25)
+    assert parse_threshold(1) == Fraction(1)
+    half = Fraction(2, 3)
+    assert parse_threshold(half) is half
+
+
+def test_a_float_threshold_is_refused_by_name() -> None:
+    with pytest.raises(LocalProtocolError, match=r"^threshold must be a Fraction, got 0\.75$"):
+        quorum(0.75, 4)  # type: ignore[arg-type]
+
+
+def test_a_quorum_outside_the_group_is_refused_by_name() -> None:
+    with pytest.raises(LocalProtocolError, match=r"^quorum 6 must lie in 1\.\.5$"):
+        blocking(5, 6)
+
+
+def test_duplicate_members_are_refused_by_name() -> None:
+    with pytest.raises(LocalProtocolError, match=r"^member list contains duplicates$"):
+        QuorumConfig(n=2, threshold=Fraction(3, 4), members=(b"a", b"a"))
+
+
+@pytest.mark.parametrize(("n", "q", "shared"), [(4, 1, 0), (4, 2, 0), (5, 2, 0), (5, 3, 1), (4, 4, 4)])
+def test_intersection_is_zero_when_quorums_can_be_disjoint(n: int, q: int, shared: int) -> None:
+    """``intersection`` is public and defined for any ``1 <= q <= n``, not
+    only for thresholds above 1/2 (kills ``max(0, ...)`` -> ``max(1, ...)``)."""
+    assert intersection(n, q) == shared
