@@ -1,0 +1,87 @@
+"""The catalogue of implementer bugs: each is a switch of the second verifier.
+docs/vectors/bugs.md is the prose table of the same names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["BUGS", "Bug"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bug:
+    name: str
+    family: str
+    does: str
+
+
+def _bugs(family: str, **does: str) -> dict[str, Bug]:
+    return {name: Bug(name=name, family=family, does=text) for name, text in does.items()}
+
+
+BUGS: dict[str, Bug] = {
+    **_bugs(
+        "canonical_cbor",
+        cbor_ignores_trailing_bytes="decodes the first item and ignores what follows",
+        cbor_accepts_long_integers="accepts an integer in a longer head than needed",
+        cbor_accepts_long_lengths="accepts a string, array or map length in a longer head than needed",
+        cbor_accepts_indefinite_lengths="accepts indefinite-length strings, arrays and maps",
+        cbor_accepts_floats="decodes half, single and double floats",
+        cbor_ignores_tags="skips a tag and returns the tagged item",
+        cbor_accepts_undefined="reads simple value 23 (undefined) as null",
+        cbor_no_utf8_check="decodes text with replacement characters instead of refusing bad UTF-8",
+        cbor_accepts_utf8_surrogates="decodes UTF-8 with surrogatepass: encoded surrogates accepted",
+        cbor_accepts_non_text_keys="accepts integer and byte-string map keys",
+        cbor_accepts_duplicate_keys="keeps the last value of a repeated map key",
+        cbor_no_key_order_check="accepts map keys in any order",
+        cbor_keys_sorted_as_strings="checks key order on the decoded strings, not on their encodings (length first)",
+        cbor_no_depth_limit="no nesting limit",
+        cbor_depth_limit_off_by_one="refuses exactly max_depth nested containers",
+        cbor_uint64_as_signed="reads an unsigned argument of 2**63 or more as a signed 64-bit integer",
+        cbor_negative_off_by_one="decodes major type 1 as -n instead of -1 - n",
+    ),
+    **_bugs(
+        "ed25519_sign_bytes",
+        ed25519_no_s_range_check="accepts S >= L",
+        ed25519_reduces_s="reduces S modulo L instead of refusing it",
+        ed25519_hash_omits_public_key="hashes R and M but not A into k",
+        sign_bytes_any_registered_tag="accepts the signature if it verifies under any registered tag",
+        sign_bytes_without_zero_byte="builds sign bytes as the tag then the CBOR, without the zero byte",
+        sign_bytes_without_tag="signs the canonical CBOR of the fields alone",
+    ),
+    **_bugs(
+        "quorum_thresholds",
+        quorum_float_ceil="computes ceil(t * n) in floating point",
+        quorum_floor_plus_one="computes floor(t * n) + 1",
+        quorum_rounds_to_nearest="computes round(t * n)",
+        quorum_blocking_off_by_one="blocking = n - q",
+        quorum_safe_faults_off_by_one="maxSafeFaults = 2q - n",
+        quorum_live_faults_off_by_one="maxLiveFaults = n - q + 1",
+        quorum_accepts_half="accepts t = 1/2",
+        quorum_accepts_above_one="accepts t > 1",
+        quorum_accepts_empty_group="accepts n = 0",
+    ),
+    **_bugs(
+        "shap_merkle_log",
+        mlog_no_leaf_prefix="hashes a leaf without the 0x00 prefix",
+        mlog_no_node_prefix="hashes a node without the 0x01 prefix",
+        mlog_ignores_extra_path="stops at the root and ignores the rest of the path",
+        mlog_accepts_consistency_from_empty="drops vigilnet's size-0 rule: an empty proof from size 0 is consistent",
+    ),
+    **_bugs(
+        "shap_merkle_sum",
+        msum_sums_not_hashed="hashes nodes without their sums",
+        msum_ignores_proof_size="walks the path for the root's size and ignores the proof's",
+    ),
+    **_bugs(
+        "shap_replica_median",
+        median_upper="takes the upper median of an even count",
+        median_mean="takes the integer mean",
+        median_unsorted="takes the middle of the values as received",
+    ),
+    **_bugs(
+        "shap_sprt",
+        sprt_strict_boundaries="flags only L > upper and clears only L < lower",
+        sprt_truncates="truncates the thresholds toward zero instead of rounding half to even",
+    ),
+}
