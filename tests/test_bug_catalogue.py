@@ -77,3 +77,11 @@ def test_catalogue_flags_exist_in_the_files() -> None:
         notes = json.loads((VECTORS / _FILE_OF[bug.family]).read_text())["notes"]
         for flag in re.findall(r"`([A-Za-z0-9]+)`", row[3]):
             assert flag in notes, (row[0], flag)
+
+
+def test_the_verifier_has_no_switch_outside_the_catalogue() -> None:
+    source = "\n".join(
+        p.read_text() for p in sorted((REPO_ROOT / "tests" / "second_verifier").glob("*.py"))
+    )
+    switches = set(re.findall(r'"([a-z0-9]+_[a-z0-9_]+)" (?:not )?in (?:self\.)?bugs', source))
+    assert switches == set(BUGS)

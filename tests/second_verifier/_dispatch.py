@@ -106,7 +106,7 @@ def _ed25519_sign_bytes(
         decoded, dict
     ):
         return "invalid"
-    if set(decoded) != _REGISTERED[tag] and "sign_bytes_unchecked_fields" not in bugs:
+    if set(decoded) != _REGISTERED[tag]:
         return "invalid"
     signature = bytes.fromhex(test["signature"])
     tags = list(_REGISTERED) if "sign_bytes_any_registered_tag" in bugs else [tag]

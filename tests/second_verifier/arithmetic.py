@@ -44,11 +44,6 @@ def median(values: Sequence[int], bugs: Collection[str]) -> int:
 def sprt_thresholds(
     alpha: Fraction, beta: Fraction, scale: int, bugs: Collection[str]
 ) -> tuple[int, int]:
-    if "sprt_float_log" in bugs:
-        return (
-            round(math.log(float((1 - beta) / alpha)) * scale),
-            round(math.log(float(beta / (1 - alpha))) * scale),
-        )
     with localcontext() as ctx:
         ctx.prec = 60
 

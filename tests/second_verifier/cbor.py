@@ -64,9 +64,10 @@ class _Reader:
         argument = int.from_bytes(self.take(width), "big")
         shortest = 24 if width == 1 else 1 << (4 * width)
         if argument < shortest and major != 7:
-            kind = "cbor_accepts_long_integers" if major in (0, 1) else "cbor_accepts_long_lengths"
-            if kind not in self.bugs:
-                raise Reject("non-canonical")
+            if major in (0, 1) and "cbor_accepts_long_integers" not in self.bugs:
+                raise Reject("non-canonical integer")
+            if major > 1 and "cbor_accepts_long_lengths" not in self.bugs:
+                raise Reject("non-canonical length")
         return major, info, argument
 
     def item(self, depth: int) -> object:

@@ -54,7 +54,7 @@ def log_inclusion(
             r = _node(r, p, bugs)
         fn >>= 1
         sn >>= 1
-    return (sn == 0 or "mlog_no_final_size_check" in bugs) and r == root
+    return sn == 0 and r == root
 
 
 def log_consistency(
@@ -100,8 +100,7 @@ def log_consistency(
             sr = _node(sr, c, bugs)
         fn >>= 1
         sn >>= 1
-    old_ok = fr == first_root or "mlog_consistency_skips_old_root" in bugs
-    return old_ok and sr == second_root and (sn == 0 or "mlog_no_final_size_check" in bugs)
+    return fr == first_root and sr == second_root and sn == 0
 
 
 _COUNT, _SIGNED = "count", "signed"

@@ -48,12 +48,19 @@ _INVALID: dict[str, tuple[str, str]] = {
         "Map keys are not in bytewise order of their encodings.",
     ),
     "TooDeep": ("too deep", f"Nesting beyond {DEFAULT_MAX_DEPTH} containers."),
-    "TooManyItems": ("too many items", f"A container claims more than {DEFAULT_MAX_ITEMS} items."),
+    "TooManyItems": ("too many items", "A container claims more than the group's maxItems items."),
+    "TooLarge": ("too large", "The input is longer than the group's maxSize bytes."),
+    "ByteOrderMark": (
+        "simple value",
+        "The input begins with a UTF-8 byte-order mark (ef bb bf); 0xef is simple value 15.",
+    ),
 }
 
 _NOTES: dict[str, Note] = {
     flag: Note(
-        bug_type="MALFORMED_INPUT" if flag in ("Truncated", "TrailingBytes") else "NON_CANONICAL",
+        bug_type="MALFORMED_INPUT"
+        if flag in ("Truncated", "TrailingBytes", "TooLarge", "ByteOrderMark")
+        else "NON_CANONICAL",
         description=text,
         effect="Accepting it lets two nodes disagree on the bytes of one message, so on its hash and its signature.",
     )
@@ -115,6 +122,31 @@ _VALID: list[tuple[str, tuple[str, ...], CborValue]] = [
 ]
 assert len(repr(_nested)) > 0
 
+#: limits small enough that a vector can sit on both sides of each of them
+_SMALL_LIMITS = {"maxDepth": 3, "maxItems": 4, "maxSize": 64}
+
+_SMALL_VALID: list[tuple[str, tuple[str, ...], CborValue]] = [
+    ("an array of maxItems items", ("EdgeValue",), (1, 2, 3, 4)),
+    (
+        "a map of maxItems entries (8 keys and values)",
+        ("EdgeValue",),
+        {"a": 1, "b": 2, "c": 3, "d": 4},
+    ),
+    ("a byte string making the input exactly maxSize bytes", ("EdgeValue",), bytes(62)),
+    ("nesting of exactly maxDepth containers", ("EdgeValue",), (((0,),),)),
+]
+
+_SMALL_INVALID: list[tuple[str, str, str]] = [
+    ("TooManyItems", "850102030405", "an array of maxItems + 1 items, all present"),
+    (
+        "TooManyItems",
+        "a5616101616202616303616404616505",
+        "a map of maxItems + 1 entries, all present",
+    ),
+    ("TooLarge", "583f" + "00" * 63, "a byte string making the input maxSize + 1 bytes"),
+    ("TooDeep", "8181818100", "maxDepth + 1 nested arrays"),
+]
+
 _INVALID_CASES: list[tuple[str, str, str]] = [
     ("Truncated", "", "empty input"),
     ("Truncated", "18", "1-byte argument missing"),
@@ -141,6 +173,7 @@ _INVALID_CASES: list[tuple[str, str, str]] = [
     ("ReservedAdditionalInfo", "1c", "additional information 28"),
     ("ReservedAdditionalInfo", "3d", "additional information 29, negative"),
     ("ReservedAdditionalInfo", "5e", "additional information 30, byte string"),
+    ("ReservedAdditionalInfo", "1c0000000000000001", "additional information 28, then eight bytes"),
     ("Float", "f93c00", "half-precision 1.0"),
     ("Float", "fa3f800000", "single-precision 1.0"),
     ("Float", "fb3ff0000000000000", "double-precision 1.0"),
@@ -151,6 +184,13 @@ _INVALID_CASES: list[tuple[str, str, str]] = [
     ("SimpleValue", "f7", "undefined"),
     ("SimpleValue", "f0", "simple value 16"),
     ("SimpleValue", "f820", "simple value 32"),
+    ("SimpleValue", "f800", "simple value 0 in two bytes (f8 00)"),
+    ("SimpleValue", "f814", "false in two bytes (f8 14)"),
+    ("SimpleValue", "f815", "true in two bytes (f8 15)"),
+    ("SimpleValue", "f816", "null in two bytes (f8 16)"),
+    ("SimpleValue", "f81f", "simple value 31 in two bytes (f8 1f)"),
+    ("ByteOrderMark", "efbbbf00", "zero after a UTF-8 byte-order mark"),
+    ("ByteOrderMark", "efbbbfa0", "empty map after a UTF-8 byte-order mark"),
     ("InvalidUtf8", "62c328", "invalid continuation byte"),
     ("InvalidUtf8", "63eda080", "encoded surrogate"),
     ("NonTextMapKey", "a10101", "integer key"),
@@ -187,6 +227,23 @@ def _build() -> Iterator[Group]:
         "maxSize": DEFAULT_MAX_SIZE,
     }
     yield Group(type="CborDecode", fields=limits, cases=valid + invalid)
+    yield Group(
+        type="CborDecode",
+        fields=_SMALL_LIMITS,
+        cases=tuple(
+            Case(
+                comment=comment,
+                result="valid",
+                flags=flags,
+                fields={"cbor": encode(value).hex(), "diagnostic": diagnostic(value)},
+            )
+            for comment, flags, value in _SMALL_VALID
+        )
+        + tuple(
+            Case(comment=comment, result="invalid", flags=(flag,), fields={"cbor": hex_input})
+            for flag, hex_input, comment in _SMALL_INVALID
+        ),
+    )
 
 
 def _verify(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:

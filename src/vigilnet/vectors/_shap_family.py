@@ -42,6 +42,8 @@ from vigilnet.evidence import SprtThresholds, Verdict
 from vigilnet.fixedpoint import SCALE
 from vigilnet.merkle import (
     COUNT_MAX,
+    SUM_NODE_TAG,
+    SUM_ROOT_TAG,
     ConsistencyProof,
     InclusionProof,
     MerkleLog,
@@ -51,6 +53,7 @@ from vigilnet.merkle import (
     SumRoot,
     SumTree,
     leaf_hash,
+    sum_leaf_hash,
     verify_consistency,
     verify_inclusion,
     verify_sum_inclusion,
@@ -135,6 +138,11 @@ _LOG_NOTES = {
     "EmptyOldTree": Note(
         bug_type="EDGE_CASE",
         description="A consistency proof from size 0: vigilnet rejects it always (the size-0 rule, docs/merkle.md).",
+    ),
+    "SameSizeNonEmptyPath": Note(
+        bug_type="EDGE_CASE",
+        description="A consistency proof between equal sizes with a non-empty path (the new root itself): RFC 9162 2.1.4.2 admits only the empty path.",
+        effect="A verifier that returns early on equal sizes accepts any path, so it checks nothing.",
     ),
 }
 
@@ -225,6 +233,18 @@ def _build_log() -> Iterator[Group]:
                 )
         cases.append(
             _log_case(f"consistency 0 -> {size}", "invalid", "EmptyOldTree", "consistency", 0, ())
+        )
+        what = f"consistency {size} -> {size}"
+        cases.append(_log_case(what, "valid", "Valid", "consistency", size, ()))
+        cases.append(
+            _log_case(
+                f"{what}, the root as a one-hash path",
+                "invalid",
+                "SameSizeNonEmptyPath",
+                "consistency",
+                size,
+                (log.root(),),
+            )
         )
         yield Group(
             type="MerkleLogTree",
@@ -323,6 +343,7 @@ _SUM_NOTES = {
     "CountOverflow": Note(
         bug_type="EDGE_CASE",
         description="Sibling counts whose sum with the leaf's exceeds 2**64 - 1: rejected, never wrapped.",
+        effect="In the cases whose hashes are recomputed over the wrapped sums, a verifier that adds modulo 2**64 accepts a total smaller than the leaf's own count.",
     ),
     "WrongSize": Note(
         bug_type="AUTH_BYPASS",
@@ -381,6 +402,61 @@ def _sum_case(
     )
 
 
+def _raw_sums(sums: tuple[int, ...]) -> bytes:
+    """``S(sums)`` without the range check, two's complement modulo 2**64:
+    the bytes a forger hashes (a count of -1 and one of 2**64 - 1 agree)."""
+    return b"".join((value % 2**64).to_bytes(8, "big") for value in sums)
+
+
+def _forged_pair_root(
+    index: int, leaf: SumLeaf, sibling: SumNode, totals: tuple[int, ...], size: int = 2
+) -> SumRoot:
+    """The root a forger computes for a two-leaf tree over whatever sums it
+    likes: node and root hashes recomputed, nothing range-checked."""
+    mine = sum_leaf_hash(LAYOUT, leaf) + _raw_sums(leaf.sums)
+    theirs = sibling.hash + _raw_sums(sibling.sums)
+    pair = mine + theirs if index == 0 else theirs + mine
+    top = hashlib.sha256(SUM_NODE_TAG + LAYOUT.descriptor + pair).digest()
+    root = hashlib.sha256(
+        SUM_ROOT_TAG + LAYOUT.descriptor + size.to_bytes(8, "big") + top + _raw_sums(totals)
+    ).digest()
+    return SumRoot(size=size, hash=root, totals=totals)
+
+
+def _forged_pair_cases(index: int, leaf: SumLeaf, sibling: SumNode) -> Iterator[Case]:
+    """Cases whose hashes are all consistent, so only the range checks and
+    the totals check refuse them (size-2 trees)."""
+    what = f"leaf {index} of 2"
+    for flag, count, comment in (
+        (
+            "CountOverflow",
+            COUNT_MAX,
+            "sibling count 2**64 - 1, hashes recomputed over the wrapped total",
+        ),
+        ("NegativeCount", -1, "sibling count -1, hashes recomputed over it"),
+    ):
+        forged = SumNode(hash=sibling.hash, sums=(count, *sibling.sums[1:]))
+        totals = tuple(
+            (a + b) % 2**64 if i < 2 else a + b
+            for i, (a, b) in enumerate(zip(leaf.sums, forged.sums, strict=True))
+        )
+        root = _forged_pair_root(index, leaf, forged, totals)
+        yield _sum_case(f"{what}, {comment}", "invalid", flag, index, leaf, (forged,), root, 2)
+    real = tuple(a + b for a, b in zip(leaf.sums, sibling.sums, strict=True))
+    claimed = (real[0], real[1] - 1, real[2])
+    root = _forged_pair_root(index, leaf, sibling, claimed)
+    yield _sum_case(
+        f"{what}, root hash recomputed over totals one less than the sums",
+        "invalid",
+        "TotalMismatch",
+        index,
+        leaf,
+        (sibling,),
+        root,
+        2,
+    )
+
+
 def _build_sum() -> Iterator[Group]:
     for size in (1, 2, 3, 4, 6):
         leaves = _sum_leaves(size)
@@ -436,6 +512,8 @@ def _build_sum() -> Iterator[Group]:
             )
             if not siblings:
                 continue
+            if size == 2:
+                cases.extend(_forged_pair_cases(index, leaf, siblings[0]))
             first = siblings[0]
             bumped = SumNode(
                 hash=first.hash, sums=(first.sums[0], first.sums[1] + 1, first.sums[2])

@@ -19,6 +19,8 @@ import hashlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+import nacl.bindings
+
 from vigilnet.crypto import SigningKey, VerifyKey, key_id
 from vigilnet.encoding import TAGS, CborValue, MessageTag, register_tag, sign_bytes
 from vigilnet.errors import BadSignatureError, ProtocolError
@@ -36,6 +38,13 @@ EXAMPLE_REPORT = register_tag(
 
 #: The order of the Ed25519 group: adding it to S gives a non-canonical S.
 _L = 2**252 + 27742317777372353535851937790883648493
+
+#: The identity point, canonically encoded (y = 1): a point of order 1.
+_IDENTITY = (1).to_bytes(32, "little")
+#: The identity again, but as y = p + 1: a non-canonical encoding (y >= p).
+_IDENTITY_NONCANONICAL = (2**255 - 19 + 1).to_bytes(32, "little")
+#: A point of order 8 (the torsion generator used by libsodium's blocklist).
+_ORDER_8 = bytes.fromhex("c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a")
 
 _NOTES = {
     "Valid": Note(
@@ -62,7 +71,70 @@ _NOTES = {
     "TruncatedSignature": Note(
         bug_type="MALFORMED_INPUT", description="The signature is 63 bytes."
     ),
+    "LowOrderPublicKey": Note(
+        bug_type="WEAK_PUBLIC_KEY",
+        description="The public key is the identity point (order 1); R = [s]B and S = s satisfy the cofactorless equation.",
+        effect="A verifier without the small-order check on A accepts a signature anyone can make, on any message.",
+    ),
+    "NonCanonicalPublicKey": Note(
+        bug_type="WEAK_PUBLIC_KEY",
+        description="The public key encodes the identity as y = p + 1 (non-canonical); R = [s]B and S = s.",
+        effect="A verifier that reduces y mod p and refuses small-order keys only by their canonical encodings accepts a forgery.",
+    ),
+    "LowOrderR": Note(
+        bug_type="SIGNATURE_MALLEABILITY",
+        description="R is the identity point (small order) and S = k a, so the cofactorless equation holds.",
+        effect="Accepted only by a verifier without the small-order check on R.",
+    ),
+    "NonCanonicalR": Note(
+        bug_type="SIGNATURE_MALLEABILITY",
+        description="R encodes the identity as y = p + 1 (non-canonical) and S = k a, k hashed over those bytes.",
+        effect="Accepted by a verifier that compares R as a decoded point instead of byte for byte.",
+    ),
+    "LowOrderResidue": Note(
+        bug_type="SIGNATURE_MALLEABILITY",
+        description="R = [r]B + T with T of order 8 and S = r + k a: [S]B - [k]A differs from R by T.",
+        effect="Accepted by the cofactored equation [8][S]B = [8]R + [8][k]A, refused by the pinned cofactorless one.",
+    ),
 }
+
+
+def _scalar(seed: bytes) -> int:
+    """The secret scalar a of an RFC 8032 seed (SHA-512, then clamped)."""
+    digest = bytearray(hashlib.sha512(seed).digest()[:32])
+    digest[0] &= 248
+    digest[31] &= 127
+    digest[31] |= 64
+    return int.from_bytes(digest, "little")
+
+
+def _challenge(r: bytes, public: bytes, message: bytes) -> int:
+    return int.from_bytes(hashlib.sha512(r + public + message).digest(), "little") % _L
+
+
+def _base(scalar: int) -> bytes:
+    return nacl.bindings.crypto_scalarmult_ed25519_base_noclamp(
+        (scalar % _L).to_bytes(32, "little")
+    )
+
+
+def _nonce(label: bytes, message: bytes) -> int:
+    return int.from_bytes(hashlib.sha512(label + message).digest(), "little") % _L
+
+
+def _crafted_r(seed: bytes, public: bytes, message: bytes) -> Iterator[tuple[str, str, bytes]]:
+    """(flag, comment, signature) for the crafted-R cases of one message."""
+    a = _scalar(seed)
+    for flag, what, r in (
+        ("LowOrderR", "R the identity", _IDENTITY),
+        ("NonCanonicalR", "R the identity encoded as y = p + 1", _IDENTITY_NONCANONICAL),
+    ):
+        s = _challenge(r, public, message) * a % _L
+        yield flag, what, r + s.to_bytes(32, "little")
+    nonce = _nonce(b"vigilnet test vector residue", message)
+    r = nacl.bindings.crypto_core_ed25519_add(_base(nonce), _ORDER_8)
+    s = (nonce + _challenge(r, public, message) * a) % _L
+    yield "LowOrderResidue", "R with an order-8 component", r + s.to_bytes(32, "little")
 
 
 def _seed(index: int) -> bytes:
@@ -203,6 +275,9 @@ def _build() -> Iterator[Group]:
                     signature[:63],
                 )
             )
+            public = key.verify_key.key
+            for flag, crafted, forged in _crafted_r(_seed(index), public, sign_bytes(tag, fields)):
+                cases.append(_case(f"{what}, {crafted}", "invalid", flag, tag, fields, forged))
         public = key.verify_key.key
         yield Group(
             type="SignBytesEd25519",
@@ -213,11 +288,44 @@ def _build() -> Iterator[Group]:
             },
             cases=tuple(cases),
         )
+    yield from _weak_key_groups()
+
+
+def _weak_key_groups() -> Iterator[Group]:
+    """Keys with no secret: a signature R = [s]B, S = s satisfies the
+    cofactorless equation for them on every message, so only the key checks
+    refuse it."""
+    for flag, public, what in (
+        ("LowOrderPublicKey", _IDENTITY, "key the identity"),
+        ("NonCanonicalPublicKey", _IDENTITY_NONCANONICAL, "key the identity as y = p + 1"),
+    ):
+        cases = []
+        for tag, fields in _messages(0):
+            message = sign_bytes(tag, fields)
+            nonce = _nonce(b"vigilnet test vector weak key", message)
+            forged = _base(nonce) + nonce.to_bytes(32, "little")
+            epoch = fields["epoch"]
+            assert isinstance(epoch, int)
+            cases.append(
+                _case(
+                    f"{tag.message} epoch {epoch}, {what}",
+                    "invalid",
+                    flag,
+                    tag,
+                    fields,
+                    forged,
+                )
+            )
+        yield Group(
+            type="SignBytesEd25519",
+            fields={"seed": "", "publicKey": public.hex(), "keyId": key_id(public).hex()},
+            cases=tuple(cases),
+        )
 
 
 def _verify(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:
     public = bytes.fromhex(group["publicKey"])
-    if SigningKey(bytes.fromhex(group["seed"])).verify_key.key != public:
+    if group["seed"] and SigningKey(bytes.fromhex(group["seed"])).verify_key.key != public:
         return "seed does not derive the group's public key"
     if key_id(public).hex() != group["keyId"]:
         return "key id differs"
@@ -251,12 +359,13 @@ SIGNATURE_FAMILY = Family(
         "Signatures are Ed25519 (RFC 8032) under vigilnet's pinned validation rule (libsodium: canonical S, no small-order A or R, cofactorless).",
         "Build signBytes from tag and fields, compare, then verify signature under the group's publicKey.",
         "keyId is SHA-256('vigilnet-key-id/ed25519/v1' || 0x00 || publicKey).",
+        "Groups with an empty seed hold a small-order or non-canonical publicKey: every signature under them is invalid.",
     ),
     notes=_NOTES,
     group_schema={
         "type": {"enum": ["SignBytesEd25519"]},
         "properties": {
-            "seed": hex_string("RFC 8032 32-byte secret seed"),
+            "seed": hex_string("RFC 8032 32-byte secret seed; empty for a key with no secret"),
             "publicKey": hex_string("32-byte public key"),
             "keyId": hex_string("32-byte key id"),
         },
