@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from tests.second_verifier import arithmetic, cbor, ed25519, merkle
+from tests.second_verifier import arithmetic, cbor, ed25519, merkle, sdbc
 
 __all__ = ["FAMILIES", "verify_case", "verify_file"]
 
@@ -181,6 +181,22 @@ def _sprt(group: Mapping[str, Any], test: Mapping[str, Any], bugs: Collection[st
     return _verdict(verdict == test["verdict"])
 
 
+def _sdbc(group: Mapping[str, Any], test: Mapping[str, Any], bugs: Collection[str]) -> Verdict:
+    hubs = sdbc.Hubs(group)
+    kind = test["kind"]
+    if kind == "signBytes":
+        ok = sdbc.message_signature(
+            hubs, bytes.fromhex(test["message"]), bytes.fromhex(test["signBytes"]), bugs
+        )
+    elif kind == "certificate":
+        ok = sdbc.certificate(hubs, bytes.fromhex(test["object"]), bugs)
+    elif kind == "evidence":
+        ok = sdbc.evidence(hubs, bytes.fromhex(test["object"]), bugs)
+    else:
+        return None
+    return _verdict(ok)
+
+
 #: file name -> (family name, verifier)
 FAMILIES: dict[str, tuple[str, _Verifier]] = {
     "canonical_cbor_test.json": ("canonical_cbor", _canonical_cbor),
@@ -190,6 +206,7 @@ FAMILIES: dict[str, tuple[str, _Verifier]] = {
     "shap_merkle_sum_test.json": ("shap_merkle_sum", _merkle_sum),
     "shap_replica_median_test.json": ("shap_replica_median", _median),
     "shap_sprt_test.json": ("shap_sprt", _sprt),
+    "sdbc_test.json": ("sdbc", _sdbc),
 }
 
 

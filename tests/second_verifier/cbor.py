@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-__all__ = ["Reject", "decode", "diagnostic"]
+__all__ = ["Reject", "decode", "diagnostic", "encode"]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -202,4 +202,37 @@ def diagnostic(value: object) -> str:
         return "[" + ", ".join(diagnostic(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{diagnostic(k)}: {diagnostic(v)}" for k, v in value.items()) + "}"
+    raise TypeError(type(value).__name__)
+
+
+def _head(major: int, argument: int) -> bytes:
+    if argument < 24:
+        return bytes([major << 5 | argument])
+    for info, width in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if argument < 1 << (8 * width):
+            return bytes([major << 5 | info]) + argument.to_bytes(width, "big")
+    raise ValueError("argument too large")
+
+
+def encode(value: object) -> bytes:
+    """Canonical CBOR (shortest heads, map keys in bytewise order of their
+    encodings) for the data model of docs/encoding.md."""
+    if value is False:
+        return b"\xf4"
+    if value is True:
+        return b"\xf5"
+    if value is None:
+        return b"\xf6"
+    if isinstance(value, int):
+        return _head(0, value) if value >= 0 else _head(1, -1 - value)
+    if isinstance(value, bytes):
+        return _head(2, len(value)) + value
+    if isinstance(value, str):
+        raw = value.encode()
+        return _head(3, len(raw)) + raw
+    if isinstance(value, (list, tuple)):
+        return _head(4, len(value)) + b"".join(encode(v) for v in value)
+    if isinstance(value, dict):
+        items = sorted((encode(k), encode(v)) for k, v in value.items())
+        return _head(5, len(items)) + b"".join(k + v for k, v in items)
     raise TypeError(type(value).__name__)

@@ -87,6 +87,21 @@ _NOTES = {
         description="Two votes of different rounds: lawful, not equivocation.",
         effect="Accepting it frames a correct hub.",
     ),
+    "NotProposer": Note(
+        bug_type="AUTH_BYPASS",
+        description="A correctly signed proposal by a hub that is not the round's proposer (hub (epoch + round) mod n).",
+        effect="Accepting it lets any hub propose in any round: two proposals per round, and a faulty hub steers every decision.",
+    ),
+    "DifferentHub": Note(
+        bug_type="AUTH_BYPASS",
+        description="Conflicting prevotes of one slot signed by two different hubs: each hub voted once.",
+        effect="Accepting it frames a correct hub with another hub's vote.",
+    ),
+    "DifferentKind": Note(
+        bug_type="EDGE_CASE",
+        description="A prevote and a precommit of one round with different values: different slots, so lawful.",
+        effect="Accepting it frames a correct hub that prevoted one value and then precommitted another, after a quorum of prevotes for it.",
+    ),
     "NilCertificate": Note(
         bug_type="EDGE_CASE",
         description="q nil precommits: a certificate of no value.",
@@ -159,6 +174,14 @@ def _cert_from(data: bytes) -> DecisionCertificate:
     )
 
 
+def _bad_extra(cert: DecisionCertificate, keys: list[Any], config: HubConfig) -> Vote:
+    """A precommit on the certificate's slot by a hub not yet in it, its
+    signature zeroed: a verifier that skips bad precommits still counts q."""
+    hub = next(h for h in range(_HUBS) if h not in {v.hub for v in cert.precommits})
+    vote = sign_vote(keys[hub], config, PRECOMMIT, cert.epoch, cert.round, hub, cert.value_hash)
+    return replace(vote, signature=bytes(64))
+
+
 def _tag(message: Message) -> Any:
     if isinstance(message, EpochSummary):
         return SUMMARY_TAG
@@ -207,6 +230,28 @@ def _build() -> Iterator[Group]:
                 signBytes=sb.hex(),
             )
         )
+    proposal = wanted["Proposal"]
+    assert isinstance(proposal, Proposal)
+    usurper = (proposal.hub + 1) % _HUBS
+    forged = sign_proposal(
+        keys[usurper],
+        config,
+        proposal.epoch,
+        proposal.round,
+        usurper,
+        proposal.value,
+        proposal.valid_round,
+    )
+    cases.append(
+        _case(
+            f"Proposal signed by hub {usurper}, not the round's proposer",
+            "invalid",
+            "NotProposer",
+            kind="signBytes",
+            message=encode_message(forged).hex(),
+            signBytes=sign_bytes(PROPOSAL_TAG, forged.fields()).hex(),
+        )
+    )
     # certificates
     cert = cluster.decisions[0][0].certificate
     other, _ = make_config([_seed(h) for h in range(_HUBS)], threshold=Fraction(4, 5))
@@ -251,6 +296,12 @@ def _build() -> Iterator[Group]:
             "BadSignature",
             replace(cert, precommits=(replace(p0, signature=bytes(64)), *cert.precommits[1:])),
         ),
+        (
+            "q good precommits and a fifth, badly signed",
+            "invalid",
+            "BadSignature",
+            replace(cert, precommits=(*cert.precommits, _bad_extra(cert, keys, config))),
+        ),
     ]
     nils = tuple(sign_vote(keys[h], config, PRECOMMIT, 1, 0, h, None) for h in range(4))
     cert_cases.append(
@@ -271,6 +322,18 @@ def _build() -> Iterator[Group]:
         ("two prevotes of one round, different values", "valid", "Valid", (a, b)),
         ("the same prevote twice", "invalid", "NotConflicting", (a, a)),
         ("prevotes of two rounds", "invalid", "DifferentSlot", (a, c2)),
+        (
+            "prevotes of one round by two hubs",
+            "invalid",
+            "DifferentHub",
+            (a, sign_vote(keys[3], config, PREVOTE, 4, 1, 3, hashlib.sha256(b"b").digest())),
+        ),
+        (
+            "a prevote and a precommit of one round",
+            "invalid",
+            "DifferentKind",
+            (a, sign_vote(keys[2], config, PRECOMMIT, 4, 1, 2, hashlib.sha256(b"b").digest())),
+        ),
         (
             "second vote badly signed",
             "invalid",
@@ -405,6 +468,8 @@ def _verify(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:
             if sign_bytes(_tag(m), m.fields()).hex() != test["signBytes"]:
                 return "sign bytes differ"
             check_signature(config, m)
+            if isinstance(m, Proposal) and m.hub != config.proposer(m.epoch, m.round):
+                raise BadMessage("proposal not by the round's proposer")
         elif kind == "value":
             m = decode_message(bytes.fromhex(test["message"]))
             if not isinstance(m, Proposal):
@@ -445,6 +510,7 @@ SDBC_FAMILY = Family(
         "Messages are canonical CBOR {type, body}; sign bytes are 'vigilnet/sdbc/<message>/v<n>' (summary v2, proposal, prevote, precommit v1), 0x00, canonical CBOR of the signed fields.",
         "A certificate is valid iff it holds q precommits by distinct members on its (epoch, config_hash, round, value_hash), each correctly signed, and value_hash names a value (not nil).",
         "A value test is a proposal: valid iff its signature verifies and its value passes valid(v): q summaries of distinct members, each of the configured width and ranges, the aggregate recomputes, and next_threshold is the one proposed by at least q of the summaries (else null).",
+        "A signBytes proposal is valid only if body.hub is the round's proposer, (epoch + round) mod 5.",
         "Evidence is valid iff the two votes share (kind, epoch, round, hub, config_hash), differ in value_hash and are both correctly signed.",
         "An execution's expected is epoch:valueHash:aggregate per decided epoch (aggregate as exact fractions), messages delivered in send order.",
     ),
