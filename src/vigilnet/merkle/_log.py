@@ -405,11 +405,6 @@ def verify_consistency(
     _check_size_binding(new_size, proof.new_size, "new size", ConsistencyProofError)
     _check_root(old_root, "old root", ConsistencyProofError)
     _check_root(new_root, "new root", ConsistencyProofError)
-    ensure(
-        type(old_root) is bytes and type(new_root) is bytes,
-        "roots must be bytes",
-        raising=ConsistencyProofError,
-    )
     first, second, path = proof.old_size, proof.new_size, proof.consistency_path
     ensure(first <= second, "old size beyond new size", raising=ConsistencyProofError)
     ensure(first != 0, "consistency from an empty tree", raising=ConsistencyProofError)

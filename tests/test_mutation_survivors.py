@@ -1,0 +1,145 @@
+"""Tests written for the survivors of the mutation run (`docs/assurance.md`,
+"Mutation run"): each pins an exact refusal, a boundary or a binding that
+no other test looked at, so the mutant named beside it fails."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from vigilnet.aggregation import replica_median
+from vigilnet.encoding import TAGS, MessageTag, register_tag
+from vigilnet.errors import LocalProtocolError
+from vigilnet.merkle import (
+    ConsistencyProofError,
+    MerkleLog,
+    SumKind,
+    SumLayout,
+    verify_consistency,
+)
+
+
+def _log(n: int) -> MerkleLog:
+    log = MerkleLog()
+    for i in range(n):
+        log.append(b"leaf %d" % i)
+    return log
+
+
+# -- merkle/_log.py ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"old_size": 4}, "proof is for old size 3, the checkpoint says 4"),
+        ({"new_size": 8}, "proof is for new size 7, the checkpoint says 8"),
+        ({"old_size": 3, "new_size": 7}, None),
+    ],
+)
+def test_consistency_checks_the_checkpoint_sizes(
+    kwargs: dict[str, int], message: str | None
+) -> None:
+    """Kills dropping either ``_check_size_binding`` of ``verify_consistency``."""
+    log = _log(7)
+    proof = log.consistency_proof(3, 7)
+    call = {"proof": proof, "old_root": log.root(3), "new_root": log.root(7), **kwargs}
+    if message is None:
+        verify_consistency(**call)  # type: ignore[arg-type]
+        return
+    with pytest.raises(ConsistencyProofError, match=f"^{re.escape(message)}$"):
+        verify_consistency(**call)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("which", ["old_root", "new_root"])
+@pytest.mark.parametrize("bad", [b"\x00" * 31, bytearray(32), "0" * 32])
+def test_consistency_refuses_a_root_that_is_not_a_hash(which: str, bad: object) -> None:
+    log = _log(5)
+    call: dict[str, object] = {
+        "proof": log.consistency_proof(2, 5),
+        "old_root": log.root(2),
+        "new_root": log.root(5),
+    }
+    call[which] = bad
+    what = which.replace("_", " ")
+    with pytest.raises(ConsistencyProofError, match=f"^{what} is not a 32-byte hash$"):
+        verify_consistency(**call)  # type: ignore[arg-type]
+
+
+def test_leaf_hash_beyond_the_log_is_refused_by_name() -> None:
+    log = _log(3)
+    assert log.leaf_hash(2) == _log(3).leaf_hash(2)
+    with pytest.raises(LocalProtocolError, match=r"^leaf index beyond the log$"):
+        log.leaf_hash(3)
+
+
+# -- merkle/_sumtree.py --------------------------------------------------------
+
+
+@pytest.mark.parametrize(("width", "ok"), [(0, False), (1, True), (255, True), (256, False)])
+def test_sum_layout_width_bounds(width: int, ok: bool) -> None:
+    """1 to 255 coordinates (the width is one byte in the leaf encoding):
+    kills ``<= 255`` -> ``< 255`` and ``<= 256``."""
+    kinds = (SumKind.COUNT,) * width
+    if ok:
+        assert len(SumLayout(kinds=kinds).kinds) == width
+        return
+    with pytest.raises(
+        LocalProtocolError, match=r"^a sum layout is a tuple of 1 to 255 SumKind values$"
+    ):
+        SumLayout(kinds=kinds)
+
+
+# -- aggregation.py ------------------------------------------------------------
+
+
+def test_median_of_nothing_is_refused_by_name() -> None:
+    with pytest.raises(LocalProtocolError, match=r"^the median of no values is undefined$"):
+        replica_median([])
+
+
+# -- encoding.py ---------------------------------------------------------------
+
+
+def test_register_tag_records_the_tag_and_refuses_a_second_registration() -> None:
+    tag = register_tag("mutation-test", "once", 1, {"a"})
+    try:
+        assert TAGS[tag.prefix] is tag
+        with pytest.raises(
+            LocalProtocolError, match=r"^tag vigilnet/mutation-test/once/v1 is already registered$"
+        ):
+            register_tag("mutation-test", "once", 1, {"a"})
+        assert TAGS[tag.prefix] is tag
+    finally:
+        del TAGS[tag.prefix]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"protocol": "Upper"}, "tag name 'Upper' must match [a-z0-9-]+"),
+        ({"protocol": "-lead"}, "tag name '-lead' must match [a-z0-9-]+"),
+        ({"message": "has space"}, "tag name 'has space' must match [a-z0-9-]+"),
+        ({"message": ""}, "tag name '' must match [a-z0-9-]+"),
+        ({"version": 0}, "tag version must be >= 1"),
+        ({"version": "1"}, "tag version must be >= 1"),
+        ({"fields": frozenset({""})}, "field names must be non-empty str"),
+        ({"fields": frozenset({1})}, "field names must be non-empty str"),
+    ],
+)
+def test_message_tag_refuses_each_bad_part_by_name(kwargs: dict[str, object], message: str) -> None:
+    parts: dict[str, object] = {
+        "protocol": "p",
+        "message": "m",
+        "version": 1,
+        "fields": frozenset({"a"}),
+        **kwargs,
+    }
+    with pytest.raises(LocalProtocolError, match=f"^{re.escape(message)}$"):
+        MessageTag(**parts)  # type: ignore[arg-type]
+
+
+def test_a_valid_message_tag_has_its_prefix() -> None:
+    tag = MessageTag(protocol="p-1", message="m2", version=3, fields=frozenset({"a"}))
+    assert tag.prefix == b"vigilnet/p-1/m2/v3\x00"
