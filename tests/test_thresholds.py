@@ -208,7 +208,9 @@ def test_duplicate_members_are_refused_by_name() -> None:
         QuorumConfig(n=2, threshold=Fraction(3, 4), members=(b"a", b"a"))
 
 
-@pytest.mark.parametrize(("n", "q", "shared"), [(4, 1, 0), (4, 2, 0), (5, 2, 0), (5, 3, 1), (4, 4, 4)])
+@pytest.mark.parametrize(
+    ("n", "q", "shared"), [(4, 1, 0), (4, 2, 0), (5, 2, 0), (5, 3, 1), (4, 4, 4)]
+)
 def test_intersection_is_zero_when_quorums_can_be_disjoint(n: int, q: int, shared: int) -> None:
     """``intersection`` is public and defined for any ``1 <= q <= n``, not
     only for thresholds above 1/2 (kills ``max(0, ...)`` -> ``max(1, ...)``)."""

@@ -73,7 +73,9 @@ def run(delay: int, absent: frozenset[int], rule_44: bool) -> Outcome:
                 messages += 1
                 for to in correct:
                     if to != h:
-                        heapq.heappush(queue, (now + delay, next(seq), to, Receive(message=out.message)))
+                        heapq.heappush(
+                            queue, (now + delay, next(seq), to, Receive(message=out.message))
+                        )
             elif isinstance(out, SetTimer):
                 timeout = Timeout(epoch=out.epoch, round=out.round, step=out.step)
                 at = now + out.duration_ms
@@ -109,7 +111,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--delay", type=int, nargs="*", default=[10, 50, 200])
     args = parser.parse_args()
-    print(f"{'scenario':<36} {'delay':>6} {'ours (no 44-46)':>16} {'with 44-46':>11} {'cost':>7} {'ratio':>6}")
+    print(
+        f"{'scenario':<36} {'delay':>6} {'ours (no 44-46)':>16} {'with 44-46':>11} {'cost':>7} {'ratio':>6}"
+    )
     for delay in args.delay:
         for name, absent in SCENARIOS:
             ours = run(delay, absent, rule_44=False)
