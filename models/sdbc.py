@@ -64,6 +64,7 @@ from vigilnet.checker import (
     Model,
     ModelFamily,
     Property,
+    WeakFairness,
 )
 from vigilnet.thresholds import blocking, quorum
 
@@ -118,7 +119,11 @@ MUTANTS: Final = (
     "trim_fewer_than_f",
     "proposer_skips_own_check",
     "next_threshold_by_proposer",
+    "dropped_precommit_timeout",
 )
+
+#: The liveness configuration and the mutant that must break its liveness.
+LIVENESS_CONFIG: Final = "n4live"
 
 #: The configuration at which each mutant is killed (the lock and unlock
 #: rules need two rounds, explored at N = 4; at N = 4 the quorum from an
@@ -129,6 +134,9 @@ MUTANT_CONFIG: Final = {
     name: "n5f1" if name in ("quorum_from_assumed_f", "next_threshold_by_proposer") else "n4f1"
     for name in MUTANTS
 }
+#: ``dropped_precommit_timeout`` (UponQuorumOfPrecommitsAny never moves a
+#: hub to the next round) is safe, so only the liveness config kills it.
+MUTANT_CONFIG["dropped_precommit_timeout"] = LIVENESS_CONFIG
 
 #: Each always-property and the witness that shows it is not vacuous.
 PROPERTY_NAMES: Final = {
@@ -153,6 +161,13 @@ CONFIGS: Final[dict[str, dict[str, object]]] = {
     # FLive = 0: a hub may raise its quorum to N within the epoch; still safe
     # (mixed quorums 4 and 5 meet in 4 > F hubs), but no longer live
     "n5f1raise": {"N": 5, "F": 1, "T": "3/4", "MaxRound": 0, "FLive": 0},
+    # liveness: no faulty hub, round 0 asynchronous, rounds >= GST synchronous
+    # (see SDBCSpec.synchronous); claims EventuallyAllDecide under weak
+    # fairness.  Three synchronous rounds are needed: round 0 may leave two
+    # hubs locked (h0 and h3) that no other proposer's value can pass, and
+    # the first of them to propose after GST is h3, in round 3 (with
+    # MaxRound = 2 the check finds that lasso)
+    "n4live": {"N": 4, "F": 0, "T": "3/4", "MaxRound": 3, "FLive": 1, "GST": 1},
 }
 
 HONEST_SUMMARY_BASE: Final = 10
@@ -183,6 +198,18 @@ class SDBCState:
 Succ = Iterator[tuple[tuple[Hashable, ...], SDBCState]]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubFairness(WeakFairness):
+    """``WF_vars(Hub(p))``: weak fairness of every instance of ``actions``
+    taken by hub ``hub`` (the first argument of each SDBC action instance
+    names the hub that takes it; the other arguments vary)."""
+
+    hub: int
+
+    def covers(self, action: str, args: tuple[Hashable, ...]) -> bool:
+        return action in self.actions and bool(args) and args[0] == self.hub
+
+
 def _int(constants: Constants, key: str) -> int:
     return int(str(constants[key]))
 
@@ -203,6 +230,10 @@ class SDBCSpec:
         self.t = Fraction(str(constants["T"]))
         self.max_round = _int(constants, "MaxRound")
         self.f_live = _int(constants, "FLive")
+        #: ``GST``: the first synchronous round.  Absent (every configuration
+        #: but the liveness one) it is ``MaxRound + 1``: no round of the scope
+        #: is synchronous and the model is exactly the safety model.
+        self.gst = _int(constants, "GST") if "GST" in constants else self.max_round + 1
         if not (self.n >= 1 and 0 <= self.f < self.n and self.max_round >= 0):
             raise ValueError("need 1 <= N, 0 <= F < N, MaxRound >= 0")
         #: ``Q``: the epoch's quorum; ``QCap``: the most it may rise to
@@ -455,6 +486,8 @@ class SDBCSpec:
             r = s.round[i]
             if s.step[i] != PREVOTE or self.any_in(s, s.msgsPrevote, r) < self._q(s, i):
                 continue
+            if self.synchronous(r) and not self._prevote_timeout_expired(s, i, r):
+                continue
             yield (
                 (p,),
                 replace(
@@ -502,7 +535,9 @@ class SDBCSpec:
     def upon_quorum_of_precommits_any(self, s: SDBCState) -> Succ:
         for i, p in enumerate(self.corr):
             r = s.round[i]
-            if r + 1 > self.max_round:
+            if r + 1 > self.max_round or self.mutant == "dropped_precommit_timeout":
+                continue
+            if self.synchronous(r) and not self._precommit_timeout_expired(s, i, r):
                 continue
             if self.any_in(s, s.msgsPrecommit, r) >= self._q(s, i):
                 yield (p,), self._start_round(s, i, r + 1)
@@ -526,7 +561,54 @@ class SDBCSpec:
     def on_timeout_propose(self, s: SDBCState) -> Succ:
         for i, p in enumerate(self.corr):
             if s.step[i] == PROPOSE and self.proposer(s.round[i]) != p:
+                if self.synchronous(s.round[i]) and self.proposer(s.round[i]) in self.corr_set:
+                    # after GST a correct proposer's proposal beats timeoutPropose
+                    continue
                 yield (p,), self._prevote(s, i, NIL)
+
+    # -- time: partial synchrony (the liveness configuration) ---------------
+
+    def synchronous(self, r: int) -> bool:
+        """Round ``r`` is at or after ``GST``.
+
+        Before GST the three timeout-driven steps (``OnTimeoutPropose``,
+        ``UponQuorumOfPrevotesAny``: precommit nil, ``UponQuorumOfPrecommitsAny``:
+        next round) fire whenever their guard holds: a timeout may expire
+        before any message arrives.  From GST on, message delay is below
+        ``Delta`` and the timeouts exceed it (Tendermint's timeouts grow by
+        round, so some round's timeouts do), so a timeout expires only after
+        every message a correct hub sends in that step of the round has
+        arrived.  The model says exactly that, as a stronger guard on each
+        timeout step in a synchronous round (not by disabling it: a round
+        after GST may still fail, and then its timeouts must fire):
+
+        * ``OnTimeoutPropose``: never when ``Proposer[r]`` is correct (its
+          proposal arrives first); as before when it is faulty (it may
+          send late or never);
+        * ``UponQuorumOfPrevotesAny``: only when every correct hub has
+          prevoted in ``r`` and no proposed valid value of ``r`` has a
+          quorum of prevotes (then ``UponProposalInPrevoteOrCommitAndPrevote``
+          can never fire on correct prevotes: a correct hub signs once);
+        * ``UponQuorumOfPrecommitsAny``: only when every correct hub has
+          precommitted in ``r`` and the hub cannot decide.
+
+        Faulty hubs' messages are never waited for (they may be late
+        forever).  Absent ``GST`` no round is synchronous.
+        """
+        return r >= self.gst
+
+    def _prevote_timeout_expired(self, s: SDBCState, i: int, r: int) -> bool:
+        if not self.corr_set <= {m[1] for m in s.msgsPrevote if m[0] == r}:
+            return False
+        return not any(
+            self.valid(v) and self.prevotes_for(s, r, v) >= self._q(s, i)
+            for v in {m[2] for m in self._round_proposals(s, r)}
+        )
+
+    def _precommit_timeout_expired(self, s: SDBCState, i: int, r: int) -> bool:
+        if not self.corr_set <= {m[1] for m in s.msgsPrecommit if m[0] == r}:
+            return False
+        return not self.decidable(s, i)
 
     def on_round_catchup(self, s: SDBCState) -> Succ:
         for i, p in enumerate(self.corr):
@@ -770,16 +852,14 @@ class SDBCSpec:
         return tuple(names)
 
     def claimed_witnesses(self) -> tuple[str, ...]:
-        names = [
-            "SomeDecided",
-            "TwoDecided",
-            "FaultyDetected",
-            "SomeLocked",
-            "InvalidProposalRejected",
-        ]
+        names = ["SomeDecided", "TwoDecided", "SomeLocked"]
+        if self.f >= 1:
+            # only a faulty hub is detected, proposes an invalid value or
+            # sends a faulty summary (none in the liveness configuration)
+            names += ["FaultyDetected", "InvalidProposalRejected"]
         if self.max_round >= 1:
             names.append("RoundChange")
-        if self.f <= self.trim_f:
+        if 1 <= self.f <= self.trim_f:
             names.append("DecidedWithFaultySummary")
         if self.f > 2 * self.q0 - self.n - 1:
             names.append("ForkDetected")
@@ -787,6 +867,30 @@ class SDBCSpec:
             # the correct hubs cannot make a quorum (as raised): safe, stalled
             names.append("Stalled")
         return tuple(names)
+
+    # -- liveness (the configuration with GST) ------------------------------
+
+    def liveness_claimed(self) -> bool:
+        """``EventuallyAllDecide`` is claimed where some round of the scope
+        is synchronous, no hub is faulty and the quorum cannot rise above
+        what the correct hubs make (only the liveness configuration)."""
+        return self.gst <= self.max_round and self.f == 0 and self.q_cap <= self.n - self.f
+
+    def all_decided(self, s: SDBCState) -> bool:
+        """Every correct hub can decide (``Decidable(p) # {}`` for all p)."""
+        return all(self.decidable(s, i) for i in range(len(self.corr)))
+
+    def round_zero_fails(self, s: SDBCState) -> bool:
+        """Non-vacuity of ``EventuallyAllDecide``: a hub reaches round 1
+        with nothing decided (the timeouts carried it there)."""
+        return any(r >= 1 for r in s.round) and not self.decided_values(s)
+
+    def fairness(self) -> tuple[WeakFairness, ...]:
+        """``WF_vars(Hub(p))`` per correct hub ``p``: the disjunction of its
+        steps (every action but ``Inject``; an instance belongs to the hub
+        named by its first argument)."""
+        steps = frozenset(name for name in ACTION_NAMES if name != "Inject")
+        return tuple(HubFairness(name=f"Hub({p})", actions=steps, hub=p) for p in self.corr)
 
     # -- symmetry ----------------------------------------------------------
 
@@ -907,6 +1011,11 @@ def _build(constants: Constants, mutant: str | None) -> Model[SDBCState]:
         Property.always(name, invariants[name]) for name in spec.claimed_invariants()
     ]
     properties += [Property.sometimes(name, witnesses[name]) for name in spec.claimed_witnesses()]
+    fairness: tuple[WeakFairness, ...] = ()
+    if spec.liveness_claimed():
+        properties.append(Property.eventually("EventuallyAllDecide", spec.all_decided))
+        properties.append(Property.sometimes("RoundZeroFails", spec.round_zero_fails))
+        fairness = spec.fairness()
     q0 = spec.q0
     return Model(
         name="sdbc",
@@ -922,6 +1031,7 @@ def _build(constants: Constants, mutant: str | None) -> Model[SDBCState]:
             Assumption(name="QuorumCapAtLeastQuorum", holds=q0 <= spec.q_cap <= spec.n),
         ),
         symmetry=spec.canonical,
+        fairness=fairness,
     )
 
 

@@ -31,10 +31,12 @@ CONSTANTS
     F,          \* number of faulty hubs (the first F)
     TNum, TDen, \* the quorum threshold T = TNum / TDen, 1/2 < T <= 1
     MaxRound,   \* rounds 0..MaxRound
-    FLive       \* the quorum may rise within an epoch, never above N - FLive
+    FLive,      \* the quorum may rise within an epoch, never above N - FLive
+    GST         \* the first synchronous round (MaxRound + 1: none is)
 
 ASSUME ThresholdAboveHalf == 2 * TNum > TDen /\ TNum <= TDen
 ASSUME FaultyFewerThanN == 0 <= F /\ F < N
+ASSUME GSTInScope == 0 <= GST /\ GST <= MaxRound + 1
 
 Hubs == 0 .. N - 1
 Faulty == 0 .. F - 1
@@ -129,6 +131,28 @@ RoundProposals(r) == {m \in msgsPropose : m.round = r /\ m.src = Proposer(r)}
 
 LaterProposer(p, r) == \E r2 \in Rounds : r2 > r /\ Proposer(r2) = p
 
+\* line 49: the values p decides on seeing them
+Decidable(p) ==
+    {v \in ValidValues :
+        \E r \in Rounds : \E m \in RoundProposals(r) :
+            m.value = v /\ PrecommitsFor(r, v) >= quorumOf[p]}
+
+(* Partial synchrony (the liveness configuration; models/sdbc.py,        *)
+(* SDBCSpec.synchronous).  Before GST a timeout may expire before any     *)
+(* message arrives, so the three timeout steps fire whenever their guard  *)
+(* holds.  From GST on, delays are below Delta and the timeouts exceed    *)
+(* it, so a timeout expires only after every message a correct hub sends  *)
+(* in that step of the round has arrived.  Faulty hubs are never waited   *)
+(* for.  A synchronous round may still fail, and then its timeouts fire.  *)
+Synchronous(r) == r >= GST
+AllCorrectPrevoted(r) == Corr \subseteq Signers({m \in msgsPrevote : m.round = r})
+AllCorrectPrecommitted(r) == Corr \subseteq Signers({m \in msgsPrecommit : m.round = r})
+PrevoteTimeoutExpired(p, r) ==
+    /\ AllCorrectPrevoted(r)
+    /\ ~\E m \in RoundProposals(r) :
+            Valid(m.value) /\ PrevotesFor(r, m.value) >= quorumOf[p]
+PrecommitTimeoutExpired(p, r) == AllCorrectPrecommitted(r) /\ Decidable(p) = {}
+
 -----------------------------------------------------------------------------
 Init ==
     /\ round = [p \in Corr |-> 0]
@@ -184,6 +208,7 @@ UponProposalInProposeAndPrevote(p) ==
 UponQuorumOfPrevotesAny(p) ==
     /\ step[p] = "prevote"
     /\ PrevotesAny(round[p]) >= quorumOf[p]
+    /\ Synchronous(round[p]) => PrevoteTimeoutExpired(p, round[p])
     /\ msgsPrecommit' = msgsPrecommit \cup {Vote(round[p], p, NilValue, 0)}
     /\ step' = [step EXCEPT ![p] = "precommit"]
     /\ UNCHANGED << round, lockedValue, lockedRound, validValue, validRound, quorumOf,
@@ -221,12 +246,15 @@ StartRound(p, r) ==
 UponQuorumOfPrecommitsAny(p) ==
     /\ round[p] + 1 \in Rounds
     /\ PrecommitsAny(round[p]) >= quorumOf[p]
+    /\ Synchronous(round[p]) => PrecommitTimeoutExpired(p, round[p])
     /\ StartRound(p, round[p] + 1)
 
 \* lines 57-60
 OnTimeoutPropose(p) ==
     /\ step[p] = "propose"
     /\ p # Proposer(round[p])
+    \* after GST a correct proposer's proposal beats timeoutPropose
+    /\ ~(Synchronous(round[p]) /\ Proposer(round[p]) \in Corr)
     /\ BroadcastPrevote(p, NilValue)
     /\ step' = [step EXCEPT ![p] = "prevote"]
     /\ UNCHANGED << round, lockedValue, lockedRound, validValue, validRound, quorumOf,
@@ -255,30 +283,29 @@ Inject(f) ==
     /\ UNCHANGED << round, step, lockedValue, lockedRound, validValue, validRound,
                     quorumOf >>
 
-CorrectNext ==
-    \E p \in Corr :
-        \/ InsertProposal(p)
-        \/ UponProposalInPropose(p)
-        \/ UponProposalInProposeAndPrevote(p)
-        \/ UponQuorumOfPrevotesAny(p)
-        \/ UponProposalInPrevoteOrCommitAndPrevote(p)
-        \/ UponQuorumOfPrecommitsAny(p)
-        \/ OnTimeoutPropose(p)
-        \/ OnRoundCatchup(p)
-        \/ RaiseQuorum(p)
+\* every step correct hub p may take
+Hub(p) ==
+    \/ InsertProposal(p)
+    \/ UponProposalInPropose(p)
+    \/ UponProposalInProposeAndPrevote(p)
+    \/ UponQuorumOfPrevotesAny(p)
+    \/ UponProposalInPrevoteOrCommitAndPrevote(p)
+    \/ UponQuorumOfPrecommitsAny(p)
+    \/ OnTimeoutPropose(p)
+    \/ OnRoundCatchup(p)
+    \/ RaiseQuorum(p)
+
+CorrectNext == \E p \in Corr : Hub(p)
 
 Next == CorrectNext \/ \E f \in Faulty : Inject(f)
 
 Spec == Init /\ [][Next]_vars
 
+\* the liveness configuration: no correct hub stops while it can step
+LiveSpec == Spec /\ \A p \in Corr : WF_vars(Hub(p))
+
 -----------------------------------------------------------------------------
 (* Decisions, evidence and properties *)
-
-\* line 49: the values p decides on seeing them
-Decidable(p) ==
-    {v \in ValidValues :
-        \E r \in Rounds : \E m \in RoundProposals(r) :
-            m.value = v /\ PrecommitsFor(r, v) >= quorumOf[p]}
 
 Decided == UNION {Decidable(p) : p \in Corr}
 
@@ -366,6 +393,11 @@ Stalled ==
     /\ \E p \in Corr : step[p] # "precommit" \/ round[p] < MaxRound
     /\ ~ENABLED CorrectNext
 
+\* liveness (LiveSpec, the configuration with GST <= MaxRound and F = 0)
+EventuallyAllDecide == <>(\A p \in Corr : Decidable(p) # {})
+\* its witness: a hub reaches round 1 with nothing decided
+RoundZeroFails == (\E p \in Corr : round[p] >= 1) /\ Decided = {}
+
 NotSomeDecided == ~SomeDecided
 NotTwoDecided == ~TwoDecided
 NotDecidedWithFaultySummary == ~DecidedWithFaultySummary
@@ -375,6 +407,7 @@ NotSomeLocked == ~SomeLocked
 NotInvalidProposalRejected == ~InvalidProposalRejected
 NotRoundChange == ~RoundChange
 NotStalled == ~Stalled
+NotRoundZeroFails == ~RoundZeroFails
 
 \* symmetry: the correct hubs that propose no round of the scope.  Hubs are
 \* integers here (the proposer is r % N), and TLC accepts SYMMETRY only over

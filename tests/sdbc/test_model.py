@@ -241,3 +241,70 @@ def test_property_names_match_the_spec() -> None:
         assert f"\n{name}" in text or f" {name}(" in text, name
     for variable in sdbc.VARIABLES:
         assert variable in text
+
+
+# -- liveness after GST (configuration n4live) -------------------------------
+
+
+def test_dropped_timeout_breaks_liveness_only() -> None:
+    """``dropped_precommit_timeout`` (a hub never leaves a round on a quorum
+    of precommits) is safe: every always-property holds, and only
+    ``EventuallyAllDecide`` fails, with a lasso that stutters in a state
+    where no hub has decided and every hub is stuck in round 0."""
+    result = check(FAMILY.instantiate(config="n4live", mutant="dropped_precommit_timeout"))
+    status = {p.name: p.status for p in result.properties}
+    assert status["EventuallyAllDecide"] is Status.VIOLATED
+    assert [n for n, s in status.items() if s is Status.VIOLATED] == ["EventuallyAllDecide"]
+    trace = next(p.trace for p in result.properties if p.name == "EventuallyAllDecide")
+    assert trace is not None and trace.loop is not None
+    spec = SDBCSpec(FAMILY.configs["n4live"], mutant="dropped_precommit_timeout")
+    last = trace.states[-1]
+    assert not spec.decided_values(last)
+    assert set(last.round) == {0}
+
+
+def test_liveness_is_claimed_only_at_the_liveness_config() -> None:
+    """The other configurations keep the safety model exactly: no GST round
+    in scope, no fairness, no eventually-property (their pinned counts)."""
+    for config in FAMILY.configs:
+        spec = SDBCSpec(FAMILY.configs[config])
+        model = FAMILY.instantiate(config=config)
+        live = config == "n4live"
+        assert spec.liveness_claimed() is live
+        assert model.has_liveness is live
+        assert bool(model.fairness) is live
+        assert (spec.gst <= spec.max_round) is live
+
+
+@pytest.mark.slow
+def test_liveness_holds_with_pinned_count() -> None:
+    """Every correct hub decides under weak fairness of each hub's steps
+    once the rounds from GST = 1 on are synchronous: 469,845 distinct
+    states, depth 48, no symmetry (liveness needs the whole graph); about
+    130 s on a shared 2-core machine (``vigilnet check sdbc --config
+    n4live``).  ``RoundZeroFails`` shows that round 0 does fail."""
+    result = check(FAMILY.instantiate(config="n4live"))
+    status = {p.name: p.status for p in result.properties}
+    assert [n for n, s in status.items() if s.failed] == []
+    assert status["EventuallyAllDecide"] is Status.HOLDS
+    assert status["RoundZeroFails"] is Status.WITNESSED
+    assert result.complete
+    assert result.distinct_states == 469_845
+
+
+@pytest.mark.slow
+def test_liveness_needs_three_synchronous_rounds() -> None:
+    """With only two synchronous rounds (MaxRound = 2) liveness fails: round
+    0 leaves h0 and h3 locked on v0, h1 and h2 propose other values in
+    rounds 1 and 2, which the locked hubs refuse, and h3 would repropose v0
+    only in round 3.  About 75 s."""
+    result = check(FAMILY.instantiate(config="n4live", overrides={"MaxRound": 2}))
+    live = next(p for p in result.properties if p.name == "EventuallyAllDecide")
+    assert live.status is Status.VIOLATED
+    assert live.trace is not None and live.trace.loop is not None
+    last = live.trace.states[-1]
+    spec = SDBCSpec(FAMILY.configs["n4live"] | {"MaxRound": 2})
+    assert not spec.decided_values(last)
+    assert list(last.round) == [2, 2, 2, 2]
+    locked = [p for p, r in zip(spec.corr, last.lockedRound, strict=True) if r == 0]
+    assert len(locked) == 2 and all(spec.proposer(r) not in locked for r in (1, 2))
