@@ -5,10 +5,11 @@ no other test looked at, so the mutant named beside it fails."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
-from vigilnet.aggregation import replica_median
+from vigilnet.aggregation import replica_median, trimmed_combination
 from vigilnet.encoding import TAGS, MessageTag, register_tag
 from vigilnet.errors import LocalProtocolError
 from vigilnet.merkle import (
@@ -97,6 +98,32 @@ def test_sum_layout_width_bounds(width: int, ok: bool) -> None:
 def test_median_of_nothing_is_refused_by_name() -> None:
     with pytest.raises(LocalProtocolError, match=r"^the median of no values is undefined$"):
         replica_median([])
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: replica_median([1, True, 3]), "values must be integers"),
+        (lambda: trimmed_combination([1, 2, 3.0], 1), "values must be integers"),  # type: ignore[list-item]
+        (lambda: trimmed_combination([1, 2, 3], -1), "f must be a non-negative integer, got -1"),
+        (
+            lambda: trimmed_combination([1, 2, 3], True),
+            "f must be a non-negative integer, got True",
+        ),
+        (
+            lambda: trimmed_combination([1, 2, 3, 4], 2),
+            "an 2-trimmed combination needs at least 5 values, got 4",
+        ),
+        (
+            lambda: trimmed_combination([], 0),
+            "an 0-trimmed combination needs at least 1 values, got 0",
+        ),
+    ],
+)
+def test_aggregation_refusals_name_the_bound(call: Callable[[], object], message: str) -> None:
+    """The exact refusal, bound included (2f + 1, not 2f - 1, 2f + 2 or 3f + 1)."""
+    with pytest.raises(LocalProtocolError, match=f"^{re.escape(message)}$"):
+        call()
 
 
 # -- encoding.py ---------------------------------------------------------------

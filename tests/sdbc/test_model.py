@@ -14,7 +14,12 @@ n5f1       5 1 4  0..0 321           3,580        9
 n5f2       5 2 4  0..0 236           944          8
 n5f3       5 3 4  0..0 144           248          7
 n5f1raise  5 1 4  0..0 3,600         57,280       13
+n4live     4 0 3  0..3 (liveness)    469,845      48
 =========  ==========  ============  ===========  =====
+
+``n4live`` has GST = 1 (rounds 1..3 synchronous) and claims
+``EventuallyAllDecide`` under weak fairness; liveness needs the whole graph,
+so it is checked without symmetry (slow tests below).
 
 ``n5f1raise`` is n5f1 with ``FLive = 0``: a hub may raise its quorum to 5
 within the epoch (``RaiseQuorum`` is dead code at the other configurations,
