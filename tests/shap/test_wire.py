@@ -165,3 +165,30 @@ def test_a_body_with_unsorted_ids_is_refused_as_malformed() -> None:
     with pytest.raises(ReportRejected, match="malformed"):
         decode_message(_reencoded(event, monitor_body=bad), CONFIG)
     assert MonitorBody(agent_ids=(0, 1, 2), counts=(0, 0, 0), llr_sums=(0, 0, 0))
+
+
+def test_each_vector_is_refused_for_the_reason_its_comment_names() -> None:
+    """The shap_wire cases "non-shortest integer", "trailing zero byte" and
+    "last byte cut" are refused by the codec for exactly that reason (an
+    earlier generator cut the type string instead, so the non-shortest case
+    was refused as trailing bytes)."""
+    import json
+
+    from tests.conftest import REPO_ROOT
+    from vigilnet.vectors._shap_wire_family import _CONFIG
+
+    expected = {
+        "an integer in a non-shortest form (0x1801 for 1)": "non-canonical integer",
+        "a trailing zero byte": "trailing bytes",
+    }
+    seen = 0
+    data = json.loads((REPO_ROOT / "vectors" / "shap_wire_test.json").read_text())
+    for group in data["testGroups"]:
+        for test in group["tests"]:
+            reason = expected.get(test["comment"])
+            if reason is None:
+                continue
+            with pytest.raises(RemoteProtocolError, match=reason):
+                decode_message(bytes.fromhex(test["encoding"]), _CONFIG)
+            seen += 1
+    assert seen == 2 * len(data["testGroups"])

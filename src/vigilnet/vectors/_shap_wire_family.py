@@ -134,6 +134,19 @@ def _case(comment: str, result: str, flag: str, data: bytes) -> Case:
     return Case(comment=comment, result=result, flags=(flag,), fields={"encoding": data.hex()})
 
 
+def _non_shortest_one(kind: str) -> bytes:
+    """``{"body": 1, "type": kind}`` with the 1 written as ``0x1801``.
+
+    Canonical order puts ``"body"`` first, so the integer follows its key;
+    only that byte changes and the rest of the item is intact (the error is
+    the integer's form, not a cut string)."""
+    good = encode({"type": kind, "body": 1})
+    head = b"\xa2" + encode("body")
+    if not good.startswith(head + b"\x01"):
+        raise AssertionError("canonical map order changed")
+    return head + b"\x18\x01" + good[len(head) + 1 :]
+
+
 def _cases_for(kind: str, samples: Mapping[str, CborValue]) -> list[Case]:
     cases = [
         _case(name, "valid", "Valid", encode(value))
@@ -154,7 +167,7 @@ def _cases_for(kind: str, samples: Mapping[str, CborValue]) -> list[Case]:
             "an integer in a non-shortest form (0x1801 for 1)",
             "invalid",
             "NonCanonical",
-            encode({"type": kind, "body": 1})[:-1] + b"\x18\x01",
+            _non_shortest_one(kind),
         )
     )
     mutated("the body has an extra field", "BadField", ("body", "zz"), 0)
