@@ -3,6 +3,8 @@ everything we encode decodes back; arbitrary bytes never crash the decoder."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -304,3 +306,17 @@ def test_decode_peak_memory_is_bounded_by_the_input(build: object) -> None:
         tracemalloc.stop()
     assert isinstance(value, tuple) and len(value) > 10_000
     assert peak <= 100 * len(data) + (64 << 10), (peak, len(data), peak / len(data))
+
+
+@pytest.mark.parametrize(
+    ("data", "detail"),
+    [
+        (b"\xf8\x64", "simple value 100 in two bytes (only f4, f5, f6)"),
+        (b"\xf8\x14", "simple value 20 in two bytes (only f4, f5, f6)"),
+        (b"\xf7", "simple value 23 is not false/true/null"),
+    ],
+)
+def test_a_simple_value_refusal_names_the_value(data: bytes, detail: str) -> None:
+    """The two-byte form names its value, not the additional information 24."""
+    with pytest.raises(MalformedEncoding, match=re.escape(detail)):
+        decode(data)

@@ -32,7 +32,13 @@ Decoding rules
 :func:`decode` takes untrusted bytes.  Before anything is built, one bounded,
 iterative pass over the bytes (:func:`_scan`) checks that they are
 well-formed and canonical, and raises :class:`MalformedEncoding` (a
-:class:`~vigilnet.errors.RemoteProtocolError`) naming the first rule broken:
+:class:`~vigilnet.errors.RemoteProtocolError`) naming the rule broken at the
+first item that breaks one.  The list names the rules; it is not the order
+of the checks.  Within one item's head they run: ``too many items``,
+``indefinite length`` / ``reserved additional information``, ``map key not
+a text string``, ``float``, ``simple value``, ``tag``, ``truncated``
+argument, ``non-canonical integer`` / ``length``; then the item's contents
+(length against ``max_size``, UTF-8, key order, nesting depth):
 
 1. ``truncated``: the input ends inside an item;
 2. ``trailing bytes``: bytes remain after the top-level item;
@@ -245,8 +251,8 @@ _SIMPLE: Final[dict[int, CborValue]] = {20: False, 21: True, 22: None}
 
 def _decode_item(data: bytes, max_depth: int, max_items: int, max_total_items: int) -> CborValue:
     """Check that ``data`` is one well-formed, canonical item and build it,
-    in one pass over the bytes (the rules in the module docstring, in the
-    order they are checked).  Iterative: nesting costs one saved frame on a
+    in one pass over the bytes (the rules of the module docstring, checked
+    in the order it gives within an item's head).  Iterative: nesting costs one saved frame on a
     list, never a Python stack frame.
 
     The open container lives in locals: ``items`` (a list for an array, a
@@ -306,9 +312,11 @@ def _decode_item(data: bytes, max_depth: int, max_items: int, max_total_items: i
             if info in (25, 26, 27):
                 raise MalformedEncoding("float", start)
             if info not in _SIMPLE:
-                raise MalformedEncoding(
-                    "simple value", start, f"simple value {info} is not false/true/null"
-                )
+                detail = f"simple value {info} is not false/true/null"
+                if info == 24 and offset < size:
+                    # the two-byte form 0xf8 NN: name the value NN, not 24
+                    detail = f"simple value {data[offset]} in two bytes (only f4, f5, f6)"
+                raise MalformedEncoding("simple value", start, detail)
             value = _SIMPLE[info]
         elif major == 6:
             raise MalformedEncoding("tag", start, "vigilnet uses no CBOR tags")
