@@ -3,7 +3,9 @@
 One validation rule (libsodium's ``crypto_sign_ed25519_verify_detached``),
 domain-separated key ids, and :func:`verify_many` for batches; k-of-n sharing of keys over GF(2^8)
 (:func:`split_signing_key`, :func:`recover_signing_key`); key stores
-(:class:`MemoryKeyStore`, :class:`FileKeyStore` encrypted at rest).  The rule,
+(:class:`MemoryKeyStore`, :class:`FileKeyStore` encrypted at rest);
+operational keys that rotate under hub cosignatures, revocation and the
+registry of which key was valid at an epoch (:class:`KeyRegistry`).  The rule,
 key ids, sign bytes and batch semantics are documented in ``docs/crypto.md``
 and in :mod:`vigilnet.crypto._keys`.
 """
@@ -36,6 +38,18 @@ from vigilnet.crypto._keystore import (
     KeyStoreError,
     MemoryKeyStore,
 )
+from vigilnet.crypto._lifecycle import (
+    DEFAULT_VALIDITY_EPOCHS,
+    KEY_CERTIFICATE_TAG,
+    KEY_COSIGN_TAG,
+    KEY_REVOCATION_TAG,
+    KeyCertificate,
+    KeyLifecycleError,
+    KeyPolicy,
+    KeyRegistry,
+    Revocation,
+    cosign,
+)
 from vigilnet.crypto._messages import sign_message, verify_message
 from vigilnet.crypto._shamir import (
     Share,
@@ -50,8 +64,12 @@ __all__ = [
     "DEFAULT_CACHE_ENTRIES",
     "DEFAULT_KDF",
     "DEFAULT_PARALLEL_THRESHOLD",
+    "DEFAULT_VALIDITY_EPOCHS",
     "FAST_KDF_FOR_TESTS",
+    "KEY_CERTIFICATE_TAG",
+    "KEY_COSIGN_TAG",
     "KEY_ID_TAG",
+    "KEY_REVOCATION_TAG",
     "PUBLIC_KEY_BYTES",
     "SEED_BYTES",
     "SIGNATURE_BYTES",
@@ -59,14 +77,20 @@ __all__ = [
     "CacheInfo",
     "FileKeyStore",
     "KdfParams",
+    "KeyCertificate",
+    "KeyLifecycleError",
+    "KeyPolicy",
+    "KeyRegistry",
     "KeyStore",
     "KeyStoreError",
     "MemoryKeyStore",
+    "Revocation",
     "Share",
     "ShareError",
     "SignatureItem",
     "SigningKey",
     "VerifyKey",
+    "cosign",
     "default_verifier",
     "key_id",
     "recover",
