@@ -40,6 +40,7 @@ import jsonschema
 from vigilnet._jsonfile import BadFileError, read_json
 from vigilnet.vectors._cbor_family import CBOR_FAMILY
 from vigilnet.vectors._envelope import Family, dump_json, envelope, envelope_schema
+from vigilnet.vectors._key_family import KEY_FAMILY
 from vigilnet.vectors._sdbc_family import SDBC_FAMILY
 from vigilnet.vectors._shap_family import SHAP_FAMILIES
 from vigilnet.vectors._signature_family import SIGNATURE_FAMILY
@@ -78,6 +79,7 @@ FAMILIES: tuple[Family, ...] = (
     *SHAP_FAMILIES,
     SSCR_FAMILY,
     SDBC_FAMILY,
+    KEY_FAMILY,
 )
 
 
