@@ -18,6 +18,7 @@ __all__ = ["SUBCOMMANDS", "main"]
 
 #: name -> "module:attribute" of a click command.
 SUBCOMMANDS: dict[str, str] = {
+    "audit": "vigilnet.store.cli:audit",
     "check": "vigilnet.checker.cli:check",
     "prove": "vigilnet.proofs.cli:prove",
     "replay": "vigilnet.checker.cli:replay",

@@ -11,6 +11,7 @@ from vigilnet.store._audit import (
     VerifyReport,
     checkpoint_text,
     entry_leaf,
+    read_origin,
 )
 from vigilnet.store._note import MAX_NOTE_BYTES, NoteError, NoteVerifier, open_note, sign_note
 
@@ -28,5 +29,6 @@ __all__ = [
     "checkpoint_text",
     "entry_leaf",
     "open_note",
+    "read_origin",
     "sign_note",
 ]

@@ -85,6 +85,7 @@ __all__ = [
     "Entry",
     "EntryKind",
     "VerifyReport",
+    "read_origin",
 ]
 
 FORMAT = "vigilnet-audit/v1"
@@ -171,6 +172,26 @@ def parse_checkpoint(text: str, origin: str) -> tuple[int, bytes]:
     if size < 0 or str(size) != lines[1] or len(root) != HASH_SIZE:
         raise AuditLogError("checkpoint size or root malformed")
     return size, root
+
+
+def read_origin(path: str | Path) -> str:
+    """The origin line a log file was created with (to open it without
+    being told), or :class:`AuditLogError` if the file is not an audit log."""
+    path = Path(path)
+    if not path.is_file():
+        raise AuditLogError(f"{path}: no audit log (create it first)")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise _wrap(f"{path}: read the origin", exc) from None
+    if rows.get("format") != FORMAT or not isinstance(rows.get("origin"), str):
+        raise AuditLogError(f"{path}: not a {FORMAT} file")
+    origin: str = rows["origin"]
+    return origin
 
 
 def entry_leaf(kind: EntryKind, time_ms: int, body: bytes) -> bytes:
