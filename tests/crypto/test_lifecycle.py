@@ -332,3 +332,38 @@ def test_key_at_agrees_with_the_rules(
             registry.key_at(NODE, probe)
     else:
         assert registry.key_at(NODE, probe) == expected
+
+
+def test_json_round_trips_and_hostile_json_is_refused_by_name() -> None:
+    good = cosigned(cert(2, 700, 1700, OPS[1]))
+    assert KeyCertificate.from_json(good.to_json()) == good
+    rev = cosigned(Revocation(node=NODE, serial=1, from_epoch=900, hubs_hash=POLICY.hubs_hash))
+    assert Revocation.from_json(rev.to_json()) == rev
+    assert KeyPolicy.from_json(POLICY.to_json()) == POLICY
+    data = good.to_json()
+    cases: list[tuple[object, str]] = [
+        ([data], "a certificate is a JSON object"),
+        ({k: v for k, v in data.items() if k != "serial"}, r"missing \['serial'\]"),
+        (data | {"extra": 1}, r"unknown \['extra'\]"),
+        (data | {"key": data["key"].upper()}, "key must be lower-case hex"),
+        (data | {"key": "00" * 31}, "key: "),
+        (data | {"signBytes": "00"}, "signBytes differs"),
+        (data | {"validUntil": 1699}, "signBytes differs"),
+        (data | {"cosignatures": {"0": "x"}}, "cosignatures must be a list"),
+        (data | {"cosignatures": [{"hub": 0}]}, r"missing \['signature'\]"),
+        (data | {"serial": "2"}, "serial must be an integer"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(KeyLifecycleError, match=message):
+            KeyCertificate.from_json(bad)
+    policy = POLICY.to_json()
+    for bad, message in [
+        (policy | {"hubsHash": "00" * 32}, "hubsHash differs"),
+        (policy | {"threshold": "1/2"}, "policy: "),
+        (policy | {"threshold": "3"}, "must be at most 1"),
+        (policy | {"threshold": [3, 4]}, "threshold: "),
+        (policy | {"hubs": "ab"}, "hubs must be a list"),
+        (policy | {"validityEpochs": 0}, "validity_epochs must be an integer"),
+    ]:
+        with pytest.raises(KeyLifecycleError, match=message):
+            KeyPolicy.from_json(bad)

@@ -57,12 +57,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Final
+from typing import Any, Final
 
 from vigilnet.crypto._keys import SIGNATURE_BYTES, SigningKey, VerifyKey
 from vigilnet.encoding import CborValue, MessageTag, encode, register_tag, sign_bytes
-from vigilnet.errors import BadSignatureError, RemoteProtocolError
-from vigilnet.thresholds import quorum
+from vigilnet.errors import (
+    BadSignatureError,
+    InvalidKeyError,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
+from vigilnet.thresholds import parse_threshold, quorum
 
 __all__ = [
     "DEFAULT_VALIDITY_EPOCHS",
@@ -131,6 +136,54 @@ def _check_cosignatures(value: object) -> tuple[tuple[int, bytes], ...]:
     return tuple(out)
 
 
+_CERT_JSON = {
+    "node", "serial", "key", "validFrom", "validUntil", "signer", "hubsHash", "signature",
+    "cosignatures",
+}  # fmt: skip
+_REV_JSON = {"node", "serial", "fromEpoch", "hubsHash", "cosignatures"}
+
+
+def _json_object(data: object, what: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise _fail(f"a {what} is a JSON object")
+    missing = required - set(data)
+    extra = set(data) - required - optional
+    if missing or extra:
+        raise _fail(f"{what} fields: missing {sorted(missing)}, unknown {sorted(extra)}")
+    return data
+
+
+def _json_hex(value: object, what: str) -> bytes:
+    if not isinstance(value, str) or len(value) % 2 or value != value.lower():
+        raise _fail(f"{what} must be lower-case hex")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise _fail(f"{what} must be lower-case hex") from None
+
+
+def _json_key(value: object) -> VerifyKey:
+    raw = _json_hex(value, "key")
+    try:
+        return VerifyKey(raw)
+    except InvalidKeyError as exc:
+        raise _fail(f"key: {exc}") from None
+
+
+def _cosignatures_json(pairs: tuple[tuple[int, bytes], ...]) -> list[dict[str, Any]]:
+    return [{"hub": hub, "signature": sig.hex()} for hub, sig in pairs]
+
+
+def _cosignatures_from(value: object) -> tuple[tuple[int, bytes], ...]:
+    if not isinstance(value, list):
+        raise _fail("cosignatures must be a list")
+    out = []
+    for item in value:
+        fields = _json_object(item, "cosignature", {"hub", "signature"}, set())
+        out.append((fields["hub"], _json_hex(fields["signature"], "cosignature")))
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyPolicy:
     """The hubs that cosign key events, the quorum threshold they are
@@ -147,6 +200,37 @@ class KeyPolicy:
             raise _fail("the hub keys must be distinct")
         _check_int(self.validity_epochs, "validity_epochs", 1)
         quorum(self.threshold, len(self.hubs))  # refuses a bad threshold
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hubs": [bytes(h).hex() for h in self.hubs],
+            "threshold": f"{self.threshold.numerator}/{self.threshold.denominator}",
+            "validityEpochs": self.validity_epochs,
+            "hubsHash": self.hubs_hash.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> KeyPolicy:
+        fields = _json_object(data, "policy", {"hubs", "threshold", "validityEpochs"}, {"hubsHash"})
+        if not isinstance(fields["hubs"], list):
+            raise _fail("hubs must be a list of hex keys")
+        if not isinstance(fields["threshold"], str):
+            raise _fail('threshold: a string such as "3/4"')
+        try:
+            threshold = parse_threshold(fields["threshold"])
+        except LocalProtocolError as exc:
+            raise _fail(f"threshold: {exc}") from None
+        try:
+            policy = cls(
+                hubs=tuple(_json_key(h) for h in fields["hubs"]),
+                threshold=threshold,
+                validity_epochs=fields["validityEpochs"],
+            )
+        except LocalProtocolError as exc:
+            raise _fail(f"policy: {exc}") from None
+        if "hubsHash" in fields and fields["hubsHash"] != policy.hubs_hash.hex():
+            raise _fail("hubsHash differs from the hash of the policy's fields")
+        return policy
 
     @property
     def quorum(self) -> int:
@@ -255,6 +339,43 @@ class KeyCertificate:
         signature = signed_by.sign(sign_bytes(KEY_CERTIFICATE_TAG, unsigned.fields()))
         return replace(unsigned, signature=signature)
 
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form (docs/crypto.md; the key_certificates vectors)."""
+        return {
+            "node": self.node,
+            "serial": self.serial,
+            "key": bytes(self.key).hex(),
+            "validFrom": self.valid_from,
+            "validUntil": self.valid_until,
+            "signer": self.signer,
+            "hubsHash": self.hubs_hash.hex(),
+            "signBytes": sign_bytes(KEY_CERTIFICATE_TAG, self.fields()).hex(),
+            "signature": self.signature.hex(),
+            "cosignatures": _cosignatures_json(self.cosignatures),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> KeyCertificate:
+        """Read :meth:`to_json`'s form; anything else is a
+        :class:`KeyLifecycleError`.  ``signBytes``, if present, must be the
+        certificate's sign bytes."""
+        fields = _json_object(data, "certificate", _CERT_JSON, {"signBytes"})
+        cert = cls(
+            node=fields["node"],
+            serial=fields["serial"],
+            key=_json_key(fields["key"]),
+            valid_from=fields["validFrom"],
+            valid_until=fields["validUntil"],
+            signer=fields["signer"],
+            hubs_hash=_json_hex(fields["hubsHash"], "hubsHash"),
+            signature=_json_hex(fields["signature"], "signature"),
+            cosignatures=_cosignatures_from(fields["cosignatures"]),
+        )
+        given = fields.get("signBytes")
+        if given is not None and given != sign_bytes(KEY_CERTIFICATE_TAG, cert.fields()).hex():
+            raise _fail("signBytes differs from the sign bytes of the certificate's fields")
+        return cert
+
     def with_cosignatures(self, cosignatures: Mapping[int, bytes]) -> KeyCertificate:
         pairs = tuple(sorted(cosignatures.items()))
         return replace(self, cosignatures=pairs)
@@ -291,6 +412,26 @@ class Revocation:
             "from_epoch": self.from_epoch,
             "hubs_hash": self.hubs_hash,
         }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "serial": self.serial,
+            "fromEpoch": self.from_epoch,
+            "hubsHash": self.hubs_hash.hex(),
+            "cosignatures": _cosignatures_json(self.cosignatures),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Revocation:
+        fields = _json_object(data, "revocation", _REV_JSON, set())
+        return cls(
+            node=fields["node"],
+            serial=fields["serial"],
+            from_epoch=fields["fromEpoch"],
+            hubs_hash=_json_hex(fields["hubsHash"], "hubsHash"),
+            cosignatures=_cosignatures_from(fields["cosignatures"]),
+        )
 
     def with_cosignatures(self, cosignatures: Mapping[int, bytes]) -> Revocation:
         return replace(self, cosignatures=tuple(sorted(cosignatures.items())))
