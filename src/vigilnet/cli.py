@@ -20,6 +20,7 @@ __all__ = ["SUBCOMMANDS", "main"]
 SUBCOMMANDS: dict[str, str] = {
     "audit": "vigilnet.store.cli:audit",
     "check": "vigilnet.checker.cli:check",
+    "keys": "vigilnet.crypto.cli:keys",
     "prove": "vigilnet.proofs.cli:prove",
     "replay": "vigilnet.checker.cli:replay",
     "vectors": "vigilnet.vectors.cli:vectors",
