@@ -42,6 +42,7 @@ from vigilnet.vectors._cbor_family import CBOR_FAMILY
 from vigilnet.vectors._envelope import Family, dump_json, envelope, envelope_schema
 from vigilnet.vectors._key_family import KEY_FAMILY
 from vigilnet.vectors._sdbc_family import SDBC_FAMILY
+from vigilnet.vectors._shamir_family import SHAMIR_FAMILY
 from vigilnet.vectors._shap_family import SHAP_FAMILIES
 from vigilnet.vectors._signature_family import SIGNATURE_FAMILY
 from vigilnet.vectors._sscr_family import SSCR_FAMILY
@@ -80,6 +81,7 @@ FAMILIES: tuple[Family, ...] = (
     SSCR_FAMILY,
     SDBC_FAMILY,
     KEY_FAMILY,
+    SHAMIR_FAMILY,
 )
 
 
