@@ -38,6 +38,7 @@ from typing import Any
 import jsonschema
 
 from vigilnet._jsonfile import BadFileError, read_json
+from vigilnet.vectors._audit_family import AUDIT_FAMILY
 from vigilnet.vectors._cbor_family import CBOR_FAMILY
 from vigilnet.vectors._envelope import Family, dump_json, envelope, envelope_schema
 from vigilnet.vectors._key_family import KEY_FAMILY
@@ -82,6 +83,7 @@ FAMILIES: tuple[Family, ...] = (
     SDBC_FAMILY,
     KEY_FAMILY,
     SHAMIR_FAMILY,
+    AUDIT_FAMILY,
 )
 
 
