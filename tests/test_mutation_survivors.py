@@ -170,3 +170,122 @@ def test_message_tag_refuses_each_bad_part_by_name(kwargs: dict[str, object], me
 def test_a_valid_message_tag_has_its_prefix() -> None:
     tag = MessageTag(protocol="p-1", message="m2", version=3, fields=frozenset({"a"}))
     assert tag.prefix == b"vigilnet/p-1/m2/v3\x00"
+
+
+# -- merkle/_sumtree.py: every refusal by exact message and class ------------
+
+_ONE = SumLayout.counts(1)
+_HASH = bytes(32)
+
+
+def _sum_refusals() -> list[tuple[Callable[[], object], type[Exception], str]]:
+    from vigilnet.merkle import (
+        SumInclusionProof,
+        SumLeaf,
+        SumNode,
+        SumProofError,
+        SumRoot,
+        SumTree,
+        verify_sum_inclusion,
+    )
+
+    tree = SumTree(layout=_ONE, leaves=[SumLeaf(payload=b"a", sums=(1,))])
+    node = SumNode(hash=_HASH, sums=(1,))
+    return [
+        (lambda: _ONE.encode((-1,)), LocalProtocolError, "sums out of range for the layout"),
+        (lambda: SumLeaf(payload="a", sums=(1,)), LocalProtocolError, "a leaf payload is bytes"),  # type: ignore[arg-type]
+        (
+            lambda: SumLeaf(payload=b"a", sums=[1]),
+            LocalProtocolError,
+            "leaf sums are a tuple of ints",
+        ),  # type: ignore[arg-type]
+        (lambda: SumNode(hash=b"x", sums=(1,)), SumProofError, "a node hash is 32 bytes"),
+        (lambda: SumNode(hash=_HASH, sums=(1.0,)), SumProofError, "node sums are a tuple of ints"),  # type: ignore[arg-type]
+        (
+            lambda: SumRoot(size=-1, hash=_HASH, totals=(1,)),
+            SumProofError,
+            "tree size is not a uint64",
+        ),
+        (lambda: SumRoot(size=1, hash=b"", totals=(1,)), SumProofError, "a root hash is 32 bytes"),
+        (
+            lambda: SumRoot(size=1, hash=_HASH, totals=None),
+            SumProofError,
+            "totals are a tuple of ints",
+        ),  # type: ignore[arg-type]
+        (
+            lambda: SumInclusionProof(leaf_index=-1, tree_size=1, siblings=()),
+            SumProofError,
+            "leaf index is not a uint64",
+        ),
+        (
+            lambda: SumInclusionProof(leaf_index=0, tree_size=2**64, siblings=()),
+            SumProofError,
+            "tree size is not a uint64",
+        ),
+        (
+            lambda: SumInclusionProof(leaf_index=0, tree_size=1, siblings=[node]),  # type: ignore[arg-type]
+            SumProofError,
+            "siblings are a tuple of SumNode",
+        ),
+        (
+            lambda: SumTree(layout=_ONE, leaves=[node]),
+            LocalProtocolError,
+            "leaf 0 is not a SumLeaf",
+        ),  # type: ignore[list-item]
+        (
+            lambda: SumTree(layout=_ONE, leaves=[SumLeaf(payload=b"a", sums=(-1,))]),
+            LocalProtocolError,
+            "leaf 0 sums out of range for the layout",
+        ),
+        (
+            lambda: SumTree(
+                layout=_ONE,
+                leaves=[SumLeaf(payload=b"a", sums=(2**64 - 1,)), SumLeaf(payload=b"b", sums=(1,))],
+            ),
+            LocalProtocolError,
+            "a subtree sum overflows the layout",
+        ),
+        (lambda: tree.inclusion_proof(1), LocalProtocolError, "leaf index beyond the tree size"),
+        (
+            lambda: verify_sum_inclusion(
+                layout=_ONE, leaf=node, proof=tree.inclusion_proof(0), root=tree.root
+            ),  # type: ignore[arg-type]
+            SumProofError,
+            "leaf is not a SumLeaf",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("index", range(16))
+def test_sum_tree_refusals_name_what_is_wrong(index: int) -> None:
+    call, kind, message = _sum_refusals()[index]
+    with pytest.raises(kind, match=f"^{re.escape(message)}$") as caught:
+        call()
+    assert type(caught.value) is kind
+
+
+def test_sum_proof_sizes_up_to_the_uint64_limit_are_accepted() -> None:
+    from vigilnet.merkle import MAX_TREE_SIZE, SumInclusionProof, SumRoot
+
+    assert (
+        SumInclusionProof(leaf_index=MAX_TREE_SIZE, tree_size=MAX_TREE_SIZE, siblings=()).tree_size
+        == 2**64 - 1
+    )
+    assert SumRoot(size=MAX_TREE_SIZE, hash=_HASH, totals=(0,)).size == MAX_TREE_SIZE
+
+
+# -- protocols/sscr/_consistency.py --------------------------------------------
+
+
+def test_consistency_refusals_name_the_bad_argument() -> None:
+    from vigilnet.evidence import Verdict
+    from vigilnet.protocols.sscr import byzantine_margin, judge
+
+    with pytest.raises(LocalProtocolError, match=r"^tolerated -1 is negative$") as caught:
+        byzantine_margin([1, 2], -1, toward=Verdict.FLAGGED)
+    assert type(caught.value) is LocalProtocolError
+    with pytest.raises(
+        LocalProtocolError, match=r"^thresholds must satisfy lower < 0 < upper$"
+    ) as caught:
+        judge(0, upper=5, lower=0, margin=0)
+    assert type(caught.value) is LocalProtocolError
