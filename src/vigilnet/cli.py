@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "keys": "vigilnet.crypto.cli:keys",
     "prove": "vigilnet.proofs.cli:prove",
     "replay": "vigilnet.checker.cli:replay",
+    "simulate": "vigilnet.sim.cli:simulate",
     "vectors": "vigilnet.vectors.cli:vectors",
 }
 
