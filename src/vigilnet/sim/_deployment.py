@@ -34,7 +34,7 @@ Per epoch ``e`` (1, 2, ...), starting at ``(e - 1) * epoch_ms``:
    checks it (SHAP rule 6);
 3. a hub (SHAP hub tier) closes the same way (all regionals in, or at
    ``hub_close_ms``); its commitment root and totals become its SDBC epoch
-   summary: ``(totals..., root as four 64-bit words)``;
+   summary: ``(totals..., root as eight 32-bit words)``;
 4. at ``consensus_start_ms`` every hub starts SDBC for ``e`` with that
    summary; SDBC runs to a decision over the hub-to-hub links.  The decided
    value embeds at least ``q`` hub-signed summaries (the proposer's choice,
@@ -77,12 +77,21 @@ from vigilnet.sim._network import LinkProfile, Network
 from vigilnet.sim._scenario import Scenario, ScenarioError
 from vigilnet.sim._seeds import SeedTree
 
-__all__ = ["Deadlines", "Deployment", "RunResult", "run_deployment"]
+__all__ = [
+    "ROOT_WORDS",
+    "Deadlines",
+    "Deployment",
+    "RunResult",
+    "root_words",
+    "run_deployment",
+    "words_root",
+]
 
 _REGIONAL_BASE = 1 << 40
 _HUB_BASE = 1 << 41
-_WORD = 1 << 64
-_INT64 = (-(1 << 63), (1 << 63) - 1)
+_WORD = 1 << 32
+#: summary layout: three SHAP totals, then the root's words
+ROOT_WORDS = 8
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,16 +104,20 @@ class Deadlines:
     receipt_timeout_ms: int = 5_000
 
 
-def root_words(root: bytes) -> tuple[int, int, int, int]:
-    """A 32-byte root as four big-endian unsigned 64-bit words."""
+def root_words(root: bytes) -> tuple[int, ...]:
+    """A 32-byte root as eight big-endian unsigned 32-bit words (SDBC sums
+    and trims every summary coordinate: 32-bit words keep the aggregate's
+    exact fractions inside the wire's 64-bit integers)."""
     if len(root) != 32:
         raise LocalProtocolError("a commitment root is 32 bytes")
-    w = [int.from_bytes(root[i : i + 8], "big") for i in range(0, 32, 8)]
-    return w[0], w[1], w[2], w[3]
+    return tuple(int.from_bytes(root[i : i + 4], "big") for i in range(0, 32, 4))
 
 
 def words_root(words: tuple[int, ...]) -> bytes:
-    return b"".join(w.to_bytes(8, "big") for w in words)
+    """The inverse of :func:`root_words`."""
+    if len(words) != ROOT_WORDS or not all(0 <= w < _WORD for w in words):
+        raise LocalProtocolError("a root is eight unsigned 32-bit words")
+    return b"".join(w.to_bytes(4, "big") for w in words)
 
 
 # --------------------------------------------------------------------------
@@ -484,7 +497,9 @@ def build(scenario: Scenario, deadlines: Deadlines | None = None) -> tuple[Deplo
             max_agents=topo.agents_per_site,
         )
         hub_seeds = [seeds.random_bytes(32, "key", "sdbc", h) for h in range(topo.hubs)]
-        ranges = (_INT64,) * 3 + ((0, _WORD - 1),) * 4
+        # Totals so bounded that the sum of every hub's fits the wire's int64.
+        bound = (1 << 63) // max(topo.hubs, 1) - 1
+        ranges = ((-bound, bound),) * 3 + ((0, _WORD - 1),) * ROOT_WORDS
         hub_config, hub_keys = sdbc.make_config(hub_seeds, summary_ranges=ranges)
     except LocalProtocolError as exc:
         raise ScenarioError(f"topology: {exc}") from None

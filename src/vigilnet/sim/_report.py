@@ -84,7 +84,7 @@ def _epochs(result: RunResult) -> tuple[list[dict[str, Any]], int, bool, int, in
             bound_hubs, wrong_hubs = [], []
             for summary in value.summaries:
                 own = d.hub_roots.get((epoch, summary.hub))
-                carried = words_root(tuple(summary.values[3:7]))
+                carried = words_root(tuple(summary.values[3:]))
                 if own is not None and own[0] == carried and own[1] == tuple(summary.values[:3]):
                     bound_hubs.append(summary.hub)
                 else:
