@@ -166,6 +166,7 @@ class Deployment:
     seeds: SeedTree
     population: Population
     shap_config: shap.ShapConfig
+    shap_limits: shap.WireLimits
     hub_config: sdbc.HubConfig
     hub_keys: list[SigningKey]
     deadlines: Deadlines
@@ -277,7 +278,7 @@ class _Monitor:
         d = self.d
         d.meter.tier = "monitor"
         try:
-            message = shap.decode_message(payload, d.shap_config)
+            message = shap.decode_message(payload, d.shap_config, d.shap_limits)
         except RemoteProtocolError:
             d.meter.refused["monitor"] += 1
             return
@@ -318,11 +319,9 @@ class _Aggregator:
     state: shap.AggregatorState | None = None
     child: shap.ChildState | None = None
     hub: sdbc.NodeState | None = None
-    limits: Any = None
 
     def start(self, host: Host) -> None:
         self.state = shap.initial_state(self.setup, 1)
-        self.limits = shap.wire_limits(self.d.shap_config)
         self._schedule(host, 1)
         if self.tier == "hub":
             d = self.d
@@ -387,7 +386,7 @@ class _Aggregator:
         d.meter.tier = self.tier
         assert self.state is not None
         try:
-            message_any = shap.decode_message(payload, d.shap_config, self.limits)
+            message_any = shap.decode_message(payload, d.shap_config, d.shap_limits)
         except RemoteProtocolError:
             d.meter.refused[self.tier] += 1
             return
@@ -508,6 +507,7 @@ def build(scenario: Scenario, deadlines: Deadlines | None = None) -> tuple[Deplo
         seeds=seeds,
         population=population,
         shap_config=shap_config,
+        shap_limits=shap.wire_limits(shap_config),
         hub_config=hub_config,
         hub_keys=hub_keys,
         deadlines=deadlines or Deadlines(),
