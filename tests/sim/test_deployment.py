@@ -209,6 +209,10 @@ def test_cli_runs_a_tiny_topology(tmp_path: Path) -> None:
         (["--agents", "-5"], "--agents"),
         (["--scenario", "nonesuch"], "no scenario 'nonesuch'"),
         (["--seed", "-1"], "--seed"),
+        (
+            ["--scenario", "baseline", "--scenario-file", str(embedded_scenarios()["baseline"])],
+            "not both",
+        ),
     ],
 )
 def test_cli_refuses_bad_options(args: list[str], message: str) -> None:
