@@ -99,3 +99,16 @@ def test_blocks_outside_the_population_are_refused() -> None:
     for first, stop in ((0, 11), (5, 5), (-1, 3)):
         with pytest.raises(LocalProtocolError):
             pop.behaviour(0, first, stop)
+
+
+def test_ground_truth_is_the_same_however_often_it_is_asked() -> None:
+    """misbehaving_in is a function of (epoch, block): asking again, or
+    asking after other blocks and epochs, gives the same answer (it once
+    continued a cached random stream for the intermittent agents)."""
+    pop = Population.create(SeedTree(9), 3_000, MIX)
+    first = pop.misbehaving_in(4, 1_000, 2_000).copy()
+    assert pop.misbehaving_in(4, 1_000, 2_000).tolist() == first.tolist()
+    pop.misbehaving_in(5, 0, 1_000)
+    assert pop.misbehaving_in(4, 1_000, 2_000).tolist() == first.tolist()
+    intermittent = pop.profiles[1_000:2_000] == Profile.INTERMITTENT
+    assert intermittent.any() and first[intermittent].any() and not first[intermittent].all()

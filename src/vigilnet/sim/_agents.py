@@ -138,7 +138,10 @@ class Population:
         intermittent = profiles == Profile.INTERMITTENT
         if intermittent.any():
             rate = self.mix.intermittent_rate
-            stream = self.seeds.generator("agents", "intermittent", epoch, first)
+            # a fresh stream per (epoch, block), not the cached one: ground
+            # truth is a function of its arguments, asked any number of times
+            sequence = self.seeds.sequence("agents", "intermittent", epoch, first)
+            stream = np.random.Generator(np.random.PCG64(sequence))
             draws = stream.integers(0, rate.denominator, size=stop - first)
             bad |= intermittent & (draws < rate.numerator)
         return bad
