@@ -19,6 +19,7 @@ from vigilnet.merkle import (
     SumLayout,
     verify_consistency,
 )
+from vigilnet.protocols.sscr import consistency_bound, judge, max_unseen_terms
 
 
 def _log(n: int) -> MerkleLog:
@@ -275,6 +276,49 @@ def test_sum_proof_sizes_up_to_the_uint64_limit_are_accepted() -> None:
 
 
 # -- protocols/sscr/_consistency.py --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: max_unseen_terms(-1, 3), "rate bound -1 is negative"),
+        (lambda: max_unseen_terms(1, -3), "staleness -3 is negative"),
+        (lambda: max_unseen_terms(0, 0), None),
+        (lambda: consistency_bound(0, 1, 1, 1), "lambda_max must be positive"),
+        (lambda: consistency_bound(1, 1, 1, -1), "unreachable count is negative"),
+        (lambda: consistency_bound(1, 0, 0, 0), None),
+        (lambda: judge(0, upper=5, lower=-5, margin=-1), "margin -1 is negative"),
+        (lambda: judge(0, upper=5, lower=-5, margin=0), None),
+        (
+            lambda: judge(0, upper=0, lower=-5, margin=0),
+            "thresholds must satisfy lower < 0 < upper",
+        ),
+    ],
+)
+def test_each_consistency_bound_refuses_by_name(
+    call: Callable[[], object], message: str | None
+) -> None:
+    """Every refusal of _consistency.py, with the boundary value accepted
+    (0 is a valid rate, staleness, unreachable count and margin)."""
+    if message is None:
+        call()  # the boundary is accepted
+        return
+    with pytest.raises(LocalProtocolError, match=f"^{re.escape(message)}$") as caught:
+        call()
+    assert type(caught.value) is LocalProtocolError
+
+
+def test_the_byzantine_margin_counts_only_the_pushing_side() -> None:
+    """Zero contributions push neither way; the margin is the sum of the
+    ``tolerated`` largest pushes."""
+    from vigilnet.evidence import Verdict
+    from vigilnet.protocols.sscr import byzantine_margin
+
+    assert byzantine_margin([5, 0, 0, 3, -7], 2, toward=Verdict.FLAGGED) == 8
+    assert byzantine_margin([5, 0, 0, -3, -7], 2, toward=Verdict.CLEARED) == 10
+    assert byzantine_margin([0, 0], 1, toward=Verdict.FLAGGED) == 0
+    assert byzantine_margin([4, -4], 0, toward=Verdict.FLAGGED) == 0
+    assert byzantine_margin([4, -4], 2, toward=Verdict.UNDECIDED) == 0
 
 
 def test_consistency_refusals_name_the_bad_argument() -> None:
