@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from vigilnet.cli import main
+from vigilnet.crypto.cli import PASSPHRASE_ENV
 from vigilnet.merkle import (
     ConsistencyProof,
     InclusionProof,
@@ -21,7 +22,6 @@ from vigilnet.merkle import (
     verify_inclusion,
 )
 from vigilnet.store import read_origin
-from vigilnet.store.cli import PASSPHRASE_ENV
 
 ENV = {PASSPHRASE_ENV: "correct horse battery staple"}
 

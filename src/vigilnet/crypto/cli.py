@@ -36,42 +36,44 @@ from vigilnet.crypto._shamir import Share, ShareError, recover_signing_key, spli
 from vigilnet.errors import InvalidKeyError, LocalProtocolError
 from vigilnet.thresholds import parse_threshold
 
-__all__ = ["keys"]
+__all__ = ["PASSPHRASE_ENV", "fail", "keys", "open_keystore"]
 
 PASSPHRASE_ENV = "VIGILNET_PASSPHRASE"
 SHARE_FORMAT = "vigilnet-share/v1"
 MAX_JSON_BYTES = 1 << 20
 
 
-def _error(message: str, code: int = 2) -> NoReturn:
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one `error: ...` line and exit (2: usage or a refused file)."""
     click.echo(f"error: {' '.join(message.split())}", err=True)
     sys.exit(code)
 
 
-def _store(directory: Path) -> FileKeyStore:
+def open_keystore(directory: Path) -> FileKeyStore:
+    """The keystore at `directory` under the passphrase in VIGILNET_PASSPHRASE."""
     passphrase = os.environ.get(PASSPHRASE_ENV)
     if passphrase is None:
-        _error(f"set {PASSPHRASE_ENV} to the keystore's passphrase")
+        fail(f"set {PASSPHRASE_ENV} to the keystore's passphrase")
     try:
         return FileKeyStore(directory, passphrase.encode())
     except KeyStoreError as exc:
-        _error(str(exc))
+        fail(str(exc))
 
 
 def _get(store: FileKeyStore, name: str) -> SigningKey:
     try:
         return store.get(name)
     except KeyStoreError as exc:
-        _error(str(exc))
+        fail(str(exc))
 
 
 def _read_json(path: Path) -> Any:
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
-            _error(f"{path}: larger than {MAX_JSON_BYTES} bytes")
+            fail(f"{path}: larger than {MAX_JSON_BYTES} bytes")
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        _error(f"{path}: {exc}")
+        fail(f"{path}: {exc}")
 
 
 def _write_json(path: Path, data: Mapping[str, Any], mode: int = 0o644) -> None:
@@ -88,14 +90,14 @@ def _public(text: str, what: str) -> VerifyKey:
     try:
         return VerifyKey(bytes.fromhex(text))
     except (ValueError, InvalidKeyError) as exc:
-        _error(f"{what}: {exc}")
+        fail(f"{what}: {exc}")
 
 
 def _policy(path: Path) -> KeyPolicy:
     try:
         return KeyPolicy.from_json(_read_json(path))
     except KeyLifecycleError as exc:
-        _error(f"{path}: {exc}")
+        fail(f"{path}: {exc}")
 
 
 def _event(path: Path) -> KeyCertificate | Revocation:
@@ -105,7 +107,7 @@ def _event(path: Path) -> KeyCertificate | Revocation:
             return Revocation.from_json(data)
         return KeyCertificate.from_json(data)
     except KeyLifecycleError as exc:
-        _error(f"{path}: {exc}")
+        fail(f"{path}: {exc}")
 
 
 _KEYSTORE = click.option(
@@ -126,14 +128,14 @@ def keys() -> None:
 @click.option("--key", "name", required=True, help="the key's name in the keystore")
 def keygen(keystore: Path, name: str) -> None:
     """Make a new signing key; print its public key."""
-    store = _store(keystore)
+    store = open_keystore(keystore)
     if name in store.names():
-        _error(f"key {name!r} exists already; not replaced")
+        fail(f"key {name!r} exists already; not replaced")
     key = SigningKey.generate()
     try:
         store.put(name, key)
     except KeyStoreError as exc:
-        _error(str(exc))
+        fail(str(exc))
     click.echo(bytes(key.verify_key).hex())
 
 
@@ -142,7 +144,7 @@ def keygen(keystore: Path, name: str) -> None:
 @click.option("--key", "name", required=True)
 def public(keystore: Path, name: str) -> None:
     """Print a stored key's public key."""
-    click.echo(bytes(_get(_store(keystore), name).verify_key).hex())
+    click.echo(bytes(_get(open_keystore(keystore), name).verify_key).hex())
 
 
 @keys.command("split")
@@ -153,11 +155,11 @@ def public(keystore: Path, name: str) -> None:
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False))
 def split(keystore: Path, name: str, threshold: int, total: int, out: Path) -> None:
     """Split a key into shares (any THRESHOLD recover it), one 0600 file each."""
-    key = _get(_store(keystore), name)
+    key = _get(open_keystore(keystore), name)
     try:
         shares = split_signing_key(key, threshold, total)
     except LocalProtocolError as exc:
-        _error(str(exc))
+        fail(str(exc))
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     for share in shares:
         path = out / f"{name}.share-{share.x}.json"
@@ -167,12 +169,7 @@ def split(keystore: Path, name: str, threshold: int, total: int, out: Path) -> N
                 "format": SHARE_FORMAT,
                 "key": name,
                 "publicKey": bytes(key.verify_key).hex(),
-                "setId": share.set_id.hex(),
-                "threshold": share.threshold,
-                "total": share.total,
-                "x": share.x,
-                "y": share.y.hex(),
-                "tag": share.tag.hex(),
+                **share.to_json(),
             },
             mode=0o600,
         )
@@ -181,20 +178,13 @@ def split(keystore: Path, name: str, threshold: int, total: int, out: Path) -> N
 
 def _share(path: Path) -> Share:
     data = _read_json(path)
-    fields = {"format", "key", "publicKey", "setId", "threshold", "total", "x", "y", "tag"}
-    if not isinstance(data, dict) or set(data) != fields or data["format"] != SHARE_FORMAT:
-        _error(f"{path}: not a {SHARE_FORMAT} file")
+    wrapper = {"format", "key", "publicKey"}
+    if not isinstance(data, dict) or not wrapper <= set(data) or data["format"] != SHARE_FORMAT:
+        fail(f"{path}: not a {SHARE_FORMAT} file")
     try:
-        return Share(
-            set_id=bytes.fromhex(data["setId"]),
-            threshold=data["threshold"],
-            total=data["total"],
-            x=data["x"],
-            y=bytes.fromhex(data["y"]),
-            tag=bytes.fromhex(data["tag"]),
-        )
-    except (ValueError, TypeError) as exc:  # ShareError is a ValueError
-        _error(f"{path}: {exc}")
+        return Share.from_json({k: v for k, v in data.items() if k not in wrapper})
+    except ShareError as exc:
+        fail(f"{path}: {exc}")
 
 
 @keys.command("recover")
@@ -210,14 +200,14 @@ def recover(keystore: Path, name: str, public_key: str, shares: tuple[Path, ...]
     try:
         key = recover_signing_key([_share(p) for p in shares], expected)
     except ShareError as exc:
-        _error(str(exc))
-    store = _store(keystore)
+        fail(str(exc))
+    store = open_keystore(keystore)
     if name in store.names():
-        _error(f"key {name!r} exists already; not replaced")
+        fail(f"key {name!r} exists already; not replaced")
     try:
         store.put(name, key)
     except KeyStoreError as exc:
-        _error(str(exc))
+        fail(str(exc))
     click.echo(f"recovered {bytes(key.verify_key).hex()} as {name!r}")
 
 
@@ -237,7 +227,7 @@ def policy(hubs: tuple[str, ...], threshold: str, validity_epochs: int, out: Pat
             validity_epochs=validity_epochs,
         )
     except (KeyLifecycleError, LocalProtocolError) as exc:
-        _error(str(exc))
+        fail(str(exc))
     _write_json(out, made.to_json())
     click.echo(f"policy {made.hubs_hash.hex()}: {len(made.hubs)} hubs, quorum {made.quorum}")
 
@@ -268,7 +258,7 @@ def certify(
     out: Path,
 ) -> None:
     """Write a certificate for a key, signed by the previous or identity key."""
-    store = _store(keystore)
+    store = open_keystore(keystore)
     chosen = _policy(policy_path)
     try:
         cert = KeyCertificate.issue(
@@ -282,7 +272,7 @@ def certify(
             policy=chosen,
         )
     except KeyLifecycleError as exc:
-        _error(str(exc))
+        fail(str(exc))
     _write_json(out, cert.to_json())
     click.echo(
         f"{out}: key {serial} of {node}, epochs [{valid_from}, {valid_until}), no cosignatures yet"
@@ -307,7 +297,7 @@ def revoke(policy_path: Path, node: str, serial: int, from_epoch: int, out: Path
             node=node, serial=serial, from_epoch=from_epoch, hubs_hash=chosen.hubs_hash
         )
     except KeyLifecycleError as exc:
-        _error(str(exc))
+        fail(str(exc))
     _write_json(out, revocation.to_json())
     click.echo(f"{out}: revoke key {serial} of {node} from epoch {from_epoch}, no cosignatures yet")
 
@@ -324,12 +314,12 @@ def cosign_command(keystore: Path, policy_path: Path, name: str, event: Path) ->
     chosen = _policy(policy_path)
     signed = _event(event)
     if signed.hubs_hash != chosen.hubs_hash:
-        _error(f"{event}: made for another policy (hubsHash differs)")
-    key = _get(_store(keystore), name)
+        fail(f"{event}: made for another policy (hubsHash differs)")
+    key = _get(open_keystore(keystore), name)
     try:
         index = [bytes(h) for h in chosen.hubs].index(bytes(key.verify_key))
     except ValueError:
-        _error(f"key {name!r} is not one of the policy's hubs")
+        fail(f"key {name!r} is not one of the policy's hubs")
     pairs = dict(signed.cosignatures)
     pairs[index] = cosign(key, signed)
     _write_json(event, signed.with_cosignatures(pairs).to_json())

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from vigilnet.crypto import FileKeyStore, KeyStoreError, SigningKey, VerifyKey
+from vigilnet.crypto import KeyStoreError, SigningKey, VerifyKey
+from vigilnet.crypto.cli import fail, open_keystore
 from vigilnet.errors import InvalidKeyError, RemoteProtocolError, VigilnetError
 from vigilnet.store._audit import (
     DEFAULT_RETENTION_MS,
@@ -37,23 +37,7 @@ from vigilnet.vectors._diagnostic import diagnostic, parse_diagnostic
 
 __all__ = ["audit"]
 
-PASSPHRASE_ENV = "VIGILNET_PASSPHRASE"
 _DAY_MS = 24 * 3600 * 1000
-
-
-def _error(message: str, code: int = 2) -> NoReturn:
-    click.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(code)
-
-
-def _store(directory: Path) -> FileKeyStore:
-    passphrase = os.environ.get(PASSPHRASE_ENV)
-    if passphrase is None:
-        _error(f"set {PASSPHRASE_ENV} to the keystore's passphrase")
-    try:
-        return FileKeyStore(directory, passphrase.encode())
-    except KeyStoreError as exc:
-        _error(str(exc))
 
 
 def _key(
@@ -63,15 +47,15 @@ def _key(
         try:
             return VerifyKey(bytes.fromhex(public))
         except (ValueError, InvalidKeyError) as exc:
-            _error(f"--public-key: {exc}")
+            fail(f"--public-key: {exc}")
     if keystore is None or name is None:
         need = "--keystore and --key" if signing else "--public-key, or --keystore and --key"
-        _error(f"this command needs {need}")
-    store = _store(keystore)
+        fail(f"this command needs {need}")
+    store = open_keystore(keystore)
     try:
         return store.get(name) if signing else store.public_key(name)
     except KeyStoreError as exc:
-        _error(str(exc))
+        fail(str(exc))
 
 
 def _open(log: Path, key: SigningKey | VerifyKey, *, create: str | None = None) -> AuditLog:
@@ -79,7 +63,7 @@ def _open(log: Path, key: SigningKey | VerifyKey, *, create: str | None = None) 
         origin = create if create is not None else read_origin(log)
         return AuditLog(log, origin, key, create=create is not None)
     except AuditLogError as exc:
-        _error(str(exc))
+        fail(str(exc))
 
 
 _LOG = click.argument("log", type=click.Path(path_type=Path, dir_okay=False))
@@ -110,15 +94,15 @@ def audit() -> None:
 def keygen(keystore: Path | None, key_name: str | None) -> None:
     """Make a new signing key in the keystore; print its public key."""
     if keystore is None or key_name is None:
-        _error("keygen needs --keystore and --key")
-    store = _store(keystore)
+        fail("keygen needs --keystore and --key")
+    store = open_keystore(keystore)
     if key_name in store.names():
-        _error(f"key {key_name!r} exists already; not replaced")
+        fail(f"key {key_name!r} exists already; not replaced")
     key = SigningKey.generate()
     try:
         store.put(key_name, key)
     except KeyStoreError as exc:
-        _error(str(exc))
+        fail(str(exc))
     click.echo(bytes(key.verify_key).hex())
 
 
@@ -132,7 +116,7 @@ def create(
 ) -> None:
     """Create an empty log."""
     if log.exists():
-        _error(f"{log} exists already")
+        fail(f"{log} exists already")
     key = _key(keystore, key_name, public_key, signing=False)
     _open(log, key, create=origin).close()
     click.echo(f"created {log} (origin {origin})")
@@ -142,7 +126,7 @@ def _kind(text: str) -> EntryKind:
     try:
         return EntryKind(text)
     except ValueError:
-        _error(f"unknown kind {text!r}: one of {', '.join(k.value for k in EntryKind)}")
+        fail(f"unknown kind {text!r}: one of {', '.join(k.value for k in EntryKind)}")
 
 
 @audit.command("append")
@@ -170,27 +154,27 @@ def append(
     try:
         if batch is not None:
             if kind or body or time_ms is not None:
-                _error("--batch excludes --kind, --time-ms and --body")
+                fail("--batch excludes --kind, --time-ms and --body")
             for number, line in enumerate(batch, 1):
                 if not line.strip():
                     continue
                 record = json.loads(line)
                 if not isinstance(record, dict) or set(record) != {"kind", "time_ms", "body"}:
-                    _error(f"batch line {number}: an object with kind, time_ms, body")
+                    fail(f"batch line {number}: an object with kind, time_ms, body")
                 items.append(
                     (_kind(record["kind"]), parse_diagnostic(record["body"]), record["time_ms"])
                 )
         else:
             if kind is None or time_ms is None or body is None:
-                _error("append needs --kind, --time-ms and --body (or --batch)")
+                fail("append needs --kind, --time-ms and --body (or --batch)")
             items.append((_kind(kind), parse_diagnostic(body), time_ms))
     except (ValueError, RemoteProtocolError) as exc:
-        _error(f"bad entry: {exc}")
+        fail(f"bad entry: {exc}")
     with _open(log, _key(keystore, key_name, public_key, signing=False)) as opened:
         try:
             indices = opened.append_many(items)
         except AuditLogError as exc:
-            _error(str(exc))
+            fail(str(exc))
     click.echo(" ".join(map(str, indices)))
 
 
@@ -204,7 +188,7 @@ def checkpoint(
         try:
             click.echo(opened.checkpoint().note, nl=False)
         except AuditLogError as exc:
-            _error(str(exc))
+            fail(str(exc))
 
 
 @audit.command("prove")
@@ -225,12 +209,12 @@ def prove(
 ) -> None:
     """Print an inclusion or consistency proof against signed checkpoints, as JSON."""
     if (index is None) == (old_size is None):
-        _error("prove needs exactly one of --index and --from")
+        fail("prove needs exactly one of --index and --from")
     with _open(log, _key(keystore, key_name, public_key, signing=False)) as opened:
         try:
             new = opened.latest_checkpoint() if size is None else opened.checkpoint_at(size)
             if new is None:
-                _error("the log has no checkpoint yet (run `vigilnet audit checkpoint`)")
+                fail("the log has no checkpoint yet (run `vigilnet audit checkpoint`)")
             out: dict[str, Any] = {"checkpoint": new.note}
             if index is not None:
                 proof = opened.inclusion_proof(index, new)
@@ -252,7 +236,7 @@ def prove(
                     "path": [base64.b64encode(h).decode() for h in consistency.consistency_path],
                 }
         except AuditLogError as exc:
-            _error(str(exc), code=1)
+            fail(str(exc), code=1)
     click.echo(json.dumps(out, indent=2, sort_keys=True))
 
 
@@ -294,7 +278,7 @@ def prune(
         try:
             dropped = opened.prune(now_ms, retention_days * _DAY_MS)
         except AuditLogError as exc:
-            _error(str(exc))
+            fail(str(exc))
     click.echo(f"pruned {dropped} bodies")
 
 
@@ -320,4 +304,4 @@ def show(
             for cp in opened.checkpoints():
                 click.echo(f"checkpoint at size {cp.size}: root {cp.root.hex()}")
         except (AuditLogError, VigilnetError) as exc:
-            _error(str(exc), code=1)
+            fail(str(exc), code=1)
