@@ -134,6 +134,36 @@ class Share:
             f"total={self.total}, x={self.x}, y=<{len(self.y)} bytes>)"
         )
 
+    def to_json(self) -> dict[str, object]:
+        """The JSON form (share files, the shamir_shares vectors)."""
+        return {
+            "setId": self.set_id.hex(),
+            "threshold": self.threshold,
+            "total": self.total,
+            "x": self.x,
+            "y": self.y.hex(),
+            "tag": self.tag.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> Share:
+        """Read :meth:`to_json`'s form; anything else is a :class:`ShareError`."""
+        names = {"setId", "threshold", "total", "x", "y", "tag"}
+        if not isinstance(data, dict) or set(data) != names:
+            raise ShareError(f"malformed share: a JSON object with exactly {sorted(names)}")
+        try:
+            raw = {k: bytes.fromhex(data[k]) for k in ("setId", "y", "tag")}
+        except (TypeError, ValueError):
+            raise ShareError("malformed share: setId, y and tag must be hex") from None
+        return cls(
+            set_id=raw["setId"],
+            threshold=data["threshold"],
+            total=data["total"],
+            x=data["x"],
+            y=raw["y"],
+            tag=raw["tag"],
+        )
+
     def sign_bytes(self) -> bytes:
         """What the dealer's tag signs."""
         return _share_sign_bytes(self.set_id, self.threshold, self.total, self.x, self.y)

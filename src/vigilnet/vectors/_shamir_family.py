@@ -70,23 +70,12 @@ def _stream(label: str) -> Callable[[int], bytes]:
     return draw
 
 
-def _json(share: Share) -> dict[str, Any]:
-    return {
-        "setId": share.set_id.hex(),
-        "threshold": share.threshold,
-        "total": share.total,
-        "x": share.x,
-        "y": share.y.hex(),
-        "tag": share.tag.hex(),
-    }
-
-
 def _case(comment: str, flag: str, shares: list[Share], secret: bytes | None) -> Case:
     return Case(
         comment=comment,
         result="valid" if secret is not None else "invalid",
         flags=(flag,),
-        fields={"shares": [_json(s) for s in shares], "secret": secret.hex() if secret else ""},
+        fields={"shares": [s.to_json() for s in shares], "secret": secret.hex() if secret else ""},
     )
 
 
@@ -154,14 +143,7 @@ def _build() -> Iterator[Group]:
 
 
 def _share_from(data: Mapping[str, Any]) -> Share:
-    return Share(
-        set_id=bytes.fromhex(data["setId"]),
-        threshold=data["threshold"],
-        total=data["total"],
-        x=data["x"],
-        y=bytes.fromhex(data["y"]),
-        tag=bytes.fromhex(data["tag"]),
-    )
+    return Share.from_json(dict(data))
 
 
 def _verify(group: Mapping[str, Any], test: Mapping[str, Any]) -> str | None:
