@@ -367,3 +367,78 @@ def test_json_round_trips_and_hostile_json_is_refused_by_name() -> None:
     ]:
         with pytest.raises(KeyLifecycleError, match=message):
             KeyPolicy.from_json(bad)
+
+
+_HOSTILE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True),
+    st.text(max_size=80),
+    st.text(alphabet="0123456789abcdefABCDEF", max_size=140),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(which=st.sampled_from(["certificate", "revocation", "policy"]), data=st.data())
+def test_hostile_json_raises_only_the_refusal_and_changes_nothing(
+    which: str, data: st.DataObject
+) -> None:
+    """Any field of a certificate, revocation or policy replaced by a hostile
+    value, dropped, or joined by an unknown one: from_json raises only
+    KeyLifecycleError (a RemoteProtocolError), and a registry offered what
+    did parse is left as it was unless the event is accepted."""
+    good = {
+        "certificate": cosigned(cert(2, 700, 1700, OPS[1])).to_json(),
+        "revocation": cosigned(
+            Revocation(node=NODE, serial=1, from_epoch=900, hubs_hash=POLICY.hubs_hash)
+        ).to_json(),
+        "policy": POLICY.to_json(),
+    }[which]
+    hostile = dict(good)
+    action = data.draw(st.sampled_from(["replace", "drop", "add"]))
+    key = data.draw(st.sampled_from(sorted(good)))
+    if action == "replace":
+        hostile[key] = data.draw(_HOSTILE)
+    elif action == "drop":
+        del hostile[key]
+    else:
+        hostile[data.draw(st.text(min_size=1, max_size=8))] = data.draw(_HOSTILE)
+    reader = {"certificate": KeyCertificate, "revocation": Revocation, "policy": KeyPolicy}[which]
+    try:
+        parsed = reader.from_json(hostile)
+    except KeyLifecycleError:
+        return
+    assert isinstance(parsed, reader)
+    if which == "policy":
+        return
+    registry = registry_with_two_keys()
+    before = (registry.certificates(NODE), registry.key_at(NODE, 1200))
+    try:
+        if isinstance(parsed, KeyCertificate):
+            registry.add(parsed)
+        else:
+            registry.revoke(parsed)  # type: ignore[arg-type]
+    except KeyLifecycleError:
+        assert (registry.certificates(NODE), registry.key_at(NODE, 1200)) == before
+        return
+    assert hostile == good or parsed.to_json() == good  # only the untouched event is accepted
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.sampled_from(["setId", "threshold", "total", "x", "y", "tag"]), value=_HOSTILE)
+def test_hostile_share_json_raises_only_share_error(key: str, value: object) -> None:
+    from vigilnet.crypto import Share, ShareError, recover
+
+    shares = split_signing_key(IDENTITY, 3, 5, random=_counter_random())
+    data = shares[0].to_json() | {key: value}
+    if data == shares[0].to_json():
+        return  # the same share: nothing hostile drawn
+    try:
+        bad = Share.from_json(data)
+    except ShareError:
+        return
+    with pytest.raises(ShareError):
+        recover([bad, shares[1], shares[2]], IDENTITY.verify_key)
