@@ -188,6 +188,21 @@ class Deployment:
     counts: Counter[str] = field(default_factory=Counter)
     #: ground truth: which agents misbehaved in some epoch so far
     truth: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    # -- recording for verdict proofs (sim/_verdict.py) and trace validation
+    # (sim/_trace.py); nothing reads these during the run
+    #: per (epoch, hub): the hub's signed SHAP commitment (<= regionals_per_hub leaves)
+    hub_commitments: dict[tuple[int, int], shap.EpochCommitment] = field(default_factory=dict)
+    #: keep every regional's signed commitment (its trees, the monitors'
+    #: signed reports and bodies): about 10 MB per regional and epoch at
+    #: 20,000 agents per regional, so only when asked (``record_proofs``)
+    record_proofs: bool = False
+    #: per (epoch, regional): the regional's commitment, with ``record_proofs``
+    regional_commitments: dict[tuple[int, int], shap.EpochCommitment] = field(default_factory=dict)
+    #: every admitted SDBC step of every hub, in execution order:
+    #: (hub, input, outputs, state after); a few dozen per hub and epoch
+    sdbc_steps: list[tuple[int, sdbc.Input, tuple[sdbc.Output, ...], sdbc.NodeState]] = field(
+        default_factory=list
+    )
 
     @property
     def epoch_us(self) -> int:
@@ -420,8 +435,11 @@ class _Aggregator:
                 if self.tier == "regional":
                     assert c.combined is not None
                     d.combined[(epoch, self.index)] = c.combined
+                    if d.record_proofs:
+                        d.regional_commitments[(epoch, self.index)] = c
                 else:
                     d.hub_roots[(epoch, self.index)] = (c.root, c.totals)
+                    d.hub_commitments[(epoch, self.index)] = c
             elif isinstance(out, shap.SendReport) and self.parent is not None:
                 parent_id = _HUB_BASE + d.regional_hub[self.index]
                 self.child = shap.ChildState(own=out.report, parent_key=d.key(parent_id).verify_key)
@@ -459,6 +477,7 @@ class _Aggregator:
         except RemoteProtocolError:
             d.meter.refused["consensus"] += 1
             return
+        d.sdbc_steps.append((self.index, event, outputs, self.hub))
         for out in outputs:
             if isinstance(out, sdbc.Broadcast):
                 payload = sdbc.encode_message(out.message)
@@ -479,8 +498,11 @@ class _Aggregator:
 # Building and running
 
 
-def build(scenario: Scenario, deadlines: Deadlines | None = None) -> tuple[Deployment, Simulator]:
-    """The deployment of ``scenario`` on a fresh simulator."""
+def build(
+    scenario: Scenario, deadlines: Deadlines | None = None, *, record_proofs: bool = False
+) -> tuple[Deployment, Simulator]:
+    """The deployment of ``scenario`` on a fresh simulator (``record_proofs``:
+    keep every regional's commitment, for verdict proofs)."""
     topo = scenario.topology
     if topo.agents < 1:
         raise ScenarioError(f"topology.agents must be >= 1, got {topo.agents}")
@@ -513,6 +535,7 @@ def build(scenario: Scenario, deadlines: Deadlines | None = None) -> tuple[Deplo
         deadlines=deadlines or Deadlines(),
         meter=_Meter(),
         truth=np.zeros(topo.agents, dtype=bool),
+        record_proofs=record_proofs,
     )
     network = Network(seeds)
     tiers = {"monitor_regional": ("monitor", "regional"), "regional_hub": ("regional", "hub"),
@@ -591,9 +614,11 @@ def run_deployment(
     scenario: Scenario,
     deadlines: Deadlines | None = None,
     progress: Callable[[int], None] | None = None,
+    *,
+    record_proofs: bool = False,
 ) -> RunResult:
     """Run ``scenario`` for its epochs; judge every agent after each epoch."""
-    d, sim = build(scenario, deadlines)
+    d, sim = build(scenario, deadlines, record_proofs=record_proofs)
     topo = scenario.topology
     thresholds = SprtThresholds(alpha=scenario.sprt.alpha, beta=scenario.sprt.beta)
     log_odds = np.zeros(topo.agents, dtype=np.int64)
