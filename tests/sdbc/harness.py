@@ -18,10 +18,12 @@ hub keeps its own messages) plus the injected messages.  Transitions:
 * ``Inject(f)``: faulty hub ``f`` signs everything of the model's injection
   (both values and the invalid one, every valid round, every vote id).
 
-:func:`abstract` maps a cluster state to an :class:`SDBCState`.  It needs
-one piece of history: the model writes ``validValue`` only for a hub that
-proposes a later round, the hub writes it always, so the previous model
-state's ``validValue`` is kept where the model would not write it.
+:func:`abstract` maps a cluster state to an :class:`SDBCState` with
+:func:`vigilnet.sim._trace.abstract_cluster`, the abstraction that the
+simulator's trace validation uses too (it needs one piece of history: the
+model writes ``validValue`` only for a hub that proposes a later round, the
+hub writes it always, so the previous model state's ``validValue`` is kept
+where the model would not write it).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from vigilnet.protocols.sdbc import (
     sign_vote,
     step,
 )
+from vigilnet.sim._trace import abstract_cluster, check_step, model_path
 
 Stepper = Callable[[NodeState, object], tuple[NodeState, tuple[object, ...]]]
 
@@ -234,89 +237,20 @@ class Scenario:
         return NIL if vh is None else self.name.get(vh, "?")
 
     def abstract(self, c: ClusterState, previous: SDBCState | None = None) -> SDBCState:
-        rounds, steps, lv, lr, vv, vr, qs = [], [], [], [], [], [], []
-        propose: set[tuple[int, int, str, int]] = set()
-        prevote: set[tuple[int, int, str]] = set()
-        precommit: set[tuple[int, int, str]] = set()
-        for i, s in enumerate(c.nodes):
-            p = s.hub
-            own = [v for v in s.votes if v.hub == p]
-            for v in own:
-                target = prevote if v.kind == PREVOTE else precommit
-                target.add((v.round, p, self.id_name(v.value_hash)))
-            for x in s.proposals:
-                if x.hub == p:
-                    propose.add((x.round, p, self.value_name(x.value), x.valid_round))
-            kinds = {v.kind for v in own if v.round == s.round}
-            steps.append(
-                "precommit" if PRECOMMIT in kinds else "prevote" if PREVOTE in kinds else "propose"
-            )
-            rounds.append(s.round)
-            lv.append(self.value_name(s.locked_value))
-            lr.append(s.locked_round)
-            qs.append(s.quorum)
-            if s.valid_round >= 0 and self.spec.later_proposer.get((p, s.valid_round), False):
-                vv.append(self.value_name(s.valid_value))
-                vr.append(s.valid_round)
-            elif previous is not None:
-                vv.append(previous.validValue[i])
-                vr.append(previous.validRound[i])
-            else:
-                vv.append(NIL)
-                vr.append(-1)
-        return SDBCState(
-            round=tuple(rounds),
-            step=tuple(steps),
-            lockedValue=tuple(lv),
-            lockedRound=tuple(lr),
-            validValue=tuple(vv),
-            validRound=tuple(vr),
-            quorumOf=tuple(qs),
-            msgsPropose=frozenset(propose),
-            msgsPrevote=frozenset(prevote),
-            msgsPrecommit=frozenset(precommit),
-            injected=c.injected,
-        )
+        return abstract_cluster(self.spec, c.nodes, c.injected, self.name, previous)
 
     def model_path(self, a: SDBCState, b: SDBCState, hub: int | None, depth: int = 4) -> int | None:
-        """The length of a shortest path of model steps from ``a`` to ``b``
-        (0: a stutter), all by hub ``hub`` (``None``: the Inject action), of
-        at most ``depth`` steps; ``None`` when there is none."""
-        if a == b:
-            return 0
-        frontier = {a}
-        for k in range(1, depth + 1):
-            nxt = set()
-            for s in frontier:
-                for name, args, t in self.spec.successors(s):
-                    mine = (
-                        (name == "Inject") if hub is None else (name != "Inject" and args[0] == hub)
-                    )
-                    if not mine:
-                        continue
-                    if t == b:
-                        return k
-                    nxt.add(t)
-            frontier = nxt
-        return None
+        return model_path(self.spec, a, b, hub, depth)
 
     def check_step(
         self, before: ClusterState, label: Hashable, after: ClusterState, previous: SDBCState
     ) -> SDBCState:
-        """Raise AssertionError unless the step maps to model steps or a
-        stutter; return the abstraction of ``after``."""
+        """Raise AssertionError (an InvariantViolation) unless the step maps
+        to model steps or a stutter; return the abstraction of ``after``."""
         b = self.abstract(after, previous)
         assert isinstance(label, tuple)
         hub = None if label[0] == "Inject" else label[1]
-        k = self.model_path(previous, b, hub)
-        if k is None:
-            raise AssertionError(
-                f"implementation step {label[:2]} is no model step:\n{previous}\n->\n{b}"
-            )
-        invariants = self.spec.invariants()
-        for name in self.spec.claimed_invariants():
-            if not invariants[name](b):
-                raise AssertionError(f"{name} violated after {label[:2]}")
+        check_step(self.spec, previous, b, hub, label[:2])
         return b
 
 
