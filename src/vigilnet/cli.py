@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "prove": "vigilnet.proofs.cli:prove",
     "replay": "vigilnet.checker.cli:replay",
     "simulate": "vigilnet.sim.cli:simulate",
+    "verdict": "vigilnet.sim.verdict_cli:verdict",
     "vectors": "vigilnet.vectors.cli:vectors",
 }
 
