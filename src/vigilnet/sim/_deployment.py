@@ -48,6 +48,24 @@ scenario's ``alpha`` and ``beta`` (:class:`~vigilnet.evidence.SprtThresholds`)
 after every epoch; a FLAGGED verdict is final, CLEARED and UNDECIDED may
 change while evidence keeps arriving.
 
+Faults (``[faults]``, ``[[partition]]``; :mod:`vigilnet.sim._faults`):
+Byzantine hubs, monitors and regionals are adversary drivers that send
+hostile wire bytes and messages signed with their own keys; the honest
+drivers below record what the honest protocols refuse or report with proof
+(equivocation evidence, a refused signed message, a receipt check that
+failed on a receipt the parent signed) as a *detection* of the signer.
+Self-healing: after an epoch in which a regional was caught with proof, its
+monitors report to a standby regional of the same hub from the next epoch
+(``standby_regionals`` per hub, registered only when needed) and the hub no
+longer registers the convicted regional.  A partition cuts a hub and its
+whole subtree off from the rest at ``start_epoch`` and heals at
+``heal_epoch`` (toggling every ``flap_every`` epochs in between).
+
+Counting (the judge): an epoch's entries of regional ``g`` count towards the
+verdicts only if ``g``'s hub admitted ``g``'s report in that epoch and ``g``
+was not caught with proof by the epoch's end.  The invariant monitors
+(:mod:`vigilnet.sim._invariants`) run after every epoch.
+
 Measurement: messages and bytes are counted by the drivers per link tier;
 signature verifications are counted by wrapping libsodium's verify binding
 (``nacl.bindings.crypto_sign_open``, the one verify entry point) for the
@@ -60,7 +78,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 import nacl.bindings
@@ -72,15 +90,19 @@ from vigilnet.errors import LocalProtocolError, RemoteProtocolError
 from vigilnet.evidence import DEFAULT_BEHAVIOUR_MODEL, SprtThresholds, Verdict
 from vigilnet.protocols import sdbc, shap
 from vigilnet.sim._agents import Population
-from vigilnet.sim._engine import Host, Simulator
+from vigilnet.sim._engine import Host, Observation, Simulator
 from vigilnet.sim._network import LinkProfile, Network
-from vigilnet.sim._scenario import Scenario, ScenarioError
+from vigilnet.sim._scenario import Partition, Scenario, ScenarioError
 from vigilnet.sim._seeds import SeedTree
 
 __all__ = [
+    "HUB_BASE",
+    "REGIONAL_BASE",
     "ROOT_WORDS",
     "Deadlines",
     "Deployment",
+    "Detection",
+    "Incident",
     "RunResult",
     "root_words",
     "run_deployment",
@@ -89,6 +111,12 @@ __all__ = [
 
 _REGIONAL_BASE = 1 << 40
 _HUB_BASE = 1 << 41
+#: SHAP node ids: monitor ``m`` is ``m``, regional ``g`` is ``REGIONAL_BASE + g``,
+#: hub ``h`` is ``HUB_BASE + h``
+REGIONAL_BASE = _REGIONAL_BASE
+HUB_BASE = _HUB_BASE
+#: the reason of a child's alarm that carries no proof (silence)
+SILENCE = "no receipt by the deadline"
 _WORD = 1 << 32
 #: summary layout: three SHAP totals, then the root's words
 ROOT_WORDS = 8
@@ -155,6 +183,41 @@ class _Meter:
 
 
 # --------------------------------------------------------------------------
+# What the honest nodes found out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Detection:
+    """The first time an honest node held proof (or, for ``proof=False``,
+    a deadline alarm) against ``node``: simulated microseconds since the
+    run's start, the epoch, what the evidence was, and who found it."""
+
+    node: str
+    time_us: int
+    epoch: int
+    kind: str
+    by: str
+    proof: bool
+
+
+@dataclass(slots=True)
+class Incident:
+    """A regional caught with proof, and the healing that followed."""
+
+    regional: int
+    standby: int | None
+    first_attack_us: int | None
+    detected_us: int
+    detected_epoch: int
+    #: when the hub first admitted the standby's report (simulated us)
+    healed_us: int | None = None
+    agents: tuple[int, ...] = ()
+    unmonitored: set[int] = field(default_factory=set)
+    agent_epochs_unmonitored: int = 0
+    open: bool = True
+
+
+# --------------------------------------------------------------------------
 # The deployment's shared, read-only setup
 
 
@@ -203,6 +266,28 @@ class Deployment:
     sdbc_steps: list[tuple[int, sdbc.Input, tuple[sdbc.Output, ...], sdbc.NodeState]] = field(
         default_factory=list
     )
+    # -- faults, detection and healing (sim/_faults.py, sim/_invariants.py)
+    #: Byzantine node name -> its attack
+    byzantine: dict[str, str] = field(default_factory=dict)
+    #: first proof (or deadline alarm) held by an honest node, per accused node
+    detections: dict[str, Detection] = field(default_factory=dict)
+    suspicions: dict[str, Detection] = field(default_factory=dict)
+    #: (Byzantine node, epoch) -> did that epoch's attack succeed
+    attempts: dict[tuple[str, int], bool] = field(default_factory=dict)
+    #: Byzantine node -> simulated time of its first hostile message
+    first_attack_us: dict[str, int] = field(default_factory=dict)
+    #: (epoch, child name, parent name, reason, with proof) of every alarm
+    alarms: list[tuple[int, str, str, str, bool]] = field(default_factory=list)
+    #: per (epoch, aggregator index): the child node ids its commitment counts
+    hub_inputs: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
+    regional_inputs: dict[tuple[int, int], tuple[int, ...]] = field(default_factory=dict)
+    #: regionals no longer registered at their hub (convicted with proof)
+    convicted: set[int] = field(default_factory=set)
+    #: hub -> its standby regional indices not used yet
+    standby_free: dict[int, list[int]] = field(default_factory=dict)
+    incidents: list[Incident] = field(default_factory=list)
+    #: partition name -> the epochs at whose start the cut toggles
+    partition_epochs: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def epoch_us(self) -> int:
@@ -214,6 +299,26 @@ class Deployment:
             k = SigningKey(self.seeds.random_bytes(32, "key", node_id))
             self.keys[node_id] = k
         return k
+
+    def honest(self, name: str) -> bool:
+        return name not in self.byzantine
+
+    def detect(self, node: str, kind: str, by: str, now_us: int, *, proof: bool = True) -> None:
+        """An honest node ``by`` holds evidence against ``node`` (the first
+        one per node is kept)."""
+        if not self.honest(by):
+            return
+        book = self.detections if proof else self.suspicions
+        if node not in book:
+            epoch = now_us // self.epoch_us + 1
+            book[node] = Detection(
+                node=node, time_us=now_us, epoch=epoch, kind=kind, by=by, proof=proof
+            )
+
+    def attacked(self, node: str, epoch: int, now_us: int) -> None:
+        """``node`` (Byzantine) sent something hostile in ``epoch``."""
+        self.attempts.setdefault((node, epoch), False)
+        self.first_attack_us.setdefault(node, now_us)
 
     def mark(self, epoch: int, tier: str, now_us: int) -> None:
         offset = now_us - (epoch - 1) * self.epoch_us
@@ -258,19 +363,7 @@ class _Monitor:
         kind, epoch = cast(tuple[str, int], token)
         if kind == "epoch":
             self.epoch = epoch
-            counts, llrs = d.site_behaviour(epoch, self.site)
-            body = shap.MonitorBody(
-                agent_ids=d.site_agents[self.site],
-                counts=tuple(counts.tolist()),
-                llr_sums=tuple(llrs.tolist()),
-            )
-            report = shap.monitor_report(
-                signing_key=d.key(self.node_id),
-                node_id=self.node_id,
-                epoch=epoch,
-                config=d.shap_config,
-                body=body,
-            )
+            report, body = self._report(host, epoch)
             regional = d.monitor_regional[self.node_id]
             self.child = shap.ChildState(
                 own=report, parent_key=d.key(_REGIONAL_BASE + regional).verify_key
@@ -287,7 +380,31 @@ class _Monitor:
             and self.child.phase is shap.ChildPhase.AWAITING
         ):
             self.child, outputs = shap.child_step(self.child, shap.ReceiptTimeout())
-            _child_outputs(d, "monitor", epoch, host, outputs)
+            _child_outputs(d, "monitor", epoch, host, outputs, self._parent())
+
+    def _parent(self) -> str:
+        return f"regional-{self.d.monitor_regional[self.node_id]}"
+
+    def _body(self, epoch: int) -> shap.MonitorBody:
+        counts, llrs = self.d.site_behaviour(epoch, self.site)
+        return shap.MonitorBody(
+            agent_ids=self.d.site_agents[self.site],
+            counts=tuple(counts.tolist()),
+            llr_sums=tuple(llrs.tolist()),
+        )
+
+    def _report(self, host: Host, epoch: int) -> tuple[shap.Report, shap.MonitorBody]:
+        """This epoch's signed report and body (a Byzantine monitor's differ)."""
+        d = self.d
+        body = self._body(epoch)
+        report = shap.monitor_report(
+            signing_key=d.key(self.node_id),
+            node_id=self.node_id,
+            epoch=epoch,
+            config=d.shap_config,
+            body=body,
+        )
+        return report, body
 
     def on_message(self, host: Host, src: str, payload: bytes) -> None:
         d = self.d
@@ -304,11 +421,16 @@ class _Monitor:
             d.meter.refused["monitor"] += 1
             return
         self.child, outputs = shap.child_step(self.child, shap.ReceiveReceipt(receipt=message))
-        _child_outputs(d, "monitor", self.epoch, host, outputs)
+        _child_outputs(d, "monitor", self.epoch, host, outputs, self._parent())
 
 
 def _child_outputs(
-    d: Deployment, tier: str, epoch: int, host: Host, outputs: tuple[shap.Output, ...]
+    d: Deployment,
+    tier: str,
+    epoch: int,
+    host: Host,
+    outputs: tuple[shap.Output, ...],
+    parent: str,
 ) -> None:
     for out in outputs:
         if isinstance(out, shap.Confirmed):
@@ -316,7 +438,13 @@ def _child_outputs(
             d.mark(epoch, f"{tier}_receipts", host.now_us())
         elif isinstance(out, shap.Alarm):
             d.counts[f"{tier}_alarms"] += 1
-            host.record("alarm", tier=tier, node=out.node_id, reason=out.reason)
+            proof = out.reason != SILENCE
+            d.alarms.append((epoch, host.name, parent, out.reason, proof))
+            host.record("alarm", tier=tier, node=out.node_id, parent=parent, reason=out.reason)
+            # A failed check of a receipt the parent signed is proof against
+            # the parent (its signature covers what failed); silence is not.
+            kind = "receipt_mismatch" if proof else "silence"
+            d.detect(parent, kind, host.name, host.now_us(), proof=proof)
         elif isinstance(out, shap.Rejected):
             d.counts[f"{tier}_receipts_refused"] += 1
 
@@ -334,9 +462,19 @@ class _Aggregator:
     state: shap.AggregatorState | None = None
     child: shap.ChildState | None = None
     hub: sdbc.NodeState | None = None
+    standby: bool = False
+
+    def activate(self, host: Host, setup: shap.AggregatorSetup, epoch: int) -> None:
+        """A standby regional takes ``setup``'s monitors from ``epoch`` on."""
+        self.setup = setup
+        self.standby = False
+        start = (epoch - 1) * self.d.epoch_us
+        host.set_timer(start - host.now_us(), ("activate", epoch))
 
     def start(self, host: Host) -> None:
         self.state = shap.initial_state(self.setup, 1)
+        if self.standby:
+            return  # idle until activated (self-healing)
         self._schedule(host, 1)
         if self.tier == "hub":
             d = self.d
@@ -360,7 +498,11 @@ class _Aggregator:
         d.meter.tier = self.tier
         kind, *rest = cast(tuple[Any, ...], token)
         assert self.state is not None
-        if kind == "epoch":
+        if kind == "activate":
+            (epoch,) = rest
+            self.state = shap.initial_state(self.setup, epoch)
+            self._schedule(host, epoch)
+        elif kind == "epoch":
             (epoch,) = rest
             if self.state.phase is not shap.Phase.CLOSED:
                 self._close(host)
@@ -378,7 +520,7 @@ class _Aggregator:
                 and self.child.phase is shap.ChildPhase.AWAITING
             ):
                 self.child, outs = shap.child_step(self.child, shap.ReceiptTimeout())
-                _child_outputs(d, self.tier, epoch, host, outs)
+                _child_outputs(d, self.tier, epoch, host, outs, self.parent or "")
         elif kind == "consensus":
             (epoch,) = rest
             self._start_consensus(host, epoch)
@@ -407,9 +549,16 @@ class _Aggregator:
             return
         if isinstance(message_any, shap.ReceiveReport):
             self.state, outs = shap.step(self.setup, self.state, message_any)
-            if any(isinstance(o, shap.Rejected) for o in outs):
+            rejected = [o for o in outs if isinstance(o, shap.Rejected)]
+            if rejected:
                 d.meter.refused[self.tier] += 1
+                for o in rejected:
+                    if o.struck and o.sender is not None:
+                        # The sender's own signature covers what was refused.
+                        d.detect(_name(o.sender), "refused_signed_report", self.name, host.now_us())
                 return
+            if self.tier == "hub":
+                _healed(d, message_any.report.node_id - _REGIONAL_BASE, host.now_us())
             d.mark(self.state.epoch, f"{self.tier}_reports_in", host.now_us())
             if len(self.state.accepted) == len(self.setup.children):
                 self._close(host)
@@ -418,7 +567,7 @@ class _Aggregator:
                 self.child, outs = shap.child_step(
                     self.child, shap.ReceiveReceipt(receipt=message_any)
                 )
-                _child_outputs(d, self.tier, self.child.own.epoch, host, outs)
+                _child_outputs(d, self.tier, self.child.own.epoch, host, outs, self.parent or "")
         else:
             d.meter.refused[self.tier] += 1
 
@@ -426,19 +575,22 @@ class _Aggregator:
         d = self.d
         assert self.state is not None
         epoch = self.state.epoch
-        self.state, outs = shap.step(self.setup, self.state, shap.CloseEpoch())
+        outs = self._close_outputs(host)
         d.mark(epoch, f"{self.tier}_commit", host.now_us())
         link_down = "regional->monitor" if self.tier == "regional" else "hub->regional"
         for out in outs:
             if isinstance(out, shap.Committed):
                 c = out.commitment
+                counted = tuple(child for child, _, _ in c.accepted)
                 if self.tier == "regional":
                     assert c.combined is not None
                     d.combined[(epoch, self.index)] = c.combined
+                    d.regional_inputs[(epoch, self.index)] = counted
                     if d.record_proofs:
                         d.regional_commitments[(epoch, self.index)] = c
                 else:
                     d.hub_roots[(epoch, self.index)] = (c.root, c.totals)
+                    d.hub_inputs[(epoch, self.index)] = counted
                     d.hub_commitments[(epoch, self.index)] = c
             elif isinstance(out, shap.SendReport) and self.parent is not None:
                 parent_id = _HUB_BASE + d.regional_hub[self.index]
@@ -453,6 +605,12 @@ class _Aggregator:
                     else f"regional-{out.child - _REGIONAL_BASE}"
                 )
                 d.meter.send(host, link_down, child, shap.encode_message(out.receipt))
+
+    def _close_outputs(self, host: Host) -> tuple[shap.Output, ...]:
+        """Close the epoch (SHAP rules 3 to 5); a Byzantine regional lies here."""
+        assert self.state is not None
+        self.state, outs = shap.step(self.setup, self.state, shap.CloseEpoch())
+        return outs
 
     # -- SDBC --------------------------------------------------------------
 
@@ -474,16 +632,25 @@ class _Aggregator:
         assert self.hub is not None
         try:
             self.hub, outputs = sdbc.step(self.hub, event)
+        except sdbc.BadMessage as error:
+            d.meter.refused["consensus"] += 1
+            if isinstance(event, sdbc.Receive):
+                _refused_signed(d, self.name, event.message, error, host.now_us())
+            return
         except RemoteProtocolError:
             d.meter.refused["consensus"] += 1
             return
         d.sdbc_steps.append((self.index, event, outputs, self.hub))
+        if (
+            isinstance(event, sdbc.Receive)
+            and isinstance(event.message, sdbc.Proposal)
+            and event.message.value.value_hash not in self.hub.valid_hashes
+        ):
+            # A proposal its proposer signed whose value fails valid(v).
+            d.detect(f"hub-{event.message.hub}", "invalid_proposal", self.name, host.now_us())
         for out in outputs:
             if isinstance(out, sdbc.Broadcast):
-                payload = sdbc.encode_message(out.message)
-                for h in range(d.scenario.topology.hubs):
-                    if h != self.index:
-                        d.meter.send(host, "hub->hub", f"hub-{h}", payload)
+                self._broadcast(host, out.message)
             elif isinstance(out, sdbc.SetTimer):
                 host.set_timer(out.duration_ms * 1_000, ("sdbc", out.epoch, out.round, out.step))
             elif isinstance(out, sdbc.Decide):
@@ -492,6 +659,55 @@ class _Aggregator:
                 d.mark(out.epoch, "consensus_decided", host.now_us() - start)
             elif isinstance(out, sdbc.ReportEvidence):
                 d.counts["equivocation_evidence"] += 1
+                accused = f"hub-{out.evidence.first.hub}"
+                host.record("equivocation", accused=accused)
+                d.detect(accused, "equivocation", self.name, host.now_us())
+
+    def _broadcast(self, host: Host, message: sdbc.Message) -> None:
+        """Send ``message`` to every other hub (a Byzantine hub lies here)."""
+        d = self.d
+        payload = sdbc.encode_message(message)
+        for h in range(d.scenario.topology.hubs):
+            if h != self.index:
+                d.meter.send(host, "hub->hub", f"hub-{h}", payload)
+
+
+#: SDBC refusals whose cause is covered by the sender's own signature
+_CONTENT_REFUSALS = frozenset(
+    {
+        "summary width",
+        "summary value out of range",
+        "summary proposes a threshold the configuration refuses",
+    }
+)
+
+
+def _refused_signed(
+    d: Deployment, by: str, message: sdbc.Message, error: sdbc.BadMessage, now_us: int
+) -> None:
+    """An honest hub refused ``message``: if the content refused is what its
+    signer signed (the signature verifies), that is proof against the signer."""
+    if not any(error.reason.startswith(r) for r in _CONTENT_REFUSALS):
+        return
+    try:
+        sdbc.check_signature(d.hub_config, message)
+    except RemoteProtocolError:
+        return
+    d.detect(f"hub-{message.hub}", "refused_signed_summary", by, now_us)
+
+
+def _name(node_id: int) -> str:
+    if node_id >= _HUB_BASE:
+        return f"hub-{node_id - _HUB_BASE}"
+    if node_id >= _REGIONAL_BASE:
+        return f"regional-{node_id - _REGIONAL_BASE}"
+    return f"monitor-{node_id}"
+
+
+def _healed(d: Deployment, regional: int, now_us: int) -> None:
+    for incident in d.incidents:
+        if incident.standby == regional and incident.healed_us is None:
+            incident.healed_us = now_us
 
 
 # --------------------------------------------------------------------------
@@ -510,7 +726,9 @@ def build(
         raise ScenarioError("topology.agents_per_site too large")
     seeds = SeedTree(scenario.seed)
     population = Population.create(seeds, topo.agents, scenario.agents, DEFAULT_BEHAVIOUR_MODEL)
-    fan_in = max(topo.sites_per_regional * topo.replicas, topo.regionals_per_hub)
+    fan_in = max(
+        topo.sites_per_regional * topo.replicas, topo.regionals_per_hub + topo.standby_regionals
+    )
     try:
         shap_config = shap.ShapConfig(
             max_aggregation_ratio=fan_in,
@@ -537,6 +755,18 @@ def build(
         truth=np.zeros(topo.agents, dtype=bool),
         record_proofs=record_proofs,
     )
+    if len(scenario.faults.byzantine_hubs) > hub_config.f_safe:
+        raise ScenarioError(
+            f"faults.byzantine_hubs: {len(scenario.faults.byzantine_hubs)} Byzantine hubs, "
+            f"more than f = {hub_config.f_safe} (agreement is not promised beyond it)"
+        )
+    from vigilnet.sim import _faults  # the adversary drivers subclass the ones here
+
+    _faults.choose_byzantine(d)
+
+    def attack(name: str) -> str | None:
+        return d.byzantine.get(name)
+
     network = Network(seeds)
     tiers = {"monitor_regional": ("monitor", "regional"), "regional_hub": ("regional", "hub"),
              "hub_hub": ("hub", "hub")}  # fmt: skip
@@ -566,7 +796,13 @@ def build(
             d.monitor_regional[m] = g
             regional_children.setdefault(g, {})[m] = d.key(m).verify_key
             regional_placement.setdefault(g, {})[m] = d.site_agents[site]
-            sim.add(f"monitor-{m}", _Monitor(d, m, site), "monitor")
+            byz = attack(f"monitor-{m}")
+            monitor = (
+                _Monitor(d, m, site)
+                if byz is None
+                else _faults.ByzantineMonitor(d, m, site, attack=byz)
+            )
+            sim.add(f"monitor-{m}", monitor, "monitor")
     hub_children: dict[int, dict[int, VerifyKey]] = {h: {} for h in range(topo.hubs)}
     for g in range(topo.regionals):
         h = g % topo.hubs
@@ -581,11 +817,34 @@ def build(
             children=regional_children[g],
             placement=regional_placement[g],
         )
-        sim.add(
-            f"regional-{g}",
-            _Aggregator(d, setup, "regional", f"regional-{g}", f"hub-{h}", g),
-            "regional",
+        byz = attack(f"regional-{g}")
+        regional = (
+            _Aggregator(d, setup, "regional", f"regional-{g}", f"hub-{h}", g)
+            if byz is None
+            else _faults.ByzantineRegional(
+                d, setup, "regional", f"regional-{g}", f"hub-{h}", g, attack=byz
+            )
         )
+        sim.add(f"regional-{g}", regional, "regional")
+    # Standby regionals: registered nowhere and idle until a hub's regional
+    # is convicted (self-healing, run_deployment).
+    for h in range(topo.hubs):
+        d.standby_free[h] = []
+        for k in range(topo.standby_regionals):
+            g = topo.regionals + h * topo.standby_regionals + k
+            d.regional_hub[g] = h
+            node_id = _REGIONAL_BASE + g
+            setup = shap.AggregatorSetup(
+                node_id=node_id,
+                tier=shap.Tier.REGIONAL,
+                config=shap_config,
+                signing_key=d.key(node_id),
+                children={},
+            )
+            standby = _Aggregator(d, setup, "regional", f"regional-{g}", f"hub-{h}", g)
+            standby.standby = True
+            sim.add(f"regional-{g}", standby, "regional")
+            d.standby_free[h].append(g)
     for h in range(topo.hubs):
         node_id = _HUB_BASE + h
         setup = shap.AggregatorSetup(
@@ -595,8 +854,150 @@ def build(
             signing_key=d.key(node_id),
             children=hub_children[h],
         )
-        sim.add(f"hub-{h}", _Aggregator(d, setup, "hub", f"hub-{h}", None, h), "hub")
+        byz = attack(f"hub-{h}")
+        hub = (
+            _Aggregator(d, setup, "hub", f"hub-{h}", None, h)
+            if byz is None
+            else _faults.ByzantineHub(d, setup, "hub", f"hub-{h}", None, h, attack=byz)
+        )
+        sim.add(f"hub-{h}", hub, "hub")
+    for partition in scenario.partitions:
+        _schedule_partition(d, sim, partition)
     return d, sim
+
+
+def _counted(d: Deployment, epoch: int) -> frozenset[int]:
+    """The regionals whose entries of ``epoch`` the judge counts: admitted
+    by their hub that epoch, and not caught with proof by its end."""
+    end = epoch * d.epoch_us
+    out = set()
+    for g, h in d.regional_hub.items():
+        if _REGIONAL_BASE + g not in d.hub_inputs.get((epoch, h), ()):
+            continue
+        caught = d.detections.get(f"regional-{g}")
+        if caught is not None and caught.time_us < end:
+            continue
+        out.add(g)
+    return frozenset(out)
+
+
+def _heal(d: Deployment, sim: Simulator, epoch: int, hits: npt.NDArray[np.int32]) -> None:
+    """Self-healing after ``epoch``: every regional newly caught with proof
+    loses its monitors to a standby regional of its hub from the next epoch,
+    and the hub stops registering it.  Open incidents count the agents left
+    without a counted entry this epoch."""
+    topo = d.scenario.topology
+    for g, h in sorted(d.regional_hub.items()):
+        name = f"regional-{g}"
+        caught = d.detections.get(name)
+        if caught is None or g in d.convicted or caught.time_us >= epoch * d.epoch_us:
+            continue
+        d.convicted.add(g)
+        monitors = sorted(m for m, home in d.monitor_regional.items() if home == g)
+        sites = sorted({m // topo.replicas for m in monitors})
+        free = d.standby_free.get(h, [])
+        standby = free.pop(0) if free and monitors else None
+        incident = Incident(
+            regional=g,
+            standby=standby,
+            first_attack_us=d.first_attack_us.get(name),
+            detected_us=caught.time_us,
+            detected_epoch=caught.epoch,
+            agents=tuple(a for site in sites for a in d.site_agents[site]),
+        )
+        d.incidents.append(incident)
+        hub = cast(_Aggregator, sim.drivers[f"hub-{h}"])
+        children = {k: v for k, v in hub.setup.children.items() if k != _REGIONAL_BASE + g}
+        if standby is not None and epoch < d.scenario.epochs:
+            setup = shap.AggregatorSetup(
+                node_id=_REGIONAL_BASE + standby,
+                tier=shap.Tier.REGIONAL,
+                config=d.shap_config,
+                signing_key=d.key(_REGIONAL_BASE + standby),
+                children={m: d.key(m).verify_key for m in monitors},
+                placement={m: d.site_agents[m // topo.replicas] for m in monitors},
+            )
+            driver = cast(_Aggregator, sim.drivers[f"regional-{standby}"])
+            driver.activate(sim.host(f"regional-{standby}"), setup, epoch + 1)
+            for m in monitors:
+                d.monitor_regional[m] = standby
+            children[_REGIONAL_BASE + standby] = d.key(_REGIONAL_BASE + standby).verify_key
+        else:
+            incident.standby = None
+        # The hub's configuration from the next epoch: the convicted
+        # regional is no longer registered (its reports are UNREGISTERED).
+        hub.setup = replace(hub.setup, children=children)
+        assert hub.state is not None
+        policy = d.shap_config.reputation
+        held = dict(hub.state.reputations)
+        hub.state = replace(
+            hub.state,
+            reputations=tuple((c, held.get(c, policy.new())) for c in sorted(children)),
+        )
+        host_record(sim, "conviction", regional=name, standby=standby, epoch=epoch)
+    for incident in d.incidents:
+        if not incident.open:
+            continue
+        if incident.healed_us is not None:
+            incident.open = False  # the standby's report was counted this epoch
+            continue
+        agents = np.asarray(incident.agents, dtype=np.int64)
+        missing = agents[hits[agents] == 0]
+        incident.unmonitored.update(int(a) for a in missing)
+        incident.agent_epochs_unmonitored += int(missing.size)
+
+
+def host_record(sim: Simulator, kind: str, **fields: Any) -> None:
+    sim.observations.append(
+        Observation(time_us=sim.now_us, node="deployment", kind=kind, fields=fields)
+    )
+
+
+def _schedule_partition(d: Deployment, sim: Simulator, p: Partition) -> None:
+    """Cut hubs ``p.hubs`` with their whole subtrees off at the start of
+    ``p.start_epoch`` and heal at the start of ``p.heal_epoch``; with
+    ``flap_every = n`` the cut toggles every ``n`` epochs in between."""
+    last = d.scenario.epochs
+    step = p.flap_every or p.heal_epoch - p.start_epoch
+    toggles = list(range(p.start_epoch, min(p.heal_epoch, last + 1), step))
+    if p.heal_epoch <= last:
+        toggles.append(p.heal_epoch)
+
+    def side() -> list[str]:
+        hubs = set(p.hubs)
+        regionals = {g for g, h in d.regional_hub.items() if h in hubs}
+        return [
+            *(f"hub-{h}" for h in sorted(hubs)),
+            *(f"regional-{g}" for g in sorted(regionals)),
+            *(f"monitor-{m}" for m, g in sorted(d.monitor_regional.items()) if g in regionals),
+        ]
+
+    def toggle(sim: Simulator) -> None:
+        if p.name in sim.network.cuts:
+            sim.network.heal(p.name)
+            kind = "heal"
+        else:
+            sim.network.cut(p.name, [side()])
+            kind = "partition"
+        sim.observations.append(
+            Observation(time_us=sim.now_us, node="network", kind=kind, fields={"cut": p.name})
+        )
+
+    for epoch in sorted(set(toggles)):
+        sim.at((epoch - 1) * d.epoch_us, toggle)
+        d.partition_epochs.setdefault(p.name, []).append(epoch)
+
+
+def _partitioned(d: Deployment, epoch: int) -> bool:
+    """Was some cut active during part of ``epoch``?"""
+    for toggles in d.partition_epochs.values():
+        active = False
+        for e in range(1, epoch + 1):
+            if e in toggles:
+                active = not active
+            if e == epoch and active:
+                return True
+    return False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -618,22 +1019,34 @@ def run_deployment(
     record_proofs: bool = False,
 ) -> RunResult:
     """Run ``scenario`` for its epochs; judge every agent after each epoch."""
+    from vigilnet.sim._faults import score_epoch
+    from vigilnet.sim._invariants import InvariantMonitor
+
     d, sim = build(scenario, deadlines, record_proofs=record_proofs)
     topo = scenario.topology
     thresholds = SprtThresholds(alpha=scenario.sprt.alpha, beta=scenario.sprt.beta)
     log_odds = np.zeros(topo.agents, dtype=np.int64)
     flagged = np.zeros(topo.agents, dtype=bool)
+    invariants = InvariantMonitor(d, sim)
     with d.meter.counting():
         sim.start()
         for epoch in range(1, scenario.epochs + 1):
             sim.run(epoch * d.epoch_us - 1)
-            for g in range(topo.regionals):
+            counted = _counted(d, epoch)
+            hits = np.zeros(topo.agents, dtype=np.int32)
+            for g in sorted(counted):
                 combined = d.combined.get((epoch, g))
                 if combined is None:
                     continue
                 ids = combined.agent_ids.astype(np.int64)
                 log_odds[ids] += combined.llr_sums
+                np.add.at(hits, ids, 1)
+            before = flagged.copy()
             flagged |= log_odds >= thresholds.upper
+            d.meter.tier = "invariants"
+            score_epoch(d, epoch, counted, _partitioned(d, epoch))
+            invariants.check_epoch(epoch, hits, before, flagged)
+            _heal(d, sim, epoch, hits)
             if progress is not None:
                 progress(epoch)
     verdicts: Counter[str] = Counter()
