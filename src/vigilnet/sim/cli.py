@@ -72,6 +72,12 @@ def _table(report: dict[str, Any], wall_s: float, cpu_s: float, peak_mib: int) -
 @click.option("--agents", type=int, help="population size (default: the scenario's)")
 @click.option("--epochs", type=click.IntRange(min=1), help="epochs (default: the scenario's)")
 @click.option("--json", "json_path", help="write the JSON report to PATH ('-': stdout)")
+@click.option(
+    "--proofs",
+    "proofs_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="write verdict proofs of a few flagged agents and hub-keys.json to DIR",
+)
 def simulate(
     scenario_name: str | None,
     scenario_file: Path | None,
@@ -80,6 +86,7 @@ def simulate(
     agents: int | None,
     epochs: int | None,
     json_path: str | None,
+    proofs_dir: Path | None,
 ) -> None:
     """Run the composed deployment (agents, monitors, regionals, hubs, SDBC)
     on a scenario and report what was measured."""
@@ -119,13 +126,20 @@ def simulate(
         )
     wall0, cpu0 = time.perf_counter(), time.process_time()
     try:
-        result = run_deployment(scenario)
+        result = run_deployment(scenario, record_proofs=proofs_dir is not None)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
     report = make_report(result)
     wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     text = report_json(report)
+    if proofs_dir is not None:
+        from vigilnet.evidence import SprtThresholds
+        from vigilnet.sim._verdict import write_proofs
+
+        sprt = SprtThresholds(alpha=scenario.sprt.alpha, beta=scenario.sprt.beta)
+        written = write_proofs(result, proofs_dir, sprt)
+        click.echo(f"{len(written)} verdict proofs in {proofs_dir} (docs/verdict.md)", err=True)
     if json_path == "-":
         sys.stdout.write(text)
     else:
