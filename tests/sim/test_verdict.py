@@ -375,3 +375,22 @@ def test_cli_verifies_and_refuses(
     assert other.exit_code == 1 and f"not {agent + 1}" in other.output
     missing = CliRunner().invoke(main, ["verdict", "verify", str(paths[0])])
     assert missing.exit_code == 2  # --hub-keys is required: no proof verifies without a pin
+
+
+def test_simulate_writes_proofs_that_verify(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY, encoding="utf-8")
+    out = tmp_path / "proofs"
+    ran = CliRunner().invoke(
+        main, ["simulate", "--scenario-file", str(scenario), "--proofs", str(out), "--json", "-"]
+    )
+    assert ran.exit_code == 0, ran.output
+    json.loads(ran.stdout)  # the report on stdout stays JSON
+    proofs = sorted(out.glob("verdict-agent-*.json"))
+    assert 1 <= len(proofs) <= 3
+    for proof in proofs:
+        checked = CliRunner().invoke(
+            main, ["verdict", "verify", str(proof), "--hub-keys", str(out / "hub-keys.json")]
+        )
+        assert checked.exit_code == 0, checked.output
+        assert "FLAGGED" in checked.output
