@@ -23,10 +23,19 @@ from vigilnet.evidence import SprtThresholds
 from vigilnet.fixedpoint import SCALE
 from vigilnet.sim._agents import Profile
 from vigilnet.sim._deployment import RunResult, words_root
+from vigilnet.sim._invariants import INVARIANTS
 
-__all__ = ["LATENCY_TIERS", "REPORT_SCHEMA", "make_report", "report_json"]
+__all__ = [
+    "LATENCY_TIERS",
+    "REPORT_SCHEMA",
+    "faults_section",
+    "healing_section",
+    "make_report",
+    "ratio",
+    "report_json",
+]
 
-REPORT_SCHEMA = "vigilnet-simulate-report/v1"
+REPORT_SCHEMA = "vigilnet-simulate-report/v2"
 
 #: Latency keys (microseconds of simulated time from the epoch's start;
 #: ``consensus_decided`` from the consensus start).
@@ -204,8 +213,104 @@ def make_report(result: RunResult) -> dict[str, Any]:
         "sprt": {"scale": SCALE, "upper": thresholds.upper, "lower": thresholds.lower},
         "classification": _classification(result),
         "flagged_agents": int(np.count_nonzero(result.flagged)),
+        "faults": faults_section(result),
+        "healing": healing_section(result),
+        "invariants": {"checked": list(INVARIANTS), "epochs_checked": s.epochs, "violations": 0},
+        "partitions": {name: list(t) for name, t in sorted(d.partition_epochs.items())},
         "per_epoch": rows,
     }
+
+
+_TIERS = ("hub", "regional", "monitor")
+
+
+def faults_section(result: RunResult) -> dict[str, Any]:
+    """Attacks tried and succeeded, Byzantine nodes detected (see
+    ``docs/simulation.md``: an attempt is one Byzantine node's hostile
+    messages of one epoch)."""
+    d = result.deployment
+    attempts = sorted(d.attempts.items())
+    succeeded = sum(1 for _, ok in attempts if ok)
+    by_attack: dict[str, dict[str, int]] = {}
+    for (node, _), ok in attempts:
+        row = by_attack.setdefault(d.byzantine[node], {"attempts": 0, "succeeded": 0})
+        row["attempts"] += 1
+        row["succeeded"] += int(ok)
+    nodes: dict[str, Any] = {}
+    by_tier = {t: {"nodes": 0, "detected": 0} for t in _TIERS}
+    delays: list[int] = []
+    for node, attack in sorted(d.byzantine.items()):
+        tier = node.partition("-")[0]
+        found = d.detections.get(node)
+        first = d.first_attack_us.get(node)
+        delay = None if found is None or first is None else found.time_us - first
+        if delay is not None:
+            delays.append(delay)
+        by_tier[tier]["nodes"] += 1
+        by_tier[tier]["detected"] += int(found is not None)
+        suspected = d.suspicions.get(node)
+        nodes[node] = {
+            "attack": attack,
+            "attempts": sum(1 for (n, _), _ in attempts if n == node),
+            "succeeded": sum(1 for (n, _), ok in attempts if n == node and ok),
+            "first_attack_us": first,
+            "detected": found is not None,
+            "evidence": None if found is None else found.kind,
+            "detected_by": None if found is None else found.by,
+            "detected_epoch": None if found is None else found.epoch,
+            "time_to_detection_us": delay,
+            "suspected_without_proof": suspected is not None,
+        }
+    detected = sum(1 for n in d.byzantine if n in d.detections)
+    return {
+        "byzantine_nodes": len(d.byzantine),
+        "attempts": len(attempts),
+        "attacks_succeeded": succeeded,
+        "attack_success_rate": ratio(succeeded, len(attempts)),
+        "by_attack": dict(sorted(by_attack.items())),
+        "detected_with_proof": detected,
+        "detection_rate": ratio(detected, len(d.byzantine)),
+        "suspected_without_proof": sum(
+            1 for n in d.byzantine if n in d.suspicions and n not in d.detections
+        ),
+        "by_tier": {
+            t: {**v, "detection_rate": ratio(v["detected"], v["nodes"])} for t, v in by_tier.items()
+        },
+        "time_to_detection_us": (
+            {"max": max(delays), "min": min(delays), "nodes": len(delays)} if delays else None
+        ),
+        "false_convictions": sum(1 for n in d.detections if d.honest(n)),
+        "honest_nodes_suspected": sorted(n for n in d.suspicions if d.honest(n)),
+        "alarms_with_proof": sum(1 for *_, proof in d.alarms if proof),
+        "alarms_silence": sum(1 for *_, proof in d.alarms if not proof),
+        "nodes": nodes,
+    }
+
+
+def healing_section(result: RunResult) -> dict[str, Any]:
+    """One row per regional caught with proof (self-healing)."""
+    d = result.deployment
+    rows = []
+    for i in d.incidents:
+        rows.append(
+            {
+                "regional": i.regional,
+                "standby": i.standby,
+                "first_attack_us": i.first_attack_us,
+                "detected_us": i.detected_us,
+                "detected_epoch": i.detected_epoch,
+                "time_to_detection_us": (
+                    None if i.first_attack_us is None else i.detected_us - i.first_attack_us
+                ),
+                "healed_us": i.healed_us,
+                "time_to_heal_us": None if i.healed_us is None else i.healed_us - i.detected_us,
+                "agents": len(i.agents),
+                "agents_unmonitored": len(i.unmonitored),
+                "agent_epochs_unmonitored": i.agent_epochs_unmonitored,
+                "hub_excludes_convicted": i.regional in d.convicted,
+            }
+        )
+    return {"incidents": rows, "standby_regionals_left": sum(map(len, d.standby_free.values()))}
 
 
 def report_json(report: dict[str, Any]) -> str:

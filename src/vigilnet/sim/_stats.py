@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from fractions import Fraction
 
 from scipy import stats
 
 from vigilnet.errors import LocalProtocolError, ensure
 
-__all__ = ["Proportion", "clopper_pearson", "wilson"]
+__all__ = ["Proportion", "clopper_pearson", "interval_json", "wilson", "wilson_exact"]
 
 _Z95 = 1.959963984540054  # the 97.5% quantile of the standard normal
 
@@ -89,3 +91,56 @@ class Proportion:
             "wilson95": [round(w[0], 6), round(w[1], 6)],
             "clopper_pearson95": [round(cp[0], 6), round(cp[1], 6)],
         }
+
+
+def _decimal(x: Decimal, places: int = 6) -> str:
+    return str(x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN))
+
+
+def wilson_exact(successes: int, trials: int, places: int = 6) -> tuple[str, str]:
+    """Wilson's 95% interval as decimal strings, computed from the exact
+    ``k/n`` in 50-digit decimal arithmetic (only ``z``, the normal quantile,
+    is not exact: it is taken as the 16-digit constant), so the rendering
+    does not depend on floating-point rounding; ``("0", "1")`` with no trials."""
+    _check(successes, trials)
+    if trials == 0:
+        return ("0", "1")
+    with localcontext() as ctx:
+        ctx.prec = 50
+        n = Decimal(trials)
+        p = Decimal(successes) / n
+        z = Decimal(repr(_Z95))
+        z2 = z * z
+        denominator = 1 + z2 / n
+        centre = (p + z2 / (2 * n)) / denominator
+        half = z * (p * (1 - p) / n + z2 / (4 * n * n)).sqrt() / denominator
+        low, high = max(Decimal(0), centre - half), min(Decimal(1), centre + half)
+        return (_decimal(low, places), _decimal(high, places))
+
+
+def interval_json(successes: int, trials: int) -> dict[str, object]:
+    """A rate over many runs for the JSON report: the counts, the exact
+    rate ``"k/n"`` with its decimal, and both 95% intervals as decimal
+    strings (Wilson from :func:`wilson_exact`; Clopper-Pearson from the
+    beta quantiles, rounded to 6 places).  No floats, stable keys."""
+    _check(successes, trials)
+    if trials == 0:
+        return {
+            "successes": 0,
+            "trials": 0,
+            "rate": None,
+            "wilson95": ["0", "1"],
+            "clopper_pearson95": ["0", "1"],
+        }
+    exact = Fraction(successes, trials)
+    low, high = clopper_pearson(successes, trials)
+    return {
+        "successes": successes,
+        "trials": trials,
+        "rate": {
+            "exact": f"{exact.numerator}/{exact.denominator}",
+            "decimal": _decimal(Decimal(exact.numerator) / Decimal(exact.denominator), 4),
+        },
+        "wilson95": list(wilson_exact(successes, trials)),
+        "clopper_pearson95": [f"{low:.6f}", f"{high:.6f}"],
+    }

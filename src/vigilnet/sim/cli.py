@@ -58,6 +58,81 @@ def _table(report: dict[str, Any], wall_s: float, cpu_s: float, peak_mib: int) -
     for tier, n in report["signature_verifications"].items():
         cost.add_row(tier, "", "", f"{n:,}")
     console.print(cost)
+    f, heal = report["faults"], report["healing"]
+    if f["byzantine_nodes"] or heal["incidents"]:
+        faults = Table(title="faults (attempt: one Byzantine node's hostile messages of one epoch)")
+        for col in ("what", "measured"):
+            faults.add_column(col)
+        faults.add_row(
+            "attack success", _rate(f["attack_success_rate"], f["attacks_succeeded"], f["attempts"])
+        )
+        faults.add_row(
+            "detected with proof",
+            _rate(f["detection_rate"], f["detected_with_proof"], f["byzantine_nodes"]),
+        )
+        t = f["time_to_detection_us"]
+        if t is not None:
+            faults.add_row(
+                "time to detection", f"{t['min'] / 1000:.1f} to {t['max'] / 1000:.1f} ms"
+            )
+        for i in heal["incidents"]:
+            healed = i["time_to_heal_us"]
+            faults.add_row(
+                f"incident regional-{i['regional']}",
+                f"standby {i['standby']}, healed after "
+                + ("never" if healed is None else f"{healed / 1000:.1f} ms")
+                + f", {i['agents_unmonitored']:,} agents unmonitored meanwhile",
+            )
+        console.print(faults)
+
+
+def _rate(value: dict[str, str] | None, k: int, n: int) -> str:
+    return f"{k} / {n}" + ("" if value is None else f" = {value['decimal']}")
+
+
+def _pair(bounds: list[str]) -> str:
+    return f"[{float(bounds[0]):.4f}, {float(bounds[1]):.4f}]"
+
+
+def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"vigilnet simulate: {sweep['scenario']}, {sweep['runs']} seeds "
+        f"{sweep['seeds'][0]}..{sweep['seeds'][-1]} (wall {wall_s:.1f} s, not in JSON)"
+    )
+    for col in ("rate", "k / n", "rate", "Wilson 95%", "Clopper-Pearson 95%"):
+        table.add_column(col)
+    rates = sweep["rates"]
+    rows = [
+        (name, rates[name])
+        for name in (
+            "attack_success",
+            "byzantine_detection",
+            "epochs_decided",
+            "precision",
+            "recall",
+        )
+    ]
+    rows += [(f"  attack {a}", v) for a, v in rates["attack_success_by_attack"].items()]
+    rows += [(f"  detection {t}", v) for t, v in rates["byzantine_detection_by_tier"].items()]
+    for name, v in rows:
+        rate = "n/a" if v["rate"] is None else v["rate"]["decimal"]
+        table.add_row(
+            name,
+            f"{v['successes']} / {v['trials']}",
+            rate,
+            _pair(v["wilson95"]),
+            _pair(v["clopper_pearson95"]),
+        )
+    Console().print(table)
+    click.echo(
+        f"runs stopped by invariants: {sweep['runs_stopped_by_invariants']}; "
+        f"false convictions: {sweep['false_convictions']}; "
+        f"time to detection (us): {sweep['time_to_detection_us']}; "
+        f"healing: {sweep['healing']}"
+    )
 
 
 @click.command()
@@ -78,6 +153,13 @@ def _table(report: dict[str, Any], wall_s: float, cpu_s: float, peak_mib: int) -
     type=click.Path(file_okay=False, path_type=Path),
     help="write verdict proofs of a few flagged agents and hub-keys.json to DIR",
 )
+@click.option(
+    "--seeds",
+    "seeds",
+    type=click.IntRange(min=1),
+    help="run K seeds (the root seed, then +1, ...) on every core and report each rate "
+    "with 95%% intervals",
+)
 def simulate(
     scenario_name: str | None,
     scenario_file: Path | None,
@@ -87,6 +169,7 @@ def simulate(
     epochs: int | None,
     json_path: str | None,
     proofs_dir: Path | None,
+    seeds: int | None,
 ) -> None:
     """Run the composed deployment (agents, monitors, regionals, hubs, SDBC)
     on a scenario and report what was measured."""
@@ -115,20 +198,40 @@ def simulate(
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
     notes: list[str] = []
-    if (
-        scenario.faults != type(scenario.faults)()
-        or scenario.partitions
-        or scenario.timing_attack.enabled
-    ):
+    if scenario.timing_attack.enabled:
         notes.append(
-            "note: this scenario's faults and partitions are not injected yet "
-            "(docs/simulation.md); the run is the honest deployment"
+            "note: [timing_attack] is not injected yet (docs/simulation.md); "
+            "faults and partitions are"
         )
+    from vigilnet.sim._invariants import RunStopped
+
     wall0, cpu0 = time.perf_counter(), time.process_time()
+    if seeds is not None:
+        from vigilnet.sim._sweep import run_seeds
+
+        if proofs_dir is not None:
+            raise click.ClickException("--proofs is for one run, not with --seeds")
+        try:
+            sweep = run_seeds(scenario, seeds)
+        except ScenarioError as exc:
+            raise click.ClickException(str(exc)) from None
+        text = report_json(sweep)
+        if json_path == "-":
+            sys.stdout.write(text)
+            return
+        for note in notes:
+            click.echo(note, err=True)
+        _sweep_table(sweep, time.perf_counter() - wall0)
+        if json_path is not None:
+            Path(json_path).write_text(text, encoding="utf-8")
+            click.echo(f"report written to {json_path}")
+        return
     try:
         result = run_deployment(scenario, record_proofs=proofs_dir is not None)
     except ScenarioError as exc:
         raise click.ClickException(str(exc)) from None
+    except RunStopped as stop:
+        raise click.ClickException(str(stop)) from None
     report = make_report(result)
     wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
