@@ -394,3 +394,27 @@ def test_simulate_writes_proofs_that_verify(tmp_path: Path) -> None:
         )
         assert checked.exit_code == 0, checked.output
         assert "FLAGGED" in checked.output
+
+
+HOSTILE: tuple[Any, ...] = (None, True, -1, 2**70, "zz", [[]], {"a": 1})
+
+
+def test_hostile_values_raise_only_the_refusal(
+    flagged: tuple[int, bytes], keys: tuple[VerifyKey, ...]
+) -> None:
+    """Every value of a proof replaced by each of seven hostile values
+    (wrong types, out of range, wrong lengths, containers): only
+    VerdictProofError, never a TypeError, KeyError or IndexError."""
+    _, proof = flagged
+    body = json.loads(proof)
+    tried = 0
+    for path, value in _leaves(body):
+        if not path:
+            continue
+        for hostile in HOSTILE:
+            if hostile == value and type(hostile) is type(value):
+                continue
+            with pytest.raises(VerdictProofError):
+                verify_proof(canonical_json(_set(body, path, hostile)), keys, THRESHOLDS)
+            tried += 1
+    assert tried > 1500

@@ -65,6 +65,13 @@ that a check reads: a file that parses but is not byte-identical to its
 canonical re-serialisation is refused, and so is every other change of one
 byte (``tests/sim/test_verdict.py`` tries each position).
 
+Where it lives: the verifying half imports only the protocols (``sdbc``,
+``shap``, ``merkle``) and :func:`~vigilnet.sim._deployment.words_root`; the
+format is a protocol artefact and moves to a package of its own
+(``vigilnet.verdict``) when the node runtime emits proofs too.  It stays
+beside its one producer, the simulator, for now: a new package is a change
+to ``pyproject.toml``'s package list, and one emitter does not justify it.
+
 Only an entry whose hub's summary is in the decided value can be proven:
 the proposer embeds ``q`` of the ``N`` summaries (the ``q`` lowest hubs'
 when it has all), so at ``N = 5`` one hub's subtree has no decided root in
@@ -701,9 +708,25 @@ def verify_proof(
     epoch: int | None = None,
 ) -> VerdictFact:
     """Verify a proof file's bytes against the pinned ``hub_keys``; return
-    the fact it proves or raise :class:`VerdictProofError` saying why not.
-    With ``agent`` / ``epoch``, a proof about another agent or epoch is
-    refused."""
+    the fact it proves or raise :class:`VerdictProofError` saying why not
+    (whatever the file holds, nothing else is raised).  With ``agent`` /
+    ``epoch``, a proof about another agent or epoch is refused."""
+    try:
+        return _verify(data, hub_keys, thresholds, agent, epoch)
+    except VerdictProofError:
+        raise
+    except (RemoteProtocolError, LocalProtocolError) as exc:
+        # the readers check shapes first, so this is a protocol check's refusal
+        raise _fail(f"refused: {exc}") from None
+
+
+def _verify(
+    data: bytes,
+    hub_keys: Sequence[VerifyKey],
+    thresholds: SprtThresholds,
+    agent: int | None,
+    epoch: int | None,
+) -> VerdictFact:
     top = _obj(
         _parse(data, "verdict proof"),
         {"schema", "agent", "epoch", "hub_config", "shap_config", "epochs"},
