@@ -310,6 +310,12 @@ def validate_trace(
             h, event, outputs, after = st
             p = model_hub(h)
             label = f"(epoch {epoch}, hub {h}, {type(event).__name__})"
+            if after.config != config:
+                # a raised quorum within the epoch is the model's RaiseQuorum;
+                # a decided change of T for the next epoch is another model
+                raise TraceScopeError(
+                    f"{label}: the hub runs another configuration than the trace's"
+                )
             _check_outputs(label, nodes[p], st)
             nodes[p] = after
             b = abstract_cluster(spec, nodes, frozenset(), names, abstract, model_hub)
