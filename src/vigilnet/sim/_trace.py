@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from vigilnet.errors import InvariantViolation, LocalProtocolError
 from vigilnet.models.sdbc import NIL, SDBCSpec, SDBCState  # type: ignore[import-not-found]
 from vigilnet.protocols import sdbc
+from vigilnet.sim._deployment import RunResult
 
 __all__ = [
     "TraceReport",
@@ -69,6 +70,7 @@ __all__ = [
     "check_step",
     "epoch_spec",
     "model_path",
+    "validate_run",
     "validate_trace",
 ]
 
@@ -341,3 +343,11 @@ def validate_trace(
         decisions=decisions,
         max_round=top,
     )
+
+
+def validate_run(result: RunResult) -> TraceReport:
+    """:func:`validate_trace` of a run's recorded steps, with the scenario's
+    Byzantine hubs (whose honest core is recorded too: only the mapping's
+    refusal keeps a Byzantine run from passing as an honest one)."""
+    d = result.deployment
+    return validate_trace(d.hub_config, d.sdbc_steps, frozenset(d.scenario.faults.byzantine_hubs))
