@@ -418,3 +418,18 @@ def test_hostile_values_raise_only_the_refusal(
                 verify_proof(canonical_json(_set(body, path, hostile)), keys, THRESHOLDS)
             tried += 1
     assert tried > 1500
+
+
+def test_a_byzantine_regional_s_altered_report_is_refused(tmp_path: Path) -> None:
+    """The embedded Byzantine scenario (small): regional 0 alters a
+    monitor's report before committing it.  The proof of an agent under it
+    is built from what the regional committed, and refused: the entry rests
+    on a monitor report that the monitor did not sign.  write_proofs hands
+    out no refused proof."""
+    scenario = load_scenario("byzantine").with_overrides(agents=2000, epochs=1)
+    result = run_deployment(scenario, record_proofs=True)
+    pinned = tuple(result.deployment.hub_config.members)
+    with pytest.raises(VerdictProofError, match=r"replica \d: report from node \d+ rejected: bad"):
+        verify_proof(verdict_proof(result, 0, 1), pinned, THRESHOLDS)
+    for path in write_proofs(result, tmp_path, THRESHOLDS):
+        verify_proof(path.read_bytes(), pinned, THRESHOLDS)

@@ -913,8 +913,12 @@ def write_proofs(
     result: RunResult, directory: Path, thresholds: SprtThresholds, limit: int = 3
 ) -> list[Path]:
     """Write ``hub-keys.json`` and the proofs of up to ``limit`` flagged
-    agents (lowest ids first, at the epoch each was first flagged, skipping
-    agents whose chain is unavailable); return the proof paths."""
+    agents (lowest ids first, at the epoch each was first flagged); return
+    the proof paths.  Agents whose chain is unavailable are skipped, and so
+    are proofs that do not verify: under a Byzantine regional that altered
+    a monitor's report, the chain rests on a report the monitor did not
+    sign, and the verifier refuses it (which is the point of a proof, but
+    not one to hand out as a verdict)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "hub-keys.json").write_bytes(hub_keys_json(result.deployment.hub_config))
     written: list[Path] = []
@@ -923,7 +927,8 @@ def write_proofs(
             break
         try:
             proof = verdict_proof(result, agent, epoch)
-        except ProofUnavailable:
+            verify_proof(proof, result.deployment.hub_config.members, thresholds)
+        except (ProofUnavailable, VerdictProofError):
             continue
         path = directory / f"verdict-agent-{agent}-epoch-{epoch}.json"
         path.write_bytes(proof)
