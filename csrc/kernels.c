@@ -69,37 +69,38 @@ static inline int64_t vn_wrap(uint64_t a, uint64_t b, uint64_t s) {
     return (int64_t)pos - (int64_t)neg;
 }
 
-/* The comparator network for r inputs: optimal networks for 3 and 5, odd-even
-   transposition (r rounds) for the other sizes.  Public: depends on r only. */
+/* The comparator network for r inputs: Batcher's odd-even merge sort on the
+   next power of two, less the comparators that reach past r (the missing
+   inputs are +infinity and never move).  3 and 5 inputs get 3 and 9
+   comparators (optimal), 16 get 63.  Public: depends on r only. */
 typedef struct {
     uint8_t i, j;
 } vn_pair;
 
-static const vn_pair VN_NET3[] = {{0, 1}, {1, 2}, {0, 1}};
-static const vn_pair VN_NET5[] = {{0, 3}, {1, 4}, {0, 2}, {1, 3}, {0, 1},
-                                  {2, 4}, {1, 2}, {3, 4}, {2, 3}};
+static const vn_pair VN_NET5[] = {{0, 1}, {2, 3}, {0, 2}, {1, 3}, {1, 2},
+                                  {0, 4}, {2, 4}, {1, 2}, {3, 4}};
 
 static size_t vn_network(size_t r, vn_pair *out) {
-    size_t k = 0;
-    if (r == 3) {
-        memcpy(out, VN_NET3, sizeof VN_NET3);
-        return sizeof VN_NET3 / sizeof VN_NET3[0];
-    }
-    if (r == 5) {
-        memcpy(out, VN_NET5, sizeof VN_NET5);
-        return sizeof VN_NET5 / sizeof VN_NET5[0];
-    }
-    for (size_t round = 0; round < r; round++) {
-        for (size_t i = round & 1; i + 1 < r; i += 2) {
-            out[k].i = (uint8_t)i;
-            out[k].j = (uint8_t)(i + 1);
-            k++;
+    size_t width = 1, k = 0;
+    while (width < r) width <<= 1;
+    for (size_t p = 1; p < width; p <<= 1) {
+        for (size_t step = p; step >= 1; step >>= 1) {
+            for (size_t j = step % p; j + step < width; j += 2 * step) {
+                for (size_t i = 0; i < step && i + j + step < width; i++) {
+                    size_t lo = i + j, hi = i + j + step;
+                    if (lo / (2 * p) == hi / (2 * p) && hi < r) {
+                        out[k].i = (uint8_t)lo;
+                        out[k].j = (uint8_t)hi;
+                        k++;
+                    }
+                }
+            }
         }
     }
     return k;
 }
 
-#define VN_MAX_PAIRS (VN_MAX_ROWS * VN_MAX_ROWS)
+#define VN_MAX_PAIRS 64 /* Batcher's network on 16 inputs has 63 */
 
 /* ------------------------------------------------------------ scalar path */
 
@@ -117,24 +118,36 @@ static void ct_select_scalar(uint8_t *out, const uint8_t *a, const uint8_t *b, s
     for (size_t i = 0; i < n; i++) out[i] = (uint8_t)((a[i] & mask) | (b[i] & (uint8_t)~mask));
 }
 
+/* Agents go through the network VN_BLOCK at a time, so that each comparator
+   works on independent agents (the scalar path's instruction-level
+   parallelism); the last n % VN_BLOCK agents one at a time. */
+#define VN_BLOCK 8
+
 static int sorted_rows_scalar(const int64_t *values, size_t r, size_t n, size_t lo, size_t hi,
                               int64_t *out) {
     vn_pair net[VN_MAX_PAIRS];
     size_t pairs = vn_network(r, net);
     int64_t carry_any = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t v[VN_MAX_ROWS];
-        for (size_t k = 0; k < r; k++) v[k] = values[k * n + i];
-        for (size_t p = 0; p < pairs; p++) vn_cswap(&v[net[p].i], &v[net[p].j]);
-        uint64_t s = 0;
-        int64_t carry = 0;
-        for (size_t k = lo; k < hi; k++) {
-            uint64_t t = s + (uint64_t)v[k];
-            carry += vn_wrap(s, (uint64_t)v[k], t);
-            s = t;
+    for (size_t i = 0; i < n; i += VN_BLOCK) {
+        size_t lanes = n - i < VN_BLOCK ? n - i : VN_BLOCK;
+        int64_t v[VN_MAX_ROWS][VN_BLOCK];
+        for (size_t k = 0; k < r; k++)
+            for (size_t b = 0; b < lanes; b++) v[k][b] = values[k * n + i + b];
+        for (size_t p = 0; p < pairs; p++) {
+            int64_t *x = v[net[p].i], *y = v[net[p].j];
+            for (size_t b = 0; b < lanes; b++) vn_cswap(&x[b], &y[b]);
         }
-        out[i] = (int64_t)s;
-        carry_any |= carry;
+        for (size_t b = 0; b < lanes; b++) {
+            uint64_t s = 0;
+            int64_t carry = 0;
+            for (size_t k = lo; k < hi; k++) {
+                uint64_t t = s + (uint64_t)v[k][b];
+                carry += vn_wrap(s, (uint64_t)v[k][b], t);
+                s = t;
+            }
+            out[i + b] = (int64_t)s;
+            carry_any |= carry;
+        }
     }
     return vn_nonzero((uint64_t)carry_any) * VN_SUM_OVERFLOW;
 }
@@ -320,19 +333,31 @@ VN_AVX2 static int sprt_classify_avx2(const int64_t *llr, size_t n, int64_t prio
 
 /* ---------------------------------------------------- LLR accumulation */
 
-/* One path for both: the scatter-add is bound by memory, and AVX2 has no
-   scatter.  The clamp is min / max (cmov or pminsd), never a branch. */
+#define VN_PREFETCH 16
+#if defined(__GNUC__)
+#define VN_PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
+#else
+#define VN_PREFETCH_WRITE(p) ((void)0)
+#endif
+
+/* One path for both: the scatter-add is bound by cache misses, and AVX2 has
+   no scatter.  The clamp is mask arithmetic, never a branch. */
 static int llr_accumulate_impl(const int64_t *agents, const int32_t *evidence, size_t n,
-                               int64_t *sums, int64_t *counts, size_t n_agents, int32_t lambda_max,
+                               int64_t *acc, size_t n_agents, int32_t lambda_max,
                                int64_t max_count) {
-    uint64_t bad = 0;
-    for (size_t i = 0; i < n; i++) bad |= (uint64_t)((uint64_t)agents[i] >= (uint64_t)n_agents);
-    if (bad) return VN_INDEX; /* agent indices are public */
     int32_t hi = lambda_max, lo = -lambda_max;
     uint64_t count_over = 0;
     int64_t carry_any = 0;
     for (size_t i = 0; i < n; i++) {
         size_t a = (size_t)agents[i];
+        /* agent indices are public: a bad one stops the kernel (a branch on
+           public data); the caller discards the accumulators */
+        if (a >= n_agents) return VN_INDEX;
+        /* ask now for the line of a later point (its index is public) */
+        if (i + VN_PREFETCH < n) {
+            size_t later = (size_t)agents[i + VN_PREFETCH];
+            VN_PREFETCH_WRITE(&acc[2 * (later < n_agents ? later : 0)]);
+        }
         int32_t v = evidence[i];
         uint32_t below = (uint32_t)0 - (uint32_t)(v < lo);
         uint32_t above = (uint32_t)0 - (uint32_t)(v > hi);
@@ -340,13 +365,13 @@ static int llr_accumulate_impl(const int64_t *agents, const int32_t *evidence, s
         VN_BARRIER(above);
         v = (int32_t)(((uint32_t)v & ~below & ~above) | ((uint32_t)lo & below) |
                       ((uint32_t)hi & above));
-        uint64_t s = (uint64_t)sums[a];
+        int64_t c = acc[2 * a];
+        count_over |= (uint64_t)((uint64_t)c >= (uint64_t)max_count);
+        acc[2 * a] = c + 1;
+        uint64_t s = (uint64_t)acc[2 * a + 1];
         uint64_t t = s + (uint64_t)(int64_t)v;
         carry_any |= vn_wrap(s, (uint64_t)(int64_t)v, t);
-        sums[a] = (int64_t)t;
-        int64_t c = counts[a];
-        count_over |= (uint64_t)((uint64_t)c >= (uint64_t)max_count);
-        counts[a] = c + 1;
+        acc[2 * a + 1] = (int64_t)t;
     }
     return vn_nonzero(count_over) * VN_COUNT_OVERFLOW |
            vn_nonzero((uint64_t)carry_any) * VN_SUM_OVERFLOW;
@@ -421,10 +446,12 @@ void vn_ct_select(uint8_t *out, const uint8_t *a, const uint8_t *b, size_t n, ui
     vn_select_impl(out, a, b, n, choose_a);
 }
 
-int vn_llr_accumulate(const int64_t *agents, const int32_t *evidence, size_t n, int64_t *sums,
-                      int64_t *counts, size_t n_agents, int32_t lambda_max, int64_t max_count) {
+int vn_llr_accumulate(const int64_t *agents, const int32_t *evidence, size_t n,
+                      int64_t *accumulators, size_t n_agents, int32_t lambda_max,
+                      int64_t max_count) {
     if (lambda_max < 0) return VN_BAD_SHAPE;
-    return llr_accumulate_impl(agents, evidence, n, sums, counts, n_agents, lambda_max, max_count);
+    return llr_accumulate_impl(agents, evidence, n, accumulators, n_agents, lambda_max,
+                               max_count);
 }
 
 int vn_lower_median(const int64_t *values, size_t r, size_t n, int64_t *out) {

@@ -22,14 +22,17 @@ int vn_ct_equal(const uint8_t *a, const uint8_t *b, size_t n);
 /* out = choose_a ? a : b (choose_a is 0 or 1), n bytes. */
 void vn_ct_select(uint8_t *out, const uint8_t *a, const uint8_t *b, size_t n, uint32_t choose_a);
 
-/* For i < n: v = clamp(evidence[i], -lambda_max, lambda_max);
-   sums[agents[i]] += v; counts[agents[i]] += 1.
-   Returns 0, or VN_INDEX (1: some agent index outside 0..n_agents-1; nothing
-   is written), or-ed VN_COUNT_OVERFLOW (2: a count passed max_count) and
-   VN_SUM_OVERFLOW (4: a partial sum left int64); after an overflow the
-   buffers hold unspecified values. */
-int vn_llr_accumulate(const int64_t *agents, const int32_t *evidence, size_t n, int64_t *sums,
-                      int64_t *counts, size_t n_agents, int32_t lambda_max, int64_t max_count);
+/* For i < n: v = clamp(evidence[i], -lambda_max, lambda_max) and, with
+   a = agents[i], accumulators[2a] += 1 (the count) and accumulators[2a + 1]
+   += v (the sum): counts and sums interleaved, so each point touches one
+   cache line.  accumulators holds 2 * n_agents values.
+   Returns 0, or VN_INDEX (1: some agent index outside 0..n_agents-1; the
+   kernel stops there, nothing outside accumulators is written), or the or of VN_COUNT_OVERFLOW (2: a count reached max_count before
+   an addition) and VN_SUM_OVERFLOW (4: a partial sum left int64); after an
+   overflow the accumulators hold unspecified values. */
+int vn_llr_accumulate(const int64_t *agents, const int32_t *evidence, size_t n,
+                      int64_t *accumulators, size_t n_agents, int32_t lambda_max,
+                      int64_t max_count);
 
 /* values is replica-major, r rows of n: values[k * n + i] is replica k of
    agent i.  out[i] = the lower median (sorted[(r - 1) / 2]) of agent i's r

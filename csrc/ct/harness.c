@@ -82,8 +82,8 @@ static void check_kernels(void) {
     int (*ct_equal)(const uint8_t *, const uint8_t *, size_t) = need("vn_ct_equal");
     void (*ct_select)(uint8_t *, const uint8_t *, const uint8_t *, size_t, uint32_t) =
         need("vn_ct_select");
-    int (*llr)(const int64_t *, const int32_t *, size_t, int64_t *, int64_t *, size_t, int32_t,
-               int64_t) = need("vn_llr_accumulate");
+    int (*llr)(const int64_t *, const int32_t *, size_t, int64_t *, size_t, int32_t, int64_t) =
+        need("vn_llr_accumulate");
     int (*median)(const int64_t *, size_t, size_t, int64_t *) = need("vn_lower_median");
     int (*trimmed)(const int64_t *, size_t, size_t, size_t, int64_t *) = need("vn_trimmed_sum");
     int (*sprt)(const int64_t *, size_t, int64_t, int64_t, int64_t, int8_t *) =
@@ -120,26 +120,25 @@ static void check_kernels(void) {
     /* LLR accumulation: agent indices public, evidence secret; clamp hit
        both ways, and a sum overflow flagged */
     size_t n_agents = 37;
-    int64_t *agents = malloc(N * sizeof *agents), *sums = calloc(n_agents, 8),
-            *counts = calloc(n_agents, 8);
+    int64_t *agents = malloc(N * sizeof *agents), *acc = calloc(2 * n_agents, 8);
     int32_t *evidence = malloc(N * sizeof *evidence);
     for (size_t i = 0; i < N; i++) {
         agents[i] = (int64_t)(next_random() % n_agents);
         evidence[i] = (int32_t)next_random();
     }
     SECRET(evidence, N * sizeof *evidence);
-    int status = llr(agents, evidence, N, sums, counts, n_agents, 1 << 19, (int64_t)1 << 39);
-    declassify("llr sums", sums, n_agents * 8);
+    int status = llr(agents, evidence, N, acc, n_agents, 1 << 19, (int64_t)1 << 39);
+    declassify("llr accumulators", acc, 2 * n_agents * 8);
     VALGRIND_MAKE_MEM_DEFINED(&status, sizeof status); /* a status may be constant */
     if (status != 0) failures++;
-    sums[3] = INT64_MAX;
+    acc[2 * 3 + 1] = INT64_MAX; /* agent 3's sum: one more point overflows */
     agents[0] = 3;
     evidence[0] = 1000;
     SECRET(evidence, N * sizeof *evidence);
-    SECRET(sums, n_agents * 8);
-    status = llr(agents, evidence, 1, sums, counts, n_agents, 1 << 19, (int64_t)1 << 39);
-    VALGRIND_MAKE_MEM_DEFINED(&status, sizeof status); /* a status may be constant */
-    VALGRIND_MAKE_MEM_DEFINED(sums, n_agents * 8);
+    SECRET(acc, 2 * n_agents * 8);
+    status = llr(agents, evidence, 1, acc, n_agents, 1 << 19, (int64_t)1 << 39);
+    VALGRIND_MAKE_MEM_DEFINED(&status, sizeof status);
+    VALGRIND_MAKE_MEM_DEFINED(acc, 2 * n_agents * 8);
     if (status != 4) failures++;
 
     /* replica medians (r = 1, 3, 5, and a generic 7) and trimmed sums */
@@ -178,7 +177,7 @@ static void check_kernels(void) {
         if (codes[i] != expected) failures++;
     }
 
-    free(a), free(b), free(out), free(choice), free(agents), free(sums), free(counts);
+    free(a), free(b), free(out), free(choice), free(agents), free(acc);
     free(evidence), free(values), free(result), free(log_odds), free(codes);
 }
 

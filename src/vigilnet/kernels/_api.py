@@ -142,7 +142,7 @@ def _announce() -> None:
         warnings.warn(
             f"vigilnet.kernels: {_fallback_reason}; using the pure-Python reference",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of the public function
         )
         _fallback_reason = ""
 
@@ -253,7 +253,10 @@ def llr_accumulate(
     ``[-lambda_max, +lambda_max]`` (:func:`vigilnet.fixedpoint.clamp`) and
     added to that agent's sum, and the agent's count grows by one.  The
     optional ``counts`` and ``sums`` (length ``n_agents``) are the starting
-    accumulators; they are not modified: new arrays are returned.  Refuses an
+    accumulators; they are not modified.  The returned ``counts`` and
+    ``sums`` are the two columns of one ``(n_agents, 2)`` array (the kernel
+    keeps an agent's count and sum in one cache line), so they are strided
+    views: ``np.ascontiguousarray`` them where a contiguous array is needed.  Refuses an
     agent index outside ``0..n_agents-1``, a count beyond
     :data:`~vigilnet.fixedpoint.MAX_EVIDENCE_COUNT` and a partial sum outside
     int64.
@@ -267,27 +270,30 @@ def llr_accumulate(
     )
     size = _int("n_agents", n_agents, 0, _INT64_MAX)
     clamp_bound = _int("lambda_max", lambda_max, 1, LAMBDA_MAX_LIMIT)
-    start_counts = np.zeros(size, dtype=np.int64)
-    start_sums = np.zeros(size, dtype=np.int64)
-    for name, given, start in (("counts", counts, start_counts), ("sums", sums, start_sums)):
+    accumulators = np.zeros((size, 2), dtype=np.int64)
+    for column, name, given in ((0, "counts", counts), (1, "sums", sums)):
         if given is not None:
-            column = _array(name, given, np.int64, 1)
             ensure(
-                len(column) == size,
-                f"{name} must have length n_agents = {size}, got {len(column)}",
+                isinstance(given, np.ndarray) and given.dtype == np.int64 and given.ndim == 1,
+                f"{name} must be a one-dimensional int64 numpy array",
                 LocalProtocolError,
             )
-            start[:] = column
+            ensure(
+                len(given) == size,
+                f"{name} must have length n_agents = {size}, got {len(given)}",
+                LocalProtocolError,
+            )
+            accumulators[:, column] = given
     ensure(
-        bool(np.all((start_counts >= 0) & (start_counts <= MAX_EVIDENCE_COUNT))),
+        bool(np.all((accumulators[:, 0] >= 0) & (accumulators[:, 0] <= MAX_EVIDENCE_COUNT))),
         f"counts must lie in 0..{MAX_EVIDENCE_COUNT}",
         LocalProtocolError,
     )
     status = _impl().llr_accumulate(
-        agent_column, evidence_column, start_sums, start_counts, clamp_bound, MAX_EVIDENCE_COUNT
+        agent_column, evidence_column, accumulators, clamp_bound, MAX_EVIDENCE_COUNT
     )
     _overflow(status, "a partial sum")
-    return start_counts, start_sums
+    return accumulators[:, 0], accumulators[:, 1]
 
 
 def _rows(name: str, values: object) -> Any:

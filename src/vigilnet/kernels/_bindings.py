@@ -80,7 +80,7 @@ def ct_select(choose_a: int, a: bytes, b: bytes) -> bytes:
 
 
 def llr_accumulate(
-    agents: I64, evidence: I32, sums: I64, counts: I64, lambda_max: int, max_count: int
+    agents: I64, evidence: I32, accumulators: I64, lambda_max: int, max_count: int
 ) -> int:
     ffi = _ffi()
     return int(
@@ -88,9 +88,8 @@ def llr_accumulate(
             ffi.from_buffer("int64_t[]", agents),
             ffi.from_buffer("int32_t[]", evidence),
             len(agents),
-            ffi.from_buffer("int64_t[]", sums, require_writable=True),
-            ffi.from_buffer("int64_t[]", counts, require_writable=True),
-            len(sums),
+            ffi.from_buffer("int64_t[]", accumulators, require_writable=True),
+            accumulators.shape[0],
             lambda_max,
             max_count,
         )

@@ -57,29 +57,25 @@ def ct_select(choose_a: int, a: bytes, b: bytes) -> bytes:
 
 
 def llr_accumulate(
-    agents: I64,
-    evidence: I32,
-    sums: I64,
-    counts: I64,
-    lambda_max: int,
-    max_count: int,
+    agents: I64, evidence: I32, accumulators: I64, lambda_max: int, max_count: int
 ) -> int:
-    """Scatter-add in place; returns the status flags."""
-    n_agents = len(sums)
-    if any(not 0 <= int(a) < n_agents for a in agents.tolist()):
+    """Scatter-add in place into ``accumulators[agent] = (count, sum)``;
+    returns the status flags."""
+    n_agents = accumulators.shape[0]
+    if any(not 0 <= a < n_agents for a in agents.tolist()):
         return INDEX
     status = 0
-    total = sums.tolist()
-    count = counts.tolist()
+    count = accumulators[:, 0].tolist()
+    total = accumulators[:, 1].tolist()
     for agent, value in zip(agents.tolist(), evidence.tolist(), strict=True):
-        total[agent], moved = _wrap(total[agent] + clamp(value, lambda_max))
-        if moved:
-            status |= SUM_OVERFLOW
         if count[agent] >= max_count:
             status |= COUNT_OVERFLOW
         count[agent] += 1
-    sums[:] = total
-    counts[:] = count
+        total[agent], moved = _wrap(total[agent] + clamp(value, lambda_max))
+        if moved:
+            status |= SUM_OVERFLOW
+    accumulators[:, 0] = count
+    accumulators[:, 1] = total
     return status
 
 
