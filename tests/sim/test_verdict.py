@@ -76,12 +76,13 @@ def keys(run: RunResult) -> tuple[VerifyKey, ...]:
 
 
 def _provable(run: RunResult, epoch: int = 1) -> list[int]:
-    """Agents whose hub's summary is in the decided values of epochs 1..epoch."""
+    """Agents whose hub's summary is in the decided values of epochs 1..epoch
+    (their proofs verify without allow_hub_signed)."""
     out = []
     for agent in range(run.deployment.scenario.topology.agents):
         try:
-            verdict_proof(run, agent, epoch)
-        except ProofUnavailable:
+            verify_proof(verdict_proof(run, agent, epoch), _keys(run), THRESHOLDS)
+        except VerdictProofError:
             continue
         out.append(agent)
     return out
@@ -108,8 +109,10 @@ def test_proof_of_every_epoch_verifies_and_states_the_run_s_verdict(
     d = run.deployment
     epochs = d.scenario.epochs
     checked = 0
-    for agent in _provable(run, epochs):
-        fact = verify_proof(verdict_proof(run, agent, epochs), keys, THRESHOLDS)
+    for agent in range(d.scenario.topology.agents):
+        fact = verify_proof(
+            verdict_proof(run, agent, epochs), keys, THRESHOLDS, allow_hub_signed=True
+        )
         assert (fact.agent, fact.epoch, len(fact.links)) == (agent, epochs, epochs)
         # the proven verdict is the one the run reached
         assert (fact.verdict is Verdict.FLAGGED) == bool(run.flagged[agent])
@@ -121,16 +124,34 @@ def test_proof_of_every_epoch_verifies_and_states_the_run_s_verdict(
                 int(combined.counts[at]),
                 int(combined.llr_sums[at]),
             )
+        # an epoch is decided-bound exactly when the hub's summary is in the value
+        for link in fact.links:
+            value = d.decisions[min(k for k in d.decisions if k[0] == link.epoch)].value
+            assert link.decided == any(s.hub == link.hub for s in value.summaries)
         checked += 1
-    assert checked >= 4  # a hub's subtree is provable where all 3 values embed its root
+    assert checked == 20
 
 
-def test_the_hub_left_out_of_the_decided_value_gives_no_proof(run: RunResult) -> None:
-    # the proposer embeds the q = 4 lowest hubs' summaries: hub 4's agents
-    unprovable = sorted(set(range(20)) - set(_provable(run)))
-    assert unprovable == [16, 17, 18, 19]
-    with pytest.raises(ProofUnavailable, match="hub 4's summary is not in the decided value"):
-        verdict_proof(run, 16, 1)
+def test_a_hub_left_out_of_the_decided_value_is_bound_by_its_own_signature(
+    run: RunResult, keys: tuple[VerifyKey, ...]
+) -> None:
+    # epoch 1's value embeds the q = 4 lowest hubs' summaries: not hub 4's
+    assert sorted(set(range(20)) - set(_provable(run))) == [16, 17, 18, 19]
+    proof = verdict_proof(run, 16, 1)
+    with pytest.raises(VerdictProofError, match="hub 4's root is bound by its own signature only"):
+        verify_proof(proof, keys, THRESHOLDS)
+    fact = verify_proof(proof, keys, THRESHOLDS, allow_hub_signed=True)
+    assert [link.decided for link in fact.links] == [False]
+    assert any(line.startswith("WEAKER:") for line in fact.lines())
+    # own_summary where the hub is in the value, or missing where it is not
+    body = json.loads(proof)
+    body["epochs"][0]["own_summary"] = None
+    with pytest.raises(VerdictProofError, match="not in the decided value"):
+        verify_proof(canonical_json(body), keys, THRESHOLDS, allow_hub_signed=True)
+    decided = json.loads(verdict_proof(run, 0, 1))
+    decided["epochs"][0]["own_summary"] = json.loads(proof)["epochs"][0]["own_summary"]
+    with pytest.raises(VerdictProofError, match="own_summary given"):
+        verify_proof(canonical_json(decided), keys, THRESHOLDS, allow_hub_signed=True)
 
 
 def test_a_proof_for_another_agent_or_epoch_is_refused(
@@ -243,15 +264,24 @@ def _changed(value: Any) -> list[Any]:
     raise AssertionError(value)
 
 
+@pytest.mark.parametrize("hub_signed", [False, True], ids=["decided", "hub-signed"])
 def test_every_field_changed_is_refused_by_a_check(
-    run: RunResult, keys: tuple[VerifyKey, ...], flagged: tuple[int, bytes]
+    run: RunResult, keys: tuple[VerifyKey, ...], flagged: tuple[int, bytes], hub_signed: bool
 ) -> None:
-    """A proof of two epochs: every scalar changed (+1, -1; a hex string's
-    first digit, or two more digits), every list shortened by one, every
-    object with a key removed: each, re-serialised canonically, is refused
-    by a check (never by the form rule, never accepted)."""
+    """A proof of two epochs bound by the decisions (and one of an agent of
+    hub 4, bound by hub 4's own summary, accepted with allow_hub_signed):
+    every scalar changed (+1, -1; a hex string's first digit, or two more
+    digits), every list shortened by one, every object with a key removed:
+    each, re-serialised canonically, is refused by a check (never by the
+    form rule, never accepted)."""
     agent, _ = flagged
-    body = json.loads(verdict_proof(run, agent, 2))
+    proof = verdict_proof(run, 16, 1) if hub_signed else verdict_proof(run, agent, 2)
+    body = json.loads(proof)
+
+    def verify_proof(data: bytes, keys: tuple[VerifyKey, ...], t: SprtThresholds) -> object:
+        return _verdict.verify_proof(data, keys, t, allow_hub_signed=hub_signed)
+
+    verify_proof(proof, keys, THRESHOLDS)  # the unchanged proof verifies
     tried = 0
     for path, value in _leaves(body):
         if not path:

@@ -72,10 +72,14 @@ format is a protocol artefact and moves to a package of its own
 beside its one producer, the simulator, for now: a new package is a change
 to ``pyproject.toml``'s package list, and one emitter does not justify it.
 
-Only an entry whose hub's summary is in the decided value can be proven:
-the proposer embeds ``q`` of the ``N`` summaries (the ``q`` lowest hubs'
-when it has all), so at ``N = 5`` one hub's subtree has no decided root in
-an honest epoch and its agents get no proof (:class:`ProofUnavailable`).
+The decided value embeds ``q`` of the ``N`` summaries (the first ``q`` the
+proposer holds, the lowest hubs' if it holds more), so in an honest epoch
+at ``N = 5`` at least one hub's root is not decided.  An entry under such a
+hub is bound by that hub's own signed summary (``own_summary``, checked by
+:func:`~vigilnet.protocols.sdbc.check_signature`): one hub's word, not the
+decision.  The verifier refuses such a link unless told to accept it
+(``allow_hub_signed``; ``--allow-hub-signed``), and the fact says which
+epochs are bound how.
 """
 
 from __future__ import annotations
@@ -391,6 +395,8 @@ class EpochLink:
     hub: int
     round: int
     signers: tuple[int, ...]
+    #: the hub's root is in the decided value (else: its own signature only)
+    decided: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -425,16 +431,27 @@ class VerdictFact:
             f"log-odds in fixed point, 2**16 = 1",
         ]
         for link in self.links:
+            bound = (
+                f"hub {link.hub} -> decided in round {link.round}"
+                if link.decided
+                else f"hub {link.hub}'s own signed summary ONLY (not in the value decided "
+                f"in round {link.round})"
+            )
             out.append(
                 f"  epoch {link.epoch}: entry (count {link.count}, llr {link.llr_sum}), "
-                f"log-odds {link.log_odds}; regional node {link.regional} -> hub {link.hub} -> "
-                f"decided in round {link.round}, precommits of hubs "
-                f"{','.join(map(str, link.signers))}"
+                f"log-odds {link.log_odds}; regional node {link.regional} -> {bound}, "
+                f"precommits of hubs {','.join(map(str, link.signers))}"
             )
+        decided = sum(link.decided for link in self.links)
         out.append(
             f"bound by: {len(self.links)} decision certificate(s) of the {self.hubs} pinned hub "
             f"keys (quorum {self.quorum}), hub-signed roots, and hashes only below them"
         )
+        if decided < len(self.links):
+            out.append(
+                f"WEAKER: in {len(self.links) - decided} epoch(s) the hub root is bound by "
+                "one hub's signature, not by the decision"
+            )
         out.append(
             f"signed but not certified by the hubs: {len(self.monitor_keys)} monitor keys and "
             f"{len(self.regional_keys)} regional key(s) carried in the proof"
@@ -470,6 +487,7 @@ _EPOCH_KEYS: Final = {
     "precommits",
     "summaries",
     "hub",
+    "own_summary",
     "hub_inputs",
     "regional_in_hub",
     "regional",
@@ -555,9 +573,37 @@ def _epoch(
     # the hub's root in the decided value
     hub = _int(d["hub"], f"{where}.hub", 0, config.n - 1)
     found = [s for s in value.summaries if s.hub == hub]
-    if not found:
-        raise _fail(f"{where}: hub {hub}'s summary is not in the decided value")
-    words = found[0].values
+    own = d["own_summary"]
+    if own is None:
+        if not found:
+            raise _fail(f"{where}: hub {hub}'s summary is not in the decided value")
+        words = found[0].values
+    else:
+        # the value embeds q of the N summaries: hub h's root is then bound
+        # by h's own signed summary alone (present only when it must be)
+        if found:
+            raise _fail(f"{where}: own_summary given, but hub {hub} is in the decided value")
+        o = _obj(own, {"values", "next_threshold", "signature"}, f"{where}.own_summary")
+        nt = o["next_threshold"]
+        signed = sdbc.EpochSummary(
+            epoch=epoch,
+            config_hash=config.config_hash,
+            hub=hub,
+            values=tuple(
+                _int(v, f"{where}.own_summary.values", -(1 << 63), (1 << 63) - 1)
+                for v in _list(o["values"], f"{where}.own_summary.values", config.summary_width)
+            ),
+            signature=_hex(o["signature"], 64, f"{where}.own_summary.signature"),
+            next_threshold=None
+            if nt is None
+            else _fraction(nt, f"{where}.own_summary.next_threshold"),
+        )
+        try:
+            sdbc.check_summary_content(config, signed)
+            sdbc.check_signature(config, signed)
+        except sdbc.BadMessage as exc:
+            raise _fail(f"{where}: hub {hub}'s own summary refused: {exc}") from None
+        words = signed.values
     if len(words) != 3 + ROOT_WORDS:
         raise _fail(f"{where}: the summary layout is not (3 totals, {ROOT_WORDS} root words)")
     try:
@@ -695,6 +741,7 @@ def _epoch(
         hub=hub,
         round=rnd,
         signers=tuple(signers),
+        decided=own is None,
     )
     return link, opening.llr_sum
 
@@ -706,13 +753,16 @@ def verify_proof(
     *,
     agent: int | None = None,
     epoch: int | None = None,
+    allow_hub_signed: bool = False,
 ) -> VerdictFact:
     """Verify a proof file's bytes against the pinned ``hub_keys``; return
     the fact it proves or raise :class:`VerdictProofError` saying why not
     (whatever the file holds, nothing else is raised).  With ``agent`` /
-    ``epoch``, a proof about another agent or epoch is refused."""
+    ``epoch``, a proof about another agent or epoch is refused.  An epoch
+    whose hub root is bound by that hub's own signed summary, not by the
+    decided value, is refused unless ``allow_hub_signed``."""
     try:
-        return _verify(data, hub_keys, thresholds, agent, epoch)
+        return _verify(data, hub_keys, thresholds, agent, epoch, allow_hub_signed)
     except VerdictProofError:
         raise
     except (RemoteProtocolError, LocalProtocolError) as exc:
@@ -726,6 +776,7 @@ def _verify(
     thresholds: SprtThresholds,
     agent: int | None,
     epoch: int | None,
+    allow_hub_signed: bool,
 ) -> VerdictFact:
     top = _obj(
         _parse(data, "verdict proof"),
@@ -765,8 +816,14 @@ def _verify(
                 hub=link.hub,
                 round=link.round,
                 signers=link.signers,
+                decided=link.decided,
             )
         )
+        if not (link.decided or allow_hub_signed):
+            raise _fail(
+                f"epochs[{k - 1}]: hub {link.hub}'s root is bound by its own signature only, "
+                "not by the decision (accept such links with allow_hub_signed)"
+            )
         if flagged_at is None and log_odds >= thresholds.upper:
             flagged_at = k
     verdict = Verdict.FLAGGED if flagged_at is not None else thresholds.verdict(log_odds)
@@ -806,11 +863,27 @@ def _epoch_json(result: RunResult, agent: int, epoch: int) -> dict[str, Any]:
         raise ProofUnavailable(f"epoch {epoch} was not decided")
     decide = decided[0]
     value, cert = decide.value, decide.certificate
+    own: dict[str, Any] | None = None
     if all(s.hub != h for s in value.summaries):
-        raise ProofUnavailable(
-            f"epoch {epoch}: hub {h}'s summary is not in the decided value "
-            f"(it embeds hubs {[s.hub for s in value.summaries]})"
-        )
+        mine = [
+            x
+            for hub, _event, _outputs, state in d.sdbc_steps
+            if hub == h and state.epoch == epoch
+            for x in state.summaries
+            if x.hub == h
+        ]
+        if not mine:
+            raise ProofUnavailable(
+                f"epoch {epoch}: hub {h}'s summary is neither in the decided value "
+                f"(it embeds hubs {[s.hub for s in value.summaries]}) nor recorded"
+            )
+        own = {
+            "values": list(mine[0].values),
+            "next_threshold": None
+            if mine[0].next_threshold is None
+            else _frac_json(mine[0].next_threshold),
+            "signature": mine[0].signature.hex(),
+        }
     node_id = _REGIONAL_BASE + g
     children = [c for c, _, _ in hc.accepted]
     if node_id not in children:
@@ -837,6 +910,7 @@ def _epoch_json(result: RunResult, agent: int, epoch: int) -> dict[str, Any]:
             for s in value.summaries
         ],
         "hub": h,
+        "own_summary": own,
         "hub_inputs": {"size": hc.inputs.root.size, "hash": hc.inputs.root.hash.hex()},
         "regional_in_hub": _path_json(hc.inputs.inclusion_proof(index)),
         "regional": {

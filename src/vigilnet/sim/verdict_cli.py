@@ -52,6 +52,11 @@ def verdict() -> None:
 @click.option("--beta", default="1/100", show_default=True, help="SPRT false-negative rate")
 @click.option("--agent", type=click.IntRange(min=0), help="refuse a proof about another agent")
 @click.option("--epoch", type=click.IntRange(min=1), help="refuse a proof about another epoch")
+@click.option(
+    "--allow-hub-signed",
+    is_flag=True,
+    help="accept epochs whose hub root is bound by that hub's own signature, not the decision",
+)
 def verify(
     proof: Path,
     hub_keys_path: Path,
@@ -59,6 +64,7 @@ def verify(
     beta: str,
     agent: int | None,
     epoch: int | None,
+    allow_hub_signed: bool,
 ) -> None:
     """Verify PROOF against the pinned hub keys; print the verdict it proves
     (exit 0) or why it is refused (exit 1)."""
@@ -74,7 +80,12 @@ def verify(
     try:
         keys = read_hub_keys(_read(hub_keys_path, "hub-keys file", 1 << 20))
         fact = verify_proof(
-            _read(proof, "proof", MAX_PROOF_BYTES), keys, thresholds, agent=agent, epoch=epoch
+            _read(proof, "proof", MAX_PROOF_BYTES),
+            keys,
+            thresholds,
+            agent=agent,
+            epoch=epoch,
+            allow_hub_signed=allow_hub_signed,
         )
     except VerdictProofError as exc:
         click.echo(f"REFUSED: {proof}: {exc}", err=True)
