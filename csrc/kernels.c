@@ -333,7 +333,9 @@ VN_AVX2 static int sprt_classify_avx2(const int64_t *llr, size_t n, int64_t prio
 
 /* ---------------------------------------------------- LLR accumulation */
 
-#define VN_PREFETCH 16
+#ifndef VN_PREFETCH
+#define VN_PREFETCH 32 /* points ahead: the best of 8, 16, 32, 64 here */
+#endif
 #if defined(__GNUC__)
 #define VN_PREFETCH_WRITE(p) __builtin_prefetch((p), 1)
 #else

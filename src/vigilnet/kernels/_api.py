@@ -283,12 +283,13 @@ def llr_accumulate(
                 f"{name} must have length n_agents = {size}, got {len(given)}",
                 LocalProtocolError,
             )
+            if column == 0:
+                ensure(
+                    bool(np.all((given >= 0) & (given <= MAX_EVIDENCE_COUNT))),
+                    f"counts must lie in 0..{MAX_EVIDENCE_COUNT}",
+                    LocalProtocolError,
+                )
             accumulators[:, column] = given
-    ensure(
-        bool(np.all((accumulators[:, 0] >= 0) & (accumulators[:, 0] <= MAX_EVIDENCE_COUNT))),
-        f"counts must lie in 0..{MAX_EVIDENCE_COUNT}",
-        LocalProtocolError,
-    )
     status = _impl().llr_accumulate(
         agent_column, evidence_column, accumulators, clamp_bound, MAX_EVIDENCE_COUNT
     )
