@@ -403,6 +403,13 @@ def test_cli_verifies_and_refuses(
         ],
     )
     assert other.exit_code == 1 and f"not {agent + 1}" in other.output
+    weak = tmp_path / "weak.json"
+    weak.write_bytes(verdict_proof(run, 16, 1))  # hub 4: not in epoch 1's value
+    args = ["verdict", "verify", str(weak), "--hub-keys", str(keys_file)]
+    strict = CliRunner().invoke(main, args)
+    assert strict.exit_code == 1 and "own signature only" in strict.output
+    allowed = CliRunner().invoke(main, [*args, "--allow-hub-signed"])
+    assert allowed.exit_code == 0 and "\nWEAKER: in 1 epoch(s)" in allowed.output
     missing = CliRunner().invoke(main, ["verdict", "verify", str(paths[0])])
     assert missing.exit_code == 2  # --hub-keys is required: no proof verifies without a pin
 
