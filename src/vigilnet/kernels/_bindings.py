@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from vigilnet.errors import UnavailableError, ensure
+
 __all__ = [
     "active_path",
     "cpu_has_avx2",
@@ -44,12 +46,12 @@ except ImportError as exc:
 
 
 def _lib() -> Any:
-    assert native is not None, "the C kernels are not built"
+    ensure(native is not None, f"the C kernels are not built ({import_error})", UnavailableError)
     return native.lib
 
 
 def _ffi() -> Any:
-    assert native is not None, "the C kernels are not built"
+    ensure(native is not None, f"the C kernels are not built ({import_error})", UnavailableError)
     return native.ffi
 
 
