@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,3 +149,19 @@ def test_avx2_unavailable_is_refused_cleanly() -> None:
         pytest.skip("this CPU has AVX2")
     with pytest.raises(UnavailableError):
         kernels.select_backend("avx2")
+
+
+def test_cpu_detection_agrees_with_the_kernel_of_this_machine() -> None:
+    if _bindings.native is None:
+        pytest.skip(f"the C kernels are not built: {_bindings.import_error}")
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("no /proc/cpuinfo to compare with")
+    flags = {
+        flag
+        for line in cpuinfo.read_text().splitlines()
+        if line.startswith("flags")
+        for flag in line.split(":", 1)[1].split()
+    }
+    assert _bindings.cpu_has_avx2() == ("avx2" in flags)
+    assert ("avx2" in kernels.available_backends()) == ("avx2" in flags)
