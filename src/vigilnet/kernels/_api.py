@@ -256,10 +256,10 @@ def llr_accumulate(
     accumulators; they are not modified.  The returned ``counts`` and
     ``sums`` are the two columns of one ``(n_agents, 2)`` array (the kernel
     keeps an agent's count and sum in one cache line), so they are strided
-    views: ``np.ascontiguousarray`` them where a contiguous array is needed.  Refuses an
-    agent index outside ``0..n_agents-1``, a count beyond
+    views: ``np.ascontiguousarray`` them where a contiguous array is needed.
+    Refuses an agent index outside ``0..n_agents-1``, a count beyond
     :data:`~vigilnet.fixedpoint.MAX_EVIDENCE_COUNT` and a partial sum outside
-    int64.
+    int64; a refusal returns nothing, and the inputs are never modified.
     """
     agent_column = _array("agents", agents, np.int64, 1)
     evidence_column = _array("evidence", evidence, np.int32, 1)
