@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from tests.sim._small import partitioned, small
-from vigilnet.sim._deployment import REGIONAL_BASE, RunResult, _counted, run_deployment
+from vigilnet.sim._deployment import (
+    REGIONAL_BASE,
+    RunResult,
+    _counted,
+    _started,
+    run_deployment,
+)
 from vigilnet.sim._report import make_report, report_json
 from vigilnet.sim._scenario import Link, ScenarioError, load_scenario
 
@@ -214,6 +220,8 @@ def test_a_partition_cuts_the_continent_off_and_the_rest_decides() -> None:
     # heal (SDBC has no catch-up of a decided epoch), so it decides no later
     # epoch either; the report's share of epochs decided shows it.
     assert report["consensus"]["epochs_decided"] == 1
+    # ... so an attack scored later does not count hub 1's stuck epochs again
+    assert _started(result.simulator, 5, 4) == {0, 2, 3, 4}
 
 
 # -- the embedded scenario, and determinism ---------------------------------------------

@@ -866,6 +866,16 @@ def build(
     return d, sim
 
 
+def _started(sim: Simulator, hubs: int, epoch: int) -> frozenset[int]:
+    """The hubs whose SDBC node is in ``epoch`` (not stuck in an earlier one)."""
+    out = set()
+    for h in range(hubs):
+        node = cast(_Aggregator, sim.drivers[f"hub-{h}"]).hub
+        if node is not None and node.epoch == epoch:
+            out.add(h)
+    return frozenset(out)
+
+
 def _counted(d: Deployment, epoch: int) -> frozenset[int]:
     """The regionals whose entries of ``epoch`` the judge counts: admitted
     by their hub that epoch, and not caught with proof by its end."""
@@ -1044,7 +1054,8 @@ def run_deployment(
             before = flagged.copy()
             flagged |= log_odds >= thresholds.upper
             d.meter.tier = "invariants"
-            score_epoch(d, epoch, counted, _partitioned(d, epoch))
+            started = _started(sim, topo.hubs, epoch)
+            score_epoch(d, epoch, counted, _partitioned(d, epoch), started)
             invariants.check_epoch(epoch, hits, before, flagged)
             _heal(d, sim, epoch, hits)
             if progress is not None:

@@ -268,7 +268,13 @@ class ByzantineHub(_Aggregator):
 # Scoring
 
 
-def score_epoch(d: Deployment, epoch: int, counted: frozenset[int], partitioned: bool) -> None:
+def score_epoch(
+    d: Deployment,
+    epoch: int,
+    counted: frozenset[int],
+    partitioned: bool,
+    started: frozenset[int],
+) -> None:
     """Decide whether each attempt of ``epoch`` succeeded.
 
     An attempt succeeds when a hostile message of it was *accepted and
@@ -283,7 +289,8 @@ def score_epoch(d: Deployment, epoch: int, counted: frozenset[int], partitioned:
       later counts its entries;
     * a hub's: two honest hubs decided differently, an honest hub decided a
       value that fails ``valid(v)``, or (outside a partition) some honest
-      hub did not decide the epoch.
+      hub that started SDBC for the epoch (``started``) did not decide it; a
+      hub still stuck in an earlier epoch is not a new loss of this one.
     """
     topo = d.scenario.topology
     r = topo.replicas
@@ -307,7 +314,9 @@ def score_epoch(d: Deployment, epoch: int, counted: frozenset[int], partitioned:
             honest = [h for h in range(topo.hubs) if d.honest(f"hub-{h}")]
             decided = [d.decisions[(epoch, h)] for h in honest if (epoch, h) in d.decisions]
             disagree = len({x.value.value_hash for x in decided}) > 1
-            undecided = len(decided) < len(honest) and not partitioned
+            undecided = not partitioned and any(
+                (epoch, h) not in d.decisions for h in honest if h in started
+            )
             invalid = False
             for x in decided:
                 try:

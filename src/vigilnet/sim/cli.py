@@ -102,7 +102,7 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
         title=f"vigilnet simulate: {sweep['scenario']}, {sweep['runs']} seeds "
         f"{sweep['seeds'][0]}..{sweep['seeds'][-1]} (wall {wall_s:.1f} s, not in JSON)"
     )
-    for col in ("rate", "k / n", "rate", "Wilson 95%", "Clopper-Pearson 95%"):
+    for col in ("what", "k / n", "rate", "Wilson 95%", "Clopper-Pearson 95%"):
         table.add_column(col)
     rates = sweep["rates"]
     rows = [
