@@ -220,6 +220,8 @@ def test_a_partition_cuts_the_continent_off_and_the_rest_decides() -> None:
     # heal (SDBC has no catch-up of a decided epoch), so it decides no later
     # epoch either; the report's share of epochs decided shows it.
     assert report["consensus"]["epochs_decided"] == 1
+    assert report["consensus"]["epochs_decided_by_quorum"] == 4
+    assert report["consensus"]["hub_epochs_decided"] == 5 + 3 * 4
     # ... so an attack scored later does not count hub 1's stuck epochs again
     assert _started(result.simulator, 5, 4) == {0, 2, 3, 4}
 

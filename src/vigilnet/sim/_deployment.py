@@ -944,7 +944,7 @@ def _heal(d: Deployment, sim: Simulator, epoch: int, hits: npt.NDArray[np.int32]
             hub.state,
             reputations=tuple((c, held.get(c, policy.new())) for c in sorted(children)),
         )
-        host_record(sim, "conviction", regional=name, standby=standby, epoch=epoch)
+        _note(sim, "conviction", regional=name, standby=standby, epoch=epoch)
     for incident in d.incidents:
         if not incident.open:
             continue
@@ -957,7 +957,8 @@ def _heal(d: Deployment, sim: Simulator, epoch: int, hits: npt.NDArray[np.int32]
         incident.agent_epochs_unmonitored += int(missing.size)
 
 
-def host_record(sim: Simulator, kind: str, **fields: Any) -> None:
+def _note(sim: Simulator, kind: str, **fields: Any) -> None:
+    """An event of the deployment itself (not of a node) for the event log."""
     sim.observations.append(
         Observation(time_us=sim.now_us, node="deployment", kind=kind, fields=fields)
     )

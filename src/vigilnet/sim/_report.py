@@ -192,6 +192,10 @@ def make_report(result: RunResult) -> dict[str, Any]:
             "quorum": d.hub_config.quorum,
             "epochs_decided": decided,
             "share_decided": ratio(decided, s.epochs),
+            "epochs_decided_by_quorum": sum(
+                1 for row in rows if row["agreement"] and row["hubs_decided"] >= d.hub_config.quorum
+            ),
+            "hub_epochs_decided": sum(row["hubs_decided"] for row in rows),
             "agreement": agreement,
             "roots_bound": bound,
             "roots_mismatched": mismatched,

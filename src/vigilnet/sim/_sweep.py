@@ -73,6 +73,9 @@ def run_one(scenario: Scenario) -> dict[str, Any]:
         ],
         "epochs": report["scenario"]["epochs"],
         "epochs_decided": c["epochs_decided"],
+        "epochs_decided_by_quorum": c["epochs_decided_by_quorum"],
+        "hub_epochs_decided": c["hub_epochs_decided"],
+        "hub_epochs": report["scenario"]["epochs"] * report["scenario"]["hubs"],
         "true_positives": k["true_positives"],
         "false_positives": k["false_positives"],
         "false_negatives": k["false_negatives"],
@@ -132,6 +135,10 @@ def run_seeds(scenario: Scenario, k: int, workers: int | None = None) -> dict[st
             ),
             "byzantine_detection_by_tier": tiers,
             "epochs_decided": interval_json(total("epochs_decided"), total("epochs")),
+            "epochs_decided_by_quorum": interval_json(
+                total("epochs_decided_by_quorum"), total("epochs")
+            ),
+            "hub_epochs_decided": interval_json(total("hub_epochs_decided"), total("hub_epochs")),
             "precision": interval_json(tp, tp + fp),
             "recall": interval_json(tp, tp + fn),
         },

@@ -111,6 +111,8 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
             "attack_success",
             "byzantine_detection",
             "epochs_decided",
+            "epochs_decided_by_quorum",
+            "hub_epochs_decided",
             "precision",
             "recall",
         )
