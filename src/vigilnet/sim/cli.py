@@ -103,7 +103,7 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
         f"{sweep['seeds'][0]}..{sweep['seeds'][-1]} (wall {wall_s:.1f} s, not in JSON)"
     )
     for col in ("what", "k / n", "rate", "Wilson 95%", "Clopper-Pearson 95%"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=True)
     rates = sweep["rates"]
     rows = [
         (name, rates[name])
