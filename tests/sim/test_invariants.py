@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from tests.sim._small import small
+from vigilnet.cli import main
 from vigilnet.protocols import shap
 from vigilnet.protocols.shap import _state as shap_state
 from vigilnet.sim._deployment import Detection, RunResult, run_deployment
@@ -177,3 +180,18 @@ def test_each_check_stops_what_it_names(honest: RunResult) -> None:
         _check(honest)
     finally:
         d.alarms.pop()
+
+
+def test_the_cli_prints_the_stop_and_fails(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        '[scenario]\nname = "bad"\nseed = 11\nepochs = 2\n'
+        "[topology]\nagents = 600\nagents_per_site = 200\nsites_per_regional = 3\n"
+        '[faults]\nbyzantine_hubs = [1]\nhub_attack = "bad_value"\n',
+        encoding="utf-8",
+    )
+    with mock.patch("vigilnet.protocols.sdbc._state._valid", lambda s, v: True):
+        out = CliRunner().invoke(main, ["simulate", "--scenario-file", str(path)])
+    assert out.exit_code != 0
+    assert "invariant Validity violated: seed 11, epoch 1" in out.output
+    assert "recorded events" in out.output
