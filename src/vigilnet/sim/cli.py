@@ -128,7 +128,8 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
             _pair(v["wilson95"]),
             _pair(v["clopper_pearson95"]),
         )
-    Console().print(table)
+    console = Console()
+    Console(width=max(console.width, 112)).print(table)
     click.echo(
         f"runs stopped by invariants: {sweep['runs_stopped_by_invariants']}; "
         f"false convictions: {sweep['false_convictions']}; "
