@@ -333,3 +333,126 @@ def test_consistency_refusals_name_the_bad_argument() -> None:
     ) as caught:
         judge(0, upper=5, lower=0, margin=0)
     assert type(caught.value) is LocalProtocolError
+
+
+# -- protocols/sscr/_crdt.py -----------------------------------------------------
+
+
+def _crdt_refusals() -> list[tuple[Callable[[], object], str]]:
+    from vigilnet.evidence import EvidenceStats
+    from vigilnet.protocols.sscr import Conviction, ConvictionSet, EvidenceState, SourceEntry
+
+    one = SourceEntry(sequence=1, stats=EvidenceStats(count=1, llr_sum=5))
+    two = SourceEntry(sequence=2, stats=EvidenceStats(count=2, llr_sum=9))
+    c_a = Conviction(agent="x", source="a", lower=one, higher=two)
+    c_b = Conviction(agent="x", source="b", lower=one, higher=two)
+    return [
+        (
+            lambda: SourceEntry(sequence=0, stats=one.stats),
+            "sequence must be an integer >= 1, got 0",
+        ),
+        (lambda: SourceEntry(sequence=1, stats=(1, 5)), "stats must be EvidenceStats"),  # type: ignore[arg-type]
+        (
+            lambda: SourceEntry(sequence=1, stats=one.stats, signature="ab"),  # type: ignore[arg-type]
+            "signature must be bytes",
+        ),
+        (lambda: EvidenceState(rows={}), "rows must be a HashTrieMap"),  # type: ignore[arg-type]
+        (lambda: EvidenceState.of({("x", "a", "b"): one}), "keys are (agent, source)"),  # type: ignore[dict-item]
+        (lambda: EvidenceState.of([("x", one)]), "keys are (agent, source)"),  # type: ignore[list-item]
+        (lambda: EvidenceState.of({("", "a"): one}), "agent must be a non-empty str"),
+        (lambda: EvidenceState.of({("x", ""): one}), "source must be a non-empty str"),
+        (lambda: EvidenceState.of({("x", "a"): one.stats}), "entries hold SourceEntry"),  # type: ignore[dict-item]
+        (
+            lambda: Conviction(agent="", source="a", lower=one, higher=two),
+            "agent must be a non-empty str",
+        ),
+        (
+            lambda: Conviction(agent="x", source=3, lower=one, higher=two),
+            "source must be a non-empty str",
+        ),  # type: ignore[arg-type]
+        (
+            lambda: Conviction(agent="x", source="a", lower=one, higher=two.stats),  # type: ignore[arg-type]
+            "a conviction holds two SourceEntry",
+        ),
+        (
+            lambda: Conviction(agent="x", source="a", lower=one.stats, higher=two),  # type: ignore[arg-type]
+            "a conviction holds two SourceEntry",
+        ),
+        (
+            lambda: Conviction(agent="x", source="a", lower=two, higher=one),
+            "a conviction's lower entry must come before its higher one",
+        ),
+        (
+            # equal entry keys are not an order either (a `<=` mutant)
+            lambda: Conviction(agent="x", source="a", lower=one, higher=one),
+            "a conviction's lower entry must come before its higher one",
+        ),
+        (
+            lambda: ConvictionSet(convictions=(("b", c_b), ("a", c_a))),
+            "convictions must be sorted by source without repeats",
+        ),
+        (
+            lambda: ConvictionSet(convictions=(("a", c_a), ("a", c_a))),
+            "convictions must be sorted by source without repeats",
+        ),
+        (
+            lambda: ConvictionSet(convictions=(("a", c_b),)),
+            "each conviction is filed under its own source",
+        ),
+        (
+            lambda: ConvictionSet(convictions=(("a", one),)),  # type: ignore[arg-type]
+            "each conviction is filed under its own source",
+        ),
+        (
+            lambda: SourceEntry(sequence=True, stats=one.stats),
+            "sequence must be an integer >= 1, got True",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("index", range(20))
+def test_crdt_refusals_name_what_is_wrong(index: int) -> None:
+    call, message = _crdt_refusals()[index]
+    with pytest.raises(LocalProtocolError, match=f"^{re.escape(message)}$") as caught:
+        call()
+    assert type(caught.value) is LocalProtocolError
+
+
+def test_evidence_states_of_equal_size_and_other_rows_differ() -> None:
+    from vigilnet.evidence import EvidenceStats
+    from vigilnet.protocols.sscr import EvidenceState, SourceEntry
+
+    entry = SourceEntry(sequence=1, stats=EvidenceStats(count=1, llr_sum=5))
+    left = EvidenceState.of({("x", "a"): entry})
+    right = EvidenceState.of({("y", "a"): entry})
+    assert len(left) == len(right) == 1
+    assert left != right
+    assert left == EvidenceState.of([(("x", "a"), entry)])
+
+
+def test_an_equivocation_names_the_entry_merge_keeps_whichever_side_holds_it() -> None:
+    from vigilnet.evidence import EvidenceStats
+    from vigilnet.protocols.sscr import EvidenceState, SourceEntry, equivocations, merge
+
+    low = SourceEntry(sequence=3, stats=EvidenceStats(count=3, llr_sum=1))
+    high = SourceEntry(sequence=3, stats=EvidenceStats(count=3, llr_sum=7))
+    a = EvidenceState.of({("x", "s"): low})
+    b = EvidenceState.of({("x", "s"): high})
+    for left, right in ((a, b), (b, a)):
+        (found,) = equivocations(left, right)
+        assert (found.kept, found.dropped) == (high.stats, low.stats)
+        assert merge(left, right).get("x", "s") == high
+
+
+def test_equivocations_are_listed_by_agent_then_source() -> None:
+    from vigilnet.evidence import EvidenceStats
+    from vigilnet.protocols.sscr import EvidenceState, SourceEntry, equivocations
+
+    def entry(llr: int) -> SourceEntry:
+        return SourceEntry(sequence=1, stats=EvidenceStats(count=1, llr_sum=llr))
+
+    keys = [(f"agent-{i:02d}", source) for i in reversed(range(40)) for source in ("t", "s")]
+    left = EvidenceState.of({key: entry(1) for key in keys})
+    right = EvidenceState.of({key: entry(2) for key in keys})
+    found = equivocations(left, right)
+    assert [(e.agent, e.source) for e in found] == sorted(keys)
