@@ -35,17 +35,25 @@ Scope choices (each explicit, each in ``spec/README.md``):
   never injects is silent (the "stalled" witness needs that);
 * the network is the message sets: a correct hub may act on any message
   already sent, at any time, or never (the model has no delivery order);
-* time: the timeouts are enabled whenever their guard holds (safety only).
+* time: the timeouts are enabled whenever their guard holds (safety only);
+* the summary exchange is not modelled: a correct proposer can always
+  propose.  ``ProposerMayStall`` (TRUE only in ``n4f1stall``) lets it time
+  out instead, while it has not proposed, and prevote nil, as the
+  implementation's proposer does when it holds fewer than ``Q`` summaries
+  (``OnTimeoutPropose``; trace validation maps onto the model with it).
 
 Properties: see :data:`PROPERTY_NAMES`; each always-property is paired with a
 witness.  Configurations (:data:`CONFIGS`): ``n4f1`` (rounds 0..1, every
 property), ``n5f1`` (round 0, every property), ``n5f2`` (safe but stalled:
 ``Stalled`` witnessed; ``BoxValidity`` not claimed, 2 > TrimF), ``n5f3``
 (beyond ``2Q - N - 1``: ``ForkDetected`` is witnessed, ``Accountability``
-and ``NoFraming`` hold, ``Agreement`` is not claimed) and ``n5f1raise``
-(``FLive = 0``: quorums may rise to N; safe, and stalled).  Mutants
-(:data:`MUTANTS`) are killed at :data:`MUTANT_CONFIG`.  Distinct-state counts
-are pinned in ``tests/sdbc/test_model.py`` and listed in ``spec/README.md``.
+and ``NoFraming`` hold, ``Agreement`` is not claimed), ``n5f1raise``
+(``FLive = 0``: quorums may rise to N; safe, and stalled), ``n4f1stall``
+(n4f1 with ``ProposerMayStall``: round 1's correct proposer may time out
+without a value; every property, and the witness ``ProposerStalled``) and
+``n4live`` (liveness after GST).  Mutants (:data:`MUTANTS`) are killed at
+:data:`MUTANT_CONFIG`.  Distinct-state counts are pinned in
+``tests/sdbc/test_model.py`` and listed in ``spec/README.md``.
 """
 
 from __future__ import annotations
@@ -154,20 +162,39 @@ PROPERTY_NAMES: Final = {
 }
 
 CONFIGS: Final[dict[str, dict[str, object]]] = {
-    "n4f1": {"N": 4, "F": 1, "T": "3/4", "MaxRound": 1, "FLive": 1},
-    "n5f1": {"N": 5, "F": 1, "T": "3/4", "MaxRound": 0, "FLive": 1},
-    "n5f2": {"N": 5, "F": 2, "T": "3/4", "MaxRound": 0, "FLive": 1},
-    "n5f3": {"N": 5, "F": 3, "T": "3/4", "MaxRound": 0, "FLive": 1},
+    "n4f1": {"N": 4, "F": 1, "T": "3/4", "MaxRound": 1, "FLive": 1, "ProposerMayStall": False},
+    "n5f1": {"N": 5, "F": 1, "T": "3/4", "MaxRound": 0, "FLive": 1, "ProposerMayStall": False},
+    "n5f2": {"N": 5, "F": 2, "T": "3/4", "MaxRound": 0, "FLive": 1, "ProposerMayStall": False},
+    "n5f3": {"N": 5, "F": 3, "T": "3/4", "MaxRound": 0, "FLive": 1, "ProposerMayStall": False},
     # FLive = 0: a hub may raise its quorum to N within the epoch; still safe
     # (mixed quorums 4 and 5 meet in 4 > F hubs), but no longer live
-    "n5f1raise": {"N": 5, "F": 1, "T": "3/4", "MaxRound": 0, "FLive": 0},
+    "n5f1raise": {
+        "N": 5,
+        "F": 1,
+        "T": "3/4",
+        "MaxRound": 0,
+        "FLive": 0,
+        "ProposerMayStall": False,
+    },
+    # n4f1 where round 1's correct proposer (h1) may time out without a
+    # value and prevote nil, as the implementation's does when it holds
+    # fewer than Q summaries (trace validation maps onto this model)
+    "n4f1stall": {"N": 4, "F": 1, "T": "3/4", "MaxRound": 1, "FLive": 1, "ProposerMayStall": True},
     # liveness: no faulty hub, round 0 asynchronous, rounds >= GST synchronous
     # (see SDBCSpec.synchronous); claims EventuallyAllDecide under weak
     # fairness.  Three synchronous rounds are needed: round 0 may leave two
     # hubs locked (h0 and h3) that no other proposer's value can pass, and
     # the first of them to propose after GST is h3, in round 3 (with
     # MaxRound = 2 the check finds that lasso)
-    "n4live": {"N": 4, "F": 0, "T": "3/4", "MaxRound": 3, "FLive": 1, "GST": 1},
+    "n4live": {
+        "N": 4,
+        "F": 0,
+        "T": "3/4",
+        "MaxRound": 3,
+        "FLive": 1,
+        "GST": 1,
+        "ProposerMayStall": False,
+    },
 }
 
 HONEST_SUMMARY_BASE: Final = 10
@@ -234,6 +261,14 @@ class SDBCSpec:
         #: but the liveness one) it is ``MaxRound + 1``: no round of the scope
         #: is synchronous and the model is exactly the safety model.
         self.gst = _int(constants, "GST") if "GST" in constants else self.max_round + 1
+        #: ``ProposerMayStall``: a correct proposer may time out in its round
+        #: without proposing and prevote nil (``OnTimeoutPropose``), as the
+        #: implementation does when it holds fewer than ``Q`` summaries.
+        #: Absent it is FALSE: the model of the shipped configurations.
+        self.proposer_may_stall = str(constants.get("ProposerMayStall", False)).lower() in (
+            "true",
+            "1",
+        )
         if not (self.n >= 1 and 0 <= self.f < self.n and self.max_round >= 0):
             raise ValueError("need 1 <= N, 0 <= F < N, MaxRound >= 0")
         #: ``Q``: the epoch's quorum; ``QCap``: the most it may rise to
@@ -559,12 +594,24 @@ class SDBCSpec:
         )
 
     def on_timeout_propose(self, s: SDBCState) -> Succ:
+        """Lines 57-60: a hub in step propose prevotes nil.  The round's
+        proposer only with ``ProposerMayStall`` and only while it has not
+        proposed: it held fewer than ``Q`` summaries when its timer fired
+        (the model starts after the summary exchange, so it cannot say why,
+        only that it may happen)."""
         for i, p in enumerate(self.corr):
-            if s.step[i] == PROPOSE and self.proposer(s.round[i]) != p:
-                if self.synchronous(s.round[i]) and self.proposer(s.round[i]) in self.corr_set:
-                    # after GST a correct proposer's proposal beats timeoutPropose
-                    continue
-                yield (p,), self._prevote(s, i, NIL)
+            r = s.round[i]
+            if s.step[i] != PROPOSE:
+                continue
+            if self.proposer(r) == p and not (
+                self.proposer_may_stall and not any(m[0] == r and m[1] == p for m in s.msgsPropose)
+            ):
+                continue
+            if self.synchronous(r) and self.proposer(r) in self.corr_set:
+                # after GST a correct proposer's proposal beats timeoutPropose
+                # (and the proposer holds the correct hubs' summaries)
+                continue
+            yield (p,), self._prevote(s, i, NIL)
 
     # -- time: partial synchrony (the liveness configuration) ---------------
 
@@ -805,6 +852,16 @@ class SDBCSpec:
             and next(self.correct_successors(s), None) is None
         )
 
+    def proposer_stalled(self, s: SDBCState) -> bool:
+        """A correct hub prevoted nil in a round it proposes without having
+        proposed (reachable only with ``ProposerMayStall``)."""
+        return any(
+            ident == NIL
+            and self.proposer(r) == src
+            and not any(m[0] == r and m[1] == src for m in s.msgsPropose)
+            for r, src, ident in s.msgsPrevote
+        )
+
     def witnesses(self) -> dict[str, Callable[[SDBCState], bool]]:
         return {
             "SomeDecided": lambda s: bool(self.decided_values(s)),
@@ -824,6 +881,7 @@ class SDBCSpec:
             ),
             "RoundChange": lambda s: any(r > 0 for r in s.round),
             "Stalled": self.stalled,
+            "ProposerStalled": self.proposer_stalled,
         }
 
     def invariants(self) -> dict[str, Callable[[SDBCState], bool]]:
@@ -866,6 +924,10 @@ class SDBCSpec:
         if self.n - self.f < self.q_cap:
             # the correct hubs cannot make a quorum (as raised): safe, stalled
             names.append("Stalled")
+        if self.proposer_may_stall and any(
+            self.proposer(r) in self.corr_set and not self.synchronous(r) for r in self.rounds
+        ):
+            names.append("ProposerStalled")
         return tuple(names)
 
     # -- liveness (the configuration with GST) ------------------------------

@@ -22,7 +22,10 @@
 (*    decides as soon as it sees a proposal and a quorum of precommits,    *)
 (*    and deciding sends nothing;                                          *)
 (*  - validValue is only written for a hub that proposes a later round of  *)
-(*    the scope (nobody else ever reads it).                               *)
+(*    the scope (nobody else ever reads it);                               *)
+(*  - the model starts after the summary exchange, so a correct proposer   *)
+(*    can always propose; ProposerMayStall (FALSE in every shipped cfg but *)
+(*    SDBC_n4f1stall.cfg) lets it time out without a value instead.        *)
 (***************************************************************************)
 EXTENDS Integers, FiniteSets, Sequences, TLC
 
@@ -32,11 +35,13 @@ CONSTANTS
     TNum, TDen, \* the quorum threshold T = TNum / TDen, 1/2 < T <= 1
     MaxRound,   \* rounds 0..MaxRound
     FLive,      \* the quorum may rise within an epoch, never above N - FLive
-    GST         \* the first synchronous round (MaxRound + 1: none is)
+    GST,        \* the first synchronous round (MaxRound + 1: none is)
+    ProposerMayStall  \* a correct proposer may time out without proposing
 
 ASSUME ThresholdAboveHalf == 2 * TNum > TDen /\ TNum <= TDen
 ASSUME FaultyFewerThanN == 0 <= F /\ F < N
 ASSUME GSTInScope == 0 <= GST /\ GST <= MaxRound + 1
+ASSUME ProposerMayStallIsBoolean == ProposerMayStall \in BOOLEAN
 
 Hubs == 0 .. N - 1
 Faulty == 0 .. F - 1
@@ -249,11 +254,17 @@ UponQuorumOfPrecommitsAny(p) ==
     /\ Synchronous(round[p]) => PrecommitTimeoutExpired(p, round[p])
     /\ StartRound(p, round[p] + 1)
 
-\* lines 57-60
+\* lines 57-60.  With ProposerMayStall the round's proposer may time out
+\* too, while it has not proposed: the implementation's proposer does when
+\* it holds fewer than Q summaries (the model starts after the summary
+\* exchange, so it says only that this may happen, not why).
 OnTimeoutPropose(p) ==
     /\ step[p] = "propose"
-    /\ p # Proposer(round[p])
-    \* after GST a correct proposer's proposal beats timeoutPropose
+    /\ \/ p # Proposer(round[p])
+       \/ /\ ProposerMayStall
+          /\ ~\E m \in msgsPropose : m.round = round[p] /\ m.src = p
+    \* after GST a correct proposer's proposal beats timeoutPropose (and
+    \* the proposer holds the correct hubs' summaries)
     /\ ~(Synchronous(round[p]) /\ Proposer(round[p]) \in Corr)
     /\ BroadcastPrevote(p, NilValue)
     /\ step' = [step EXCEPT ![p] = "prevote"]
@@ -388,6 +399,12 @@ SomeLocked == \E p \in Corr : lockedRound[p] >= 0
 InvalidProposalRejected ==
     \E m \in msgsPrevote : m.src \in Corr /\ m.id = NilValue /\ Proposer(m.round) \in Injected
 RoundChange == \E p \in Corr : round[p] > 0
+\* a correct proposer prevoted nil in its round without proposing
+\* (reachable only with ProposerMayStall)
+ProposerStalled ==
+    \E m \in msgsPrevote :
+        /\ m.src \in Corr /\ m.src = Proposer(m.round) /\ m.id = NilValue
+        /\ ~\E x \in msgsPropose : x.round = m.round /\ x.src = m.src
 Stalled ==
     /\ Decided = {}
     /\ \E p \in Corr : step[p] # "precommit" \/ round[p] < MaxRound
@@ -406,6 +423,7 @@ NotFaultyDetected == ~FaultyDetected
 NotSomeLocked == ~SomeLocked
 NotInvalidProposalRejected == ~InvalidProposalRejected
 NotRoundChange == ~RoundChange
+NotProposerStalled == ~ProposerStalled
 NotStalled == ~Stalled
 NotRoundZeroFails == ~RoundZeroFails
 

@@ -14,8 +14,18 @@ n5f1       5 1 4  0..0 321           3,580        9
 n5f2       5 2 4  0..0 236           944          8
 n5f3       5 3 4  0..0 144           248          7
 n5f1raise  5 1 4  0..0 3,600         57,280       13
+n4f1stall  4 1 3  0..1 75,604        148,389      18
 n4live     4 0 3  0..3 (liveness)    469,845      48
 =========  ==========  ============  ===========  =====
+
+``n4f1stall`` is n4f1 with ``ProposerMayStall = TRUE``: round 1's correct
+proposer (h1) may time out without proposing and prevote nil, as the
+implementation's does when it holds fewer than ``q`` summaries (every other
+configuration has it FALSE, so their counts are the model's before the
+constant).  The constant only adds steps, so its states include n4f1's
+(``test_proposer_may_stall_only_adds_states``) and every n4f1 mutant dies
+there too.  Its no-symmetry count is the Python checker's only: real TLC
+has not run ``SDBC_n4f1stall.cfg``.
 
 ``n4live`` has GST = 1 (rounds 1..3 synchronous) and claims
 ``EventuallyAllDecide`` under weak fairness; liveness needs the whole graph,
@@ -61,9 +71,11 @@ from vigilnet.checker import Options, Status
 from vigilnet.checker._run import check
 
 
-def reachable(config: str) -> tuple[SDBCSpec, list[sdbc.SDBCState]]:
+def reachable(
+    config: str, overrides: dict[str, object] | None = None
+) -> tuple[SDBCSpec, list[sdbc.SDBCState]]:
     """Every reachable state, by a plain search over SDBCSpec (no checker)."""
-    spec = SDBCSpec(FAMILY.configs[config])
+    spec = SDBCSpec(FAMILY.configs[config] | (overrides or {}))
     seen = {spec.init()}
     frontier = [spec.init()]
     while frontier:
@@ -83,10 +95,11 @@ PINNED = {
     "n5f2": (236, 944),
     "n5f3": (144, 248),
     "n5f1raise": (3_600, 57_280),
+    "n4f1stall": (75_604, 148_389),
 }
 
 
-@pytest.mark.parametrize("config", ["n5f1", "n5f2", "n5f3", "n5f1raise", "n4f1"])
+@pytest.mark.parametrize("config", ["n5f1", "n5f2", "n5f3", "n5f1raise", "n4f1", "n4f1stall"])
 def test_config_holds_with_pinned_symmetric_count(config: str) -> None:
     result = check(FAMILY.instantiate(config=config))
     failed = [(p.name, p.status) for p in result.properties if p.status.failed]
@@ -120,11 +133,39 @@ def test_n5_two_rounds_holds_with_pinned_count() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config", ["n4f1", "n5f1raise"])
+@pytest.mark.parametrize("config", ["n4f1", "n5f1raise", "n4f1stall"])
 def test_pinned_count_without_symmetry_slow(config: str) -> None:
     result = check(FAMILY.instantiate(config=config), Options(symmetry=False))
     assert result.ok
     assert result.distinct_states == PINNED[config][1]
+
+
+def test_proposer_may_stall_only_adds_states() -> None:
+    """``ProposerMayStall`` adds steps and removes none: at N = 4, no faulty
+    hub, round 0 (h0 proposes), every state of the model without it is a
+    state with it, some are new, and exactly the new ones include a
+    proposer's nil prevote without a proposal (``ProposerStalled``).  At
+    n4f1 the pinned counts agree (n4f1stall has at least n4f1's states)."""
+    scope = {"F": 0, "MaxRound": 0}
+    spec, without = reachable("n4f1", scope)
+    stall_spec, with_ = reachable("n4f1", scope | {"ProposerMayStall": True})
+    assert not spec.proposer_may_stall and stall_spec.proposer_may_stall
+    assert set(without) < set(with_)
+    assert not any(spec.proposer_stalled(s) for s in without)
+    assert all(stall_spec.proposer_stalled(s) for s in set(with_) - set(without))
+    assert PINNED["n4f1stall"][0] >= PINNED["n4f1"][0]
+    assert PINNED["n4f1stall"][1] >= PINNED["n4f1"][1]
+    # claimed (so checked witnessed by the pinned-count test) only there
+    claimed = {c: SDBCSpec(FAMILY.configs[c]).claimed_witnesses() for c in FAMILY.configs}
+    assert [c for c, names in claimed.items() if "ProposerStalled" in names] == ["n4f1stall"]
+
+
+@pytest.mark.parametrize("mutant", [m for m in MUTANTS if MUTANT_CONFIG[m] == "n4f1"])
+def test_mutant_is_killed_with_proposer_stall(mutant: str) -> None:
+    """Every mutant killed at n4f1 is killed at n4f1stall as well (about
+    4 s for all of them)."""
+    result = check(FAMILY.instantiate(config="n4f1stall", mutant=mutant))
+    assert [p.name for p in result.properties if p.status is Status.VIOLATED]
 
 
 def test_raising_to_n_is_safe_but_can_stall() -> None:
@@ -241,11 +282,17 @@ def test_property_names_match_the_spec() -> None:
         *sdbc.PROPERTY_NAMES,
         *sdbc.PROPERTY_NAMES.values(),
         "Stalled",
+        "ProposerStalled",
         *sdbc.ACTION_NAMES,
     ):
         assert f"\n{name}" in text or f" {name}(" in text, name
     for variable in sdbc.VARIABLES:
         assert variable in text
+    # every constant of a configuration is a CONSTANT of the module (T is
+    # TNum / TDen there)
+    constants = text.split("CONSTANTS", 1)[1].split("ASSUME", 1)[0]
+    for key in set().union(*FAMILY.configs.values()) - {"T"}:
+        assert f"    {key}" in constants, key
 
 
 # -- liveness after GST (configuration n4live) -------------------------------
