@@ -31,6 +31,11 @@ The mapping of one simulated epoch ``e`` onto the model's constants:
   because the implementation's proposer of round ``r`` is
   ``(e + r) mod N`` and the model's is ``r mod N``;
 * ``MaxRound`` is the highest round any hub reached in ``e``;
+* ``ProposerMayStall`` is TRUE: the implementation's proposer prevotes nil
+  when its propose timeout fires before it holds ``q`` summaries (rule 4),
+  and the model (which starts after the summary exchange) allows that
+  step only with this constant (``n4f1stall`` checks it; the shipped
+  configurations other than that one leave it FALSE);
 * values: each distinct value proposed in ``e`` is named by first
   appearance in the trace: valid ones (``Value.check_valid`` under the hub
   configuration, the implementation's own ``valid(v)``) ``v0`` then ``v1``,
@@ -214,6 +219,7 @@ def epoch_spec(config: sdbc.HubConfig, max_round: int) -> SDBCSpec:
             "T": f"{t.numerator}/{t.denominator}",
             "MaxRound": max_round,
             "FLive": config.f_live,
+            "ProposerMayStall": True,
         }
     )
 
