@@ -367,9 +367,9 @@ def _crdt_refusals() -> list[tuple[Callable[[], object], str]]:
             "agent must be a non-empty str",
         ),
         (
-            lambda: Conviction(agent="x", source=3, lower=one, higher=two),
+            lambda: Conviction(agent="x", source=3, lower=one, higher=two),  # type: ignore[arg-type]
             "source must be a non-empty str",
-        ),  # type: ignore[arg-type]
+        ),
         (
             lambda: Conviction(agent="x", source="a", lower=one, higher=two.stats),  # type: ignore[arg-type]
             "a conviction holds two SourceEntry",
@@ -456,3 +456,127 @@ def test_equivocations_are_listed_by_agent_then_source() -> None:
     right = EvidenceState.of({key: entry(2) for key in keys})
     found = equivocations(left, right)
     assert [(e.agent, e.source) for e in found] == sorted(keys)
+
+
+# -- encoding.py: every decoding refusal by reason, offset and text ---------------
+
+_DECODE_REFUSALS: list[tuple[bytes, dict[str, int], str]] = [
+    (b"\x82\x01", {}, "truncated at byte 2: input ends inside an item"),
+    (b"\x9f\x01\xff", {}, "indefinite length at byte 0"),
+    (b"\x1c", {}, "reserved additional information at byte 0"),
+    (b"\xa1\x01\x01", {}, "map key not a text string at byte 1"),
+    (b"\xfb" + bytes(8), {}, "float at byte 0"),
+    (b"\xf7", {}, "simple value at byte 0: simple value 23 is not false/true/null"),
+    (b"\xf8\x20", {}, "simple value at byte 0: simple value 32 in two bytes (only f4, f5, f6)"),
+    (b"\xc0\x01", {}, "tag at byte 0: vigilnet uses no CBOR tags"),
+    (b"\x19\x01", {}, "truncated at byte 1: argument runs past the end"),
+    (b"\x18\x05", {}, "non-canonical integer at byte 0: 5 encoded in 1 bytes"),
+    (b"\x59\x00\x05" + b"a" * 5, {}, "non-canonical length at byte 0: 5 encoded in 2 bytes"),
+    (b"\x43ab", {}, "truncated at byte 0: string of 3 bytes runs past the end"),
+    (b"\x81\x62\xff\xfe", {}, "invalid UTF-8 at byte 1"),
+    (b"\xa2\x61a\x01\x61a\x02", {}, "duplicate map key at byte 4"),
+    (b"\xa2\x61b\x01\x61a\x02", {}, "map keys not in canonical order at byte 4"),
+    (b"\x83\x01\x02\x03", {"max_items": 2}, "too many items at byte 0: 3 > 2"),
+    (b"\x81\x81\x01", {"max_depth": 1}, "too deep at byte 1: nesting beyond 1"),
+    (b"\x01\x02", {}, "trailing bytes at byte 1: 1 bytes after the item"),
+    # The item budget inside a run of one-byte integers: the run stops where
+    # the budget does, and the refusal names the first item past it.
+    (
+        b"\x83\x01\x02\x03",
+        {"max_total_items": 3},
+        "too many items at byte 3: more than 3 items in all",
+    ),
+    (
+        b"\x85" + bytes(range(1, 6)),
+        {"max_total_items": 3},
+        "too many items at byte 3: more than 3 items in all",
+    ),
+    (
+        b"\x82\x83\x01\x02\x03\x83\x04\x05\x06",
+        {"max_total_items": 8},
+        "too many items at byte 8: more than 8 items in all",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "limits", "text"), _DECODE_REFUSALS)
+def test_each_decoding_refusal_names_its_rule_and_offset(
+    data: bytes, limits: dict[str, int], text: str
+) -> None:
+    from vigilnet.encoding import MalformedEncoding, decode
+
+    with pytest.raises(MalformedEncoding) as caught:
+        decode(data, **limits)
+    assert str(caught.value) == text
+    reason, _, rest = text.partition(" at byte ")
+    assert caught.value.reason == reason
+    assert caught.value.offset == int(rest.split(":")[0])
+
+
+def test_the_item_budget_counts_every_item_of_every_run() -> None:
+    from vigilnet.encoding import decode
+
+    # 9 items: the outer array, two arrays, six one-byte integers in two runs
+    data = b"\x82\x83\x01\x02\x03\x83\x04\x05\x06"
+    assert decode(data, max_total_items=9) == ((1, 2, 3), (4, 5, 6))
+    assert decode(b"\x83\x01\x02\x03", max_total_items=4) == (1, 2, 3)
+
+
+def test_a_malformed_encoding_without_detail_names_rule_and_offset_only() -> None:
+    from vigilnet.encoding import MalformedEncoding
+
+    exc = MalformedEncoding("float", 7)
+    assert (str(exc), exc.reason, exc.offset) == ("float at byte 7", "float", 7)
+    assert str(MalformedEncoding("tag", 2, "why")) == "tag at byte 2: why"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (1 << 64, "integer 18446744073709551616 outside the CBOR range [-2**64, 2**64)"),
+        (
+            [1, -(1 << 64) - 1],
+            "integer -18446744073709551617 outside the CBOR range [-2**64, 2**64)",
+        ),
+        ({"a": 1, 2: 3}, "map key 2 is not a str"),
+        ([1.5], "cannot encode float (floats, sets and tags are not part of the encoding)"),
+        (
+            frozenset(),
+            "cannot encode frozenset (floats, sets and tags are not part of the encoding)",
+        ),
+    ],
+)
+def test_each_encoding_refusal_names_the_value(value: object, message: str) -> None:
+    from vigilnet.encoding import encode
+
+    with pytest.raises(LocalProtocolError, match=f"^{re.escape(message)}$") as caught:
+        encode(value)  # type: ignore[arg-type]
+    assert type(caught.value) is LocalProtocolError
+
+
+def test_a_lone_surrogate_is_refused_as_invalid_utf8() -> None:
+    from vigilnet.encoding import encode
+
+    with pytest.raises(
+        LocalProtocolError, match=r"^text is not valid UTF-8 \(a lone surrogate\): "
+    ) as caught:
+        encode(["\ud800"])
+    assert type(caught.value) is LocalProtocolError
+
+
+def test_sign_bytes_refusals_name_the_whole_tag() -> None:
+    from vigilnet.encoding import sign_bytes
+
+    stray = MessageTag(protocol="p", message="stray", version=2, fields=frozenset({"a"}))
+    with pytest.raises(LocalProtocolError, match=r"^tag vigilnet/p/stray/v2 is not registered$"):
+        sign_bytes(stray, {"a": 1})
+    tag = register_tag("mutation-test", "fields", 1, {"a", "b"})
+    try:
+        with pytest.raises(
+            LocalProtocolError,
+            match=r"^fields for vigilnet/mutation-test/fields/v1: missing \['b'\], unexpected \['c'\]$",
+        ):
+            sign_bytes(tag, {"a": 1, "c": 2})
+        assert sign_bytes(tag, {"a": 1, "b": 2}).startswith(tag.prefix)
+    finally:
+        del TAGS[tag.prefix]
