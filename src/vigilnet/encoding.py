@@ -142,6 +142,7 @@ class MalformedEncoding(RemoteProtocolError):
 
 
 _SCALARS: Final = frozenset({type(None), bool, bytes, str})
+_INTEGERS: Final = frozenset({int, bool})
 
 
 def _check_value(value: object, containers: int, max_depth: int, max_items: int) -> int:
@@ -181,6 +182,20 @@ def _check_value(value: object, containers: int, max_depth: int, max_items: int)
                     else _check_value(item, inner, max_depth, max_items)
                 )
         else:
+            if (kind is list or kind is tuple) and value:
+                # Fast path for a flat array (the monitor bodies' columns):
+                # exact scalar types only, integers range-checked by min and
+                # max in C.  Anything else, or an integer out of range, takes
+                # the loop below, which finds and reports the first bad item.
+                kinds = set(map(type, value))
+                if kinds <= _SCALARS:
+                    return count + len(value)
+                if (
+                    kinds <= _INTEGERS
+                    and min(value) >= -_UINT64_LIMIT
+                    and max(value) < _UINT64_LIMIT
+                ):
+                    return count + len(value)
             for item in value:
                 count += (
                     1
