@@ -46,7 +46,7 @@ import enum
 import hashlib
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Final
+from typing import Final, TypeGuard
 
 import numpy as np
 
@@ -343,6 +343,24 @@ def _is_cbor_int(value: object) -> bool:
     return type(value) is int and _CBOR_INT_MIN <= value < 1 << 64
 
 
+_INT_ONLY: Final = frozenset({int})
+
+
+def _exact_ints(values: tuple[object, ...]) -> TypeGuard[tuple[int, ...]]:
+    """``all(type(v) is int for v in values)``, with one set of types."""
+    return not values or set(map(type, values)) == _INT_ONLY
+
+
+def _ints_in(values: tuple[object, ...], low: int, high: int) -> TypeGuard[tuple[int, ...]]:
+    """``all(type(v) is int and low <= v < high for v in values)``: the
+    types by one set, the range by ``min`` and ``max`` (all in C)."""
+    return not values or (
+        set(map(type, values)) == _INT_ONLY
+        and min(values) >= low  # type: ignore[type-var, operator]
+        and max(values) < high  # type: ignore[type-var, operator]
+    )
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MonitorBody:
     """A local monitor's per-agent evidence for one epoch, sorted by agent id:
@@ -371,13 +389,14 @@ class MonitorBody:
             "body columns are tuples of one length",
         )
         _reject(
-            all(map(_is_cbor_int, self.counts)) and all(map(_is_cbor_int, self.llr_sums)),
+            _ints_in(self.counts, _CBOR_INT_MIN, 1 << 64)
+            and _ints_in(self.llr_sums, _CBOR_INT_MIN, 1 << 64),
             Reason.MALFORMED,
             None,
             "body entries are not CBOR integers",
         )
         _reject(
-            all(map(_is_uint, self.agent_ids)),
+            _ints_in(self.agent_ids, 0, 1 << 64),
             Reason.MALFORMED,
             None,
             "agent ids are not uint64",

@@ -65,6 +65,8 @@ from vigilnet.protocols.shap._messages import (
     ReportRejected,
     ShapConfig,
     Tier,
+    _exact_ints,
+    _ints_in,
     proof_map,
     report_map,
     root_map,
@@ -316,10 +318,13 @@ def _monitor_body(value: CborValue, limits: WireLimits) -> MonitorBody:
     agents = _array(fields["agent_ids"], n, "agent_ids")
     counts = _array(fields["counts"], n, "counts")
     llrs = _array(fields["llr_sums"], n, "llr_sums")
+    # Whole columns checked in C first; a bad one takes the loop that names it.
     return MonitorBody(
-        agent_ids=tuple(_uint(a, "agent id") for a in agents),
-        counts=tuple(_int(c, "count") for c in counts),
-        llr_sums=tuple(_int(v, "llr sum") for v in llrs),
+        agent_ids=(
+            agents if _ints_in(agents, 0, 1 << 64) else tuple(_uint(a, "agent id") for a in agents)
+        ),
+        counts=counts if _exact_ints(counts) else tuple(_int(c, "count") for c in counts),
+        llr_sums=llrs if _exact_ints(llrs) else tuple(_int(v, "llr sum") for v in llrs),
     )
 
 

@@ -1,0 +1,120 @@
+"""SHAP's fast paths against the slow paths they shortcut: the same result,
+or the same exception with the same message.  The originals are kept here,
+frozen, as the oracles."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Final
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vigilnet.encoding import CborValue
+from vigilnet.protocols.shap import MonitorBody, ShapConfig, wire_limits
+from vigilnet.protocols.shap._messages import _exact_ints, _ints_in, _is_cbor_int, _is_uint
+from vigilnet.protocols.shap._wire import WireLimits, _array, _int, _map, _monitor_body, _uint
+
+_EDGES: Final = [-(1 << 64) - 1, -(1 << 64), -1, 0, 1, (1 << 63) - 1, (1 << 64) - 1, 1 << 64]
+
+integers = st.one_of(
+    st.sampled_from(_EDGES),
+    st.integers(min_value=-(1 << 66), max_value=1 << 66),
+    st.integers(0, 50),
+)
+items = st.one_of(integers, st.booleans(), st.none(), st.binary(max_size=2), st.floats(0, 1))
+columns = st.one_of(
+    st.lists(integers, max_size=12).map(tuple),
+    st.lists(items, max_size=8).map(tuple),
+    st.lists(st.integers(0, 1 << 20), max_size=12).map(tuple),
+)
+
+
+def _outcome(call: object, *args: object) -> object:
+    try:
+        return ("ok", call(*args))  # type: ignore[operator]
+    except Exception as exc:  # the class and message are the result
+        return (type(exc), str(exc))
+
+
+@settings(max_examples=600, deadline=None)
+@given(values=columns)
+def test_column_predicates_match_the_per_item_ones(values: tuple[object, ...]) -> None:
+    assert _exact_ints(values) == all(type(v) is int for v in values)
+    assert _ints_in(values, 0, 1 << 64) == all(map(_is_uint, values))
+    assert _ints_in(values, -(1 << 64), 1 << 64) == all(map(_is_cbor_int, values))
+
+
+def reference_monitor_body(value: CborValue, limits: WireLimits) -> MonitorBody:
+    """``vigilnet.protocols.shap._wire._monitor_body`` before the fast path."""
+    fields = _map(value, frozenset({"agent_ids", "counts", "llr_sums"}), "monitor body")
+    n = limits.max_body_entries
+    agents = _array(fields["agent_ids"], n, "agent_ids")
+    counts = _array(fields["counts"], n, "counts")
+    llrs = _array(fields["llr_sums"], n, "llr_sums")
+    return MonitorBody(
+        agent_ids=tuple(_uint(a, "agent id") for a in agents),
+        counts=tuple(_int(c, "count") for c in counts),
+        llr_sums=tuple(_int(v, "llr sum") for v in llrs),
+    )
+
+
+_LIMITS: Final = wire_limits(ShapConfig(max_agents=10))
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    agents=st.one_of(st.lists(st.integers(0, 40), unique=True).map(sorted).map(tuple), columns),
+    counts=columns,
+    llrs=columns,
+    extra=st.booleans(),
+)
+def test_monitor_body_decoding_matches_the_original(
+    agents: tuple[object, ...], counts: tuple[object, ...], llrs: tuple[object, ...], extra: bool
+) -> None:
+    value: dict[str, CborValue] = {
+        "agent_ids": agents,  # type: ignore[dict-item]
+        "counts": counts,  # type: ignore[dict-item]
+        "llr_sums": llrs,  # type: ignore[dict-item]
+    }
+    if extra:
+        value["extra"] = 1
+    assert _outcome(_monitor_body, value, _LIMITS) == _outcome(
+        reference_monitor_body, value, _LIMITS
+    )
+
+
+def _reference_body_checks(agent_ids: object, counts: object, llrs: object) -> str | None:
+    """The refusal ``MonitorBody`` gave before the column fast path (or None)."""
+    n = len(agent_ids) if type(agent_ids) is tuple else -1
+    if not (
+        type(agent_ids) is tuple
+        and type(counts) is tuple
+        and type(llrs) is tuple
+        and len(counts) == n
+        and len(llrs) == n
+    ):
+        return "body columns are tuples of one length"
+    if not (all(map(_is_cbor_int, counts)) and all(map(_is_cbor_int, llrs))):
+        return "body entries are not CBOR integers"
+    if not all(map(_is_uint, agent_ids)):
+        return "agent ids are not uint64"
+    if not all(a < b for a, b in pairwise(agent_ids)):  # type: ignore[operator]
+        return "agent ids are not strictly increasing"
+    return None
+
+
+@settings(max_examples=800, deadline=None)
+@given(agents=columns, counts=columns, llrs=columns)
+def test_monitor_body_refusals_match_the_original(
+    agents: tuple[object, ...], counts: tuple[object, ...], llrs: tuple[object, ...]
+) -> None:
+    n = min(len(agents), len(counts), len(llrs))
+    agents, counts, llrs = agents[:n], counts[:n], llrs[:n]
+    expected = _reference_body_checks(agents, counts, llrs)
+    try:
+        MonitorBody(agent_ids=agents, counts=counts, llr_sums=llrs)  # type: ignore[arg-type]
+    except Exception as exc:
+        assert expected is not None and str(exc).endswith(f"({expected})"), (exc, expected)
+    else:
+        assert expected is None
