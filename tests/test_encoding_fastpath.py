@@ -177,3 +177,130 @@ def test_check_value_examples(value: object) -> None:
         assert _outcome(_check_value, value, 4, max_items) == _outcome(
             reference_check_value, value, 4, max_items
         )
+
+
+# --------------------------------------------------------------------------
+# decode: runs of canonical integers inside arrays
+
+
+def _head(major: int, argument: int) -> bytes:
+    """A CBOR head, canonical unless ``argument`` is given a wider form."""
+    if argument < 24:
+        return bytes([major << 5 | argument])
+    for info, width in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if argument < 1 << (8 * width):
+            return bytes([major << 5 | info]) + argument.to_bytes(width, "big")
+    raise AssertionError(argument)
+
+
+def _wide_head(major: int, argument: int, width: int) -> bytes:
+    """A non-canonical (too wide) integer head."""
+    info = {1: 24, 2: 25, 4: 26, 8: 27}[width]
+    return bytes([major << 5 | info]) + argument.to_bytes(width, "big")
+
+
+_INT_EDGES: Final = [0, 23, 24, 255, 256, 65535, 65536, (1 << 32) - 1, 1 << 32, (1 << 63) - 1]
+_INT_EDGES_ALL: Final = [*_INT_EDGES, 1 << 63, (1 << 64) - 1]
+
+arguments = st.one_of(
+    st.sampled_from(_INT_EDGES_ALL),
+    st.integers(0, 40),
+    st.integers(0, (1 << 64) - 1),
+    st.integers(0, 1 << 20),
+)
+int_items = st.builds(_head, st.integers(0, 1), arguments)
+bad_items = st.one_of(
+    st.builds(_wide_head, st.integers(0, 1), st.integers(0, 255), st.sampled_from([1, 2, 4, 8])),
+    st.sampled_from(
+        [
+            b"\x1c",
+            b"\x1f",
+            b"\xf9\x3c\x00",
+            b"\xc1\x01",
+            b"\x40",
+            b"\x61a",
+            b"\x80",
+            b"\xf4",
+            b"\xf7",
+        ]
+    ),
+)
+
+
+@st.composite
+def arrays_of_integers(draw: st.DrawFn) -> bytes:
+    """An array (or a map or array of arrays) of mostly canonical integers,
+    sometimes with a bad item, a wrong count, truncation or trailing bytes."""
+    parts = draw(st.lists(st.one_of(int_items, int_items, int_items, bad_items), max_size=120))
+    if draw(st.booleans()):
+        parts = draw(st.lists(int_items, min_size=30, max_size=120)) + parts
+    claimed = len(parts) + draw(st.sampled_from([0, 0, 0, 0, -1, 1, 2]))
+    body = _head(4, max(claimed, 0)) + b"".join(parts)
+    shape = draw(st.sampled_from(["array", "nested", "map"]))
+    if shape == "nested":
+        body = _head(4, 2) + body + _head(4, 1) + b"\x01"
+    elif shape == "map":
+        body = b"\xa2\x61a" + body + b"\x61b" + body
+    cut = draw(st.sampled_from([None, None, None, 1, 2, 5]))
+    if cut is not None:
+        body = body[: max(len(body) - cut, 0)]
+    if draw(st.integers(0, 9)) == 0:
+        body += b"\x00"
+    return body
+
+
+def _decode_outcome(data: bytes, limits: dict[str, int]) -> object:
+    from vigilnet.encoding import MalformedEncoding, decode
+
+    try:
+        return ("ok", decode(data, **limits))
+    except MalformedEncoding as exc:
+        return (type(exc), exc.reason, exc.offset, str(exc))
+
+
+limits_strategy = st.fixed_dictionaries(
+    {
+        "max_items": st.sampled_from([3, 40, 1 << 16]),
+        "max_total_items": st.sampled_from([5, 50, 200, 1 << 20]),
+        "max_depth": st.sampled_from([1, 2, 16]),
+    }
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    data=st.one_of(arrays_of_integers(), st.binary(max_size=80).map(lambda b: b"\x98\x40" + b)),
+    limits=limits_strategy,
+    run_min=st.sampled_from([1, 2, 32]),
+    chunk=st.sampled_from([1, 3, 2048]),
+)
+def test_integer_runs_decode_as_item_by_item(
+    data: bytes, limits: dict[str, int], run_min: int, chunk: int
+) -> None:
+    """The run fast path (with small thresholds and chunks, to reach its
+    edges) against the item-by-item decoder (the fast path switched off):
+    the same value, or the same refusal at the same offset."""
+    import vigilnet.encoding as encoding
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encoding, "_INT_RUN_MIN", 1 << 62)
+        slow = _decode_outcome(data, limits)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(encoding, "_INT_RUN_MIN", run_min)
+        patch.setattr(encoding, "_INT_CHUNK", chunk)
+        fast = _decode_outcome(data, limits)
+    assert fast == slow
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 9])
+def test_uniform_and_mixed_runs_decode_exactly(width: int) -> None:
+    """Long runs of one item length, and mixed ones, at every boundary value."""
+    from vigilnet.encoding import decode, encode
+
+    firsts = {1: 0, 2: 24, 3: 256, 5: 65536, 9: 1 << 32}
+    base = firsts[width]
+    uniform = [base + i for i in range(3000)] + [-1 - base - i for i in range(100)]
+    mixed = [v * s for v in _INT_EDGES_ALL for s in (1, -1)] * 50
+    mixed += [-(1 << 64), (1 << 64) - 1]
+    for column in (uniform, mixed, uniform[::-1] + mixed):
+        assert decode(encode(column)) == tuple(column)

@@ -63,15 +63,25 @@ produce for the value (a property test checks ``encode(decode(b)) == b``).
 Cost
 ----
 
-Time is linear in ``len(data)``: each byte is read once, map-key order is
-checked against the previous key only, and no input makes :func:`decode`
-recurse (nesting costs one saved frame per level, at most ``max_depth``).
+Time is linear in ``len(data)``: each byte is read once (a run of
+canonical integers inside an array, a bounded number of times: one regular
+expression matches it, then numpy splits it into items in ``log2`` of the
+run's items rounds of indexing, at most ``_INT_CHUNK`` items a chunk),
+map-key order is checked against the previous key only, and no input makes
+:func:`decode` recurse (nesting costs one saved frame per level, at most
+``max_depth``).  The integer runs only speed up what the item-by-item path
+would build: whatever ends a run (another kind of item, a non-canonical
+integer, truncation, the item budget) is left to that path, so every
+refusal, its reason and its offset are the same (a differential test
+checks it).
 Memory is the result plus those frames.  The result can be larger than the
 input because a one-byte item becomes a Python object: measured with
 tracemalloc on the worst shapes the default limits admit (``bench/encoding``,
 about 1 MiB each), peak allocation is at most about 100 times the input size
 (one-key maps, the worst, 72 to 91 times; empty arrays and small integers
-8.5 times).  ``max_total_items`` caps the number of objects whatever the
+8.5 times); an integer run's temporary arrays add a constant (a few
+hundred KiB, one chunk's; 60,000-integer arrays measured 5 to 28 times
+their size).  ``max_total_items`` caps the number of objects whatever the
 shape; a regression test pins the bound at 100 times the input plus a
 constant.
 
@@ -98,6 +108,8 @@ from dataclasses import dataclass
 from typing import Final, TypeAlias
 
 import cbor2
+import numpy as np
+import numpy.typing as npt
 
 from vigilnet.errors import LocalProtocolError, RemoteProtocolError, ensure
 
@@ -263,6 +275,83 @@ _IMMEDIATE_RUN: Final = re.compile(
 _IMMEDIATE_TABLE: Final = tuple(_IMMEDIATE.get(byte) for byte in range(256))
 _SIMPLE: Final[dict[int, CborValue]] = {20: False, 21: True, 22: None}
 
+#: One canonical integer item (major 0 or 1, its argument in shortest form:
+#: a one-byte argument >= 24, a two-byte one >= 2**8, four bytes >= 2**16,
+#: eight bytes >= 2**32).  Each head byte admits one width, so a run of
+#: these splits into items one way only.
+_INT_ITEM_PATTERN: Final = (
+    rb"[\x00-\x17\x20-\x37]"
+    rb"|[\x18\x38][\x18-\xff]"
+    rb"|[\x19\x39][\x01-\xff][\x00-\xff]"
+    rb"|[\x1a\x3a](?:[\x01-\xff][\x00-\xff]|\x00[\x01-\xff])[\x00-\xff]{2}"
+    rb"|[\x1b\x3b](?:[\x01-\xff][\x00-\xff]{3}|\x00[\x01-\xff][\x00-\xff]{2}"
+    rb"|\x00\x00[\x01-\xff][\x00-\xff]|\x00\x00\x00[\x01-\xff])[\x00-\xff]{4}"
+)
+_INT_RUN: Final = re.compile(b"(?:" + _INT_ITEM_PATTERN + b")+")
+_INT_HEADS: Final = frozenset(range(0x1C)) | frozenset(range(0x20, 0x3C))
+
+#: A run of canonical integers shorter than this is decoded item by item
+#: (numpy's fixed cost is not worth it); a longer one in chunks of at most
+#: ``_INT_CHUNK`` items, which bounds the temporary arrays.
+_INT_RUN_MIN: Final = 32
+_INT_CHUNK: Final = 2048
+#: The item length each integer head byte gives, and, per length, the head
+#: bytes of that length (deleted by ``bytes.translate`` to test a run).
+_INT_LENGTH: Final = {
+    head: 1 + (0 if head & 0x1F < 24 else 1 << (head & 0x1F) - 24) for head in _INT_HEADS
+}
+_HEADS_OF_LENGTH: Final = {
+    length: bytes(h for h, n in sorted(_INT_LENGTH.items()) if n == length)
+    for length in (1, 2, 3, 5, 9)
+}
+_INT_LENGTHS: Final = np.array([_INT_LENGTH.get(byte, 1) for byte in range(256)], dtype=np.intp)
+_INT_SHIFTS: Final = np.array([0] + [8 * (8 - width) for width in range(1, 9)], dtype=np.uint64)
+
+
+def _item_starts(run: npt.NDArray[np.uint8]) -> npt.NDArray[np.intp]:
+    """Where each item of ``run`` (a run of canonical integer items, as
+    :data:`_INT_RUN` matched it) starts, without a Python loop: ``jump[j]``
+    is where an item starting at ``j`` would end; doubling it (``jump =
+    jump[jump]``) takes the first ``2 ** t`` starts to the next ``2 ** t``,
+    so ``log2(items)`` rounds of array indexing find them all, in order."""
+    size = len(run)
+    jump = np.arange(size + 1, dtype=np.intp)
+    jump[:size] += _INT_LENGTHS[run]
+    np.minimum(jump, size, out=jump)
+    starts = np.zeros(1, dtype=np.intp)
+    while True:
+        after = jump[starts]
+        if after[-1] >= size:
+            return np.concatenate([starts, after[after < size]])
+        starts = np.concatenate([starts, after])
+        jump = jump[jump]
+
+
+def _int_run_values(run: npt.NDArray[np.uint8], starts: npt.NDArray[np.intp]) -> list[int]:
+    """The values of the canonical integer items starting at ``starts`` in
+    ``run`` (its bytes, the last item ending at its end), with numpy: each
+    item's head and the 8 bytes after it, read big-endian and shifted down
+    to the item's argument width.  Exact: the arguments are uint64, and a
+    negative item's ``-1 - argument`` is taken in int64 only when every
+    argument is below ``2**63`` (else in Python integers)."""
+    size = len(run)
+    padded = np.zeros(size + 8, dtype=np.uint8)
+    padded[:size] = run
+    heads = padded[starts]
+    words = np.lib.stride_tricks.sliding_window_view(padded, 8)[starts + 1].view(">u8").ravel()
+    widths = _INT_LENGTHS[heads] - 1
+    arguments = np.where(widths == 0, heads & 0x1F, words >> _INT_SHIFTS[widths])
+    negative = heads >= 0x20
+    if int(arguments.max()) < 1 << 63:
+        signed = arguments.astype(np.int64)
+        signed[negative] = -1 - signed[negative]
+        values: list[int] = signed.tolist()
+        return values
+    return [
+        -1 - argument if minus else argument
+        for argument, minus in zip(arguments.tolist(), negative.tolist(), strict=True)
+    ]
+
 
 def _decode_item(data: bytes, max_depth: int, max_items: int, max_total_items: int) -> CborValue:
     """Check that ``data`` is one well-formed, canonical item and build it,
@@ -285,6 +374,7 @@ def _decode_item(data: bytes, max_depth: int, max_items: int, max_total_items: i
     remaining = 0
     key: str | None = None
     previous_key = b""
+    int_run_checked = 0  # no integer run is tried again before this offset
     value: CborValue
     while True:
         if offset >= size:
@@ -304,6 +394,51 @@ def _decode_item(data: bytes, max_depth: int, max_items: int, max_total_items: i
                     continue
                 # The run completed the array: count its last item below.
                 offset -= 1
+                total -= 1
+                remaining += 1
+                items.pop()
+        if (
+            type(items) is list
+            and remaining >= _INT_RUN_MIN
+            and offset >= int_run_checked
+            and data[offset] in _INT_HEADS
+        ):
+            # A run of canonical integers inside an array (a monitor body's
+            # columns): matched by one regular expression, split into
+            # items and their values computed with numpy.  Whatever ends the run (another
+            # kind of item, a non-canonical integer, the end of the input)
+            # is left to the item-by-item path below, so every refusal is
+            # the same.
+            budget = min(remaining, max_total_items - total, _INT_CHUNK)
+            run = _INT_RUN.match(data, offset, min(size, offset + 9 * budget))
+            span = 0 if run is None else run.end() - offset
+            length = _INT_LENGTH[data[offset]]
+            run_bytes = np.frombuffer(data, dtype=np.uint8, count=span, offset=offset)
+            if span % length == 0 and not data[offset : offset + span : length].translate(
+                None, _HEADS_OF_LENGTH[length]
+            ):
+                # Every byte at the first item's stride is a head of its
+                # length: every item has that length.
+                starts = np.arange(0, span, length, dtype=np.intp)
+            else:
+                starts = _item_starts(run_bytes) if span else np.zeros(0, dtype=np.intp)
+            if len(starts) > budget:
+                span = int(starts[budget])
+                starts = starts[:budget]
+                run_bytes = run_bytes[:span]
+            if len(starts) < _INT_RUN_MIN:
+                int_run_checked = offset + span + 1
+            else:
+                values = _int_run_values(run_bytes, starts)
+                items.extend(values)
+                count = len(values)
+                offset += span
+                total += count
+                remaining -= count
+                if remaining:
+                    continue
+                # The run completed the array: count its last item below.
+                offset -= span - int(starts[-1])
                 total -= 1
                 remaining += 1
                 items.pop()
