@@ -41,6 +41,23 @@ Per epoch ``e`` (1, 2, ...), starting at ``(e - 1) * epoch_ms``:
    DESIGN.md 4.1), so it binds those hubs' roots; the report checks each
    against the hub's own SHAP root.
 
+Catch-up (:class:`CatchUp`, the hub driver's gossip; the protocol is
+unchanged): a message lost on a cut link is never retransmitted by SDBC,
+and a decided hub stops voting, so a hub that missed an epoch's decisive
+messages would stay in that epoch for good (SDBC rule 1 starts the next
+epoch only from DECIDED).  So a decided hub answers a peer that evidently
+lags with the original signed messages of its decision (``q`` precommits
+and the proposal: SDBC rule 3f lets the peer decide on them, in any
+round), and a hub still undecided in an epoch its peers have left
+re-sends its own signed messages of that epoch (which a decided peer
+answers and an undecided one admits).  A hub that decides an old epoch
+this way starts the next epochs whose consensus start has passed at once,
+with its own summaries, and is answered the same way until it is back in
+the live epoch.  Every catch-up message is an ordinary ``Receive`` of a
+real signed message through :func:`sdbc.step`, so the recorded trace is
+judged like any other (:mod:`vigilnet.sim._trace`); they are metered as
+``hub->hub`` messages and counted in ``counts["catchup_messages"]``.
+
 Verdicts: the agents' combined per-epoch entries are read from the
 regionals' own commitments (what they signed), summed exactly per agent
 (``L_a = sum``, prior log-odds 0) and judged by Wald's SPRT with the
@@ -96,9 +113,11 @@ from vigilnet.sim._scenario import Partition, Scenario, ScenarioError
 from vigilnet.sim._seeds import SeedTree
 
 __all__ = [
+    "CATCHUP_INTERVAL_US",
     "HUB_BASE",
     "REGIONAL_BASE",
     "ROOT_WORDS",
+    "CatchUp",
     "Deadlines",
     "Deployment",
     "Detection",
@@ -118,6 +137,9 @@ HUB_BASE = _HUB_BASE
 #: the reason of a child's alarm that carries no proof (silence)
 SILENCE = "no receipt by the deadline"
 _WORD = 1 << 32
+#: a hub sends catch-up (answers or probes) at most once per peer and epoch
+#: in this much simulated time
+CATCHUP_INTERVAL_US = 1_000_000
 #: summary layout: three SHAP totals, then the root's words
 ROOT_WORDS = 8
 
@@ -248,6 +270,9 @@ class Deployment:
     #: per (epoch, tier): latest simulated time (us since epoch start) of an event
     times: dict[tuple[int, str], int] = field(default_factory=dict)
     decisions: dict[tuple[int, int], sdbc.Decide] = field(default_factory=dict)
+    #: epochs with a decision made after the epoch's end (catch-up); the
+    #: invariant monitors check them again
+    late_decisions: set[int] = field(default_factory=set)
     counts: Counter[str] = field(default_factory=Counter)
     #: ground truth: which agents misbehaved in some epoch so far
     truth: npt.NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
@@ -340,6 +365,99 @@ class Deployment:
             for stale in [k for k in self.behaviour_cache if k[0] < epoch]:
                 del self.behaviour_cache[stale]
         return cached
+
+
+# --------------------------------------------------------------------------
+# SDBC catch-up
+
+
+_RUNNING = (sdbc.Step.PROPOSE, sdbc.Step.PREVOTE, sdbc.Step.PRECOMMIT)
+
+
+@dataclass(slots=True)
+class CatchUp:
+    """What one hub re-sends so that a peer that missed an epoch's decisive
+    messages decides it by SDBC's own rule 3f (a proposal and ``q``
+    precommits of one round) through ordinary ``Receive`` inputs of the
+    original signed messages.  Sans-I/O: it says what to send to whom; the
+    driver sends it.
+
+    * :meth:`decided` keeps a decision's certificate messages: its ``q``
+      precommits, then the proposal they precommit (in that order, so that
+      the proposal arrives backed by votes: SDBC rule 2's proposal cap);
+    * :meth:`answer`: a message of an epoch this hub has decided, from a
+      peer that evidently lags (it is still in an epoch this hub left, or
+      in a later round than the decision's, or it sends its summary after
+      the decision), is answered with those messages.  A precommit for the
+      decided value and a proposal of it are never answered: they are what
+      catch-up itself carries, so two decided hubs never answer each other;
+    * :meth:`probe`: a hub still undecided in an epoch that a peer has left
+      (a later epoch's message from it arrives, or this hub's own next
+      consensus start comes) re-sends that peer its own signed messages of
+      the epoch (summary, proposals, votes), which a decided peer answers
+      and an undecided one admits (a retransmission);
+    * each at most once per (peer, epoch) in ``interval_us``.
+
+    Certificates are kept for every decided epoch of the run (a few
+    kilobytes each); a long-running node would keep a window."""
+
+    interval_us: int = CATCHUP_INTERVAL_US
+    #: epoch -> (decision round, value hash, the certificate's messages)
+    certificates: dict[int, tuple[int, bytes, tuple[sdbc.Message, ...]]] = field(
+        default_factory=dict
+    )
+    #: (what, peer, epoch) -> simulated time of the last send
+    sent: dict[tuple[str, int, int], int] = field(default_factory=dict)
+
+    def decided(self, node: sdbc.NodeState, decision: sdbc.Decide) -> None:
+        cert = decision.certificate
+        proposal = min(
+            (
+                p
+                for p in node.proposals
+                if p.round == cert.round and p.value.value_hash == cert.value_hash
+            ),
+            key=lambda p: (p.valid_round, p.signature),
+        )
+        messages: tuple[sdbc.Message, ...] = (*cert.precommits, proposal)
+        self.certificates[decision.epoch] = (cert.round, cert.value_hash, messages)
+
+    def answer(
+        self, node: sdbc.NodeState, message: sdbc.Message, peer: int, now_us: int
+    ) -> tuple[sdbc.Message, ...]:
+        held = self.certificates.get(message.epoch)
+        if held is None:
+            return ()
+        decision_round, value_hash, messages = held
+        if isinstance(message, sdbc.Proposal):
+            if message.value.value_hash == value_hash:
+                return ()
+        elif isinstance(message, sdbc.Vote):
+            if message.kind == sdbc.PRECOMMIT and message.value_hash == value_hash:
+                return ()
+            if message.epoch == node.epoch and message.round <= decision_round:
+                return ()  # an ordinary late vote of the deciding round
+        if not self._due("answer", peer, message.epoch, now_us):
+            return ()
+        return messages
+
+    def probe(self, node: sdbc.NodeState, peer: int, now_us: int) -> tuple[sdbc.Message, ...]:
+        if node.step not in _RUNNING or not self._due("probe", peer, node.epoch, now_us):
+            return ()
+        summaries = [x for x in node.summaries if x.hub == node.hub]
+        proposals = sorted((p for p in node.proposals if p.hub == node.hub), key=lambda p: p.round)
+        votes = sorted(
+            (v for v in node.votes if v.hub == node.hub),
+            key=lambda v: (v.round, v.kind != sdbc.PREVOTE),
+        )
+        return (*summaries, *proposals, *votes)
+
+    def _due(self, what: str, peer: int, epoch: int, now_us: int) -> bool:
+        last = self.sent.get((what, peer, epoch))
+        if last is not None and now_us - last < self.interval_us:
+            return False
+        self.sent[(what, peer, epoch)] = now_us
+        return True
 
 
 # --------------------------------------------------------------------------
@@ -462,6 +580,7 @@ class _Aggregator:
     state: shap.AggregatorState | None = None
     child: shap.ChildState | None = None
     hub: sdbc.NodeState | None = None
+    catchup: CatchUp = field(default_factory=CatchUp)
     standby: bool = False
 
     def activate(self, host: Host, setup: shap.AggregatorSetup, epoch: int) -> None:
@@ -538,7 +657,14 @@ class _Aggregator:
             except RemoteProtocolError:
                 d.meter.refused["consensus"] += 1
                 return
+            assert self.hub is not None
+            peer = int(src.removeprefix("hub-"))
+            before = self.hub
+            self._resend(host, peer, self.catchup.answer(before, message, peer, host.now_us()))
             self._sdbc(host, sdbc.Receive(message=message))
+            if message.epoch > before.epoch:
+                # the peer has left our epoch: show it where we are
+                self._resend(host, peer, self.catchup.probe(self.hub, peer, host.now_us()))
             return
         d.meter.tier = self.tier
         assert self.state is not None
@@ -614,18 +740,34 @@ class _Aggregator:
 
     # -- SDBC --------------------------------------------------------------
 
-    def _start_consensus(self, host: Host, epoch: int) -> None:
+    def _start_consensus(self, host: Host, epoch: int, *, late: bool = False) -> None:
         d = self.d
         d.meter.tier = "consensus"
         assert self.hub is not None
         found = d.hub_roots.get((epoch, self.index))
-        if found is None or self.hub.step not in (sdbc.Step.IDLE, sdbc.Step.DECIDED):
+        if self.hub.step in _RUNNING:
+            # still in an earlier epoch: ask every peer for it (catch-up)
+            for h in range(d.scenario.topology.hubs):
+                if h != self.index:
+                    self._resend(host, h, self.catchup.probe(self.hub, h, host.now_us()))
+        if found is None or self.hub.step in _RUNNING:
             d.counts["consensus_not_started"] += 1
             return
         root, totals = found
         summary = (*totals, *root_words(root))
-        d.counts["consensus_started"] += 1
+        d.counts["consensus_started_late" if late else "consensus_started"] += 1
         self._sdbc(host, sdbc.Start(epoch=epoch, summary=summary))
+
+    def _rejoin(self, host: Host, decided: int) -> None:
+        """After deciding ``decided`` late, start the next epoch whose
+        consensus start has passed (its own timer found this hub busy)."""
+        d = self.d
+        since = host.now_us() - d.deadlines.consensus_start_ms * 1_000
+        due = min(d.scenario.epochs, since // d.epoch_us + 1) if since >= 0 else 0
+        for epoch in range(decided + 1, due + 1):
+            if (epoch, self.index) in d.hub_roots:
+                self._start_consensus(host, epoch, late=True)
+                return
 
     def _sdbc(self, host: Host, event: sdbc.Input) -> None:
         d = self.d
@@ -641,6 +783,7 @@ class _Aggregator:
             d.meter.refused["consensus"] += 1
             return
         d.sdbc_steps.append((self.index, event, outputs, self.hub))
+        rejoin: int | None = None
         if (
             isinstance(event, sdbc.Receive)
             and isinstance(event.message, sdbc.Proposal)
@@ -655,13 +798,29 @@ class _Aggregator:
                 host.set_timer(out.duration_ms * 1_000, ("sdbc", out.epoch, out.round, out.step))
             elif isinstance(out, sdbc.Decide):
                 d.decisions[(out.epoch, self.index)] = out
-                start = d.deadlines.consensus_start_ms * 1_000
-                d.mark(out.epoch, "consensus_decided", host.now_us() - start)
+                self.catchup.decided(self.hub, out)
+                if host.now_us() < out.epoch * d.epoch_us:
+                    start = d.deadlines.consensus_start_ms * 1_000
+                    d.mark(out.epoch, "consensus_decided", host.now_us() - start)
+                else:
+                    # after the epoch's end (catch-up): not a latency of it
+                    d.late_decisions.add(out.epoch)
+                    d.counts["consensus_decided_late"] += 1
+                rejoin = out.epoch
             elif isinstance(out, sdbc.ReportEvidence):
                 d.counts["equivocation_evidence"] += 1
                 accused = f"hub-{out.evidence.first.hub}"
                 host.record("equivocation", accused=accused)
                 d.detect(accused, "equivocation", self.name, host.now_us())
+        if rejoin is not None:
+            self._rejoin(host, rejoin)
+
+    def _resend(self, host: Host, peer: int, messages: tuple[sdbc.Message, ...]) -> None:
+        """Send catch-up ``messages`` to hub ``peer`` (a silent hub does not)."""
+        d = self.d
+        for message in messages:
+            d.counts["catchup_messages"] += 1
+            d.meter.send(host, "hub->hub", f"hub-{peer}", sdbc.encode_message(message))
 
     def _broadcast(self, host: Host, message: sdbc.Message) -> None:
         """Send ``message`` to every other hub (a Byzantine hub lies here)."""
@@ -1058,6 +1217,11 @@ def run_deployment(
             started = _started(sim, topo.hubs, epoch)
             score_epoch(d, epoch, counted, _partitioned(d, epoch), started)
             invariants.check_epoch(epoch, hits, before, flagged)
+            for late in sorted(d.late_decisions):
+                # decisions of an earlier epoch made by catch-up this epoch:
+                # Agreement, Validity and Integrity again, over all of them
+                invariants.check_epoch(late, np.zeros(0, dtype=np.int32), flagged, flagged)
+            d.late_decisions.clear()
             _heal(d, sim, epoch, hits)
             if progress is not None:
                 progress(epoch)

@@ -26,8 +26,12 @@ Hubs (``byzantine_hubs``, at most ``f_safe`` of them):
   is not ``Agg(S)``; both signed by it.  Honest hubs refuse the summary
   (rule 2) and prevote nil on the proposal (rule 3b): either, signed, is
   proof.
-* ``silent``: it sends nothing to the other hubs (no proof is possible;
-  it is never detected, by design).
+* ``silent``: it sends nothing to the other hubs, catch-up included (no
+  proof is possible; it is never detected, by design).
+
+A Byzantine hub's catch-up (:class:`~vigilnet.sim._deployment.CatchUp`)
+re-sends the original signed messages as an honest hub's does: it cannot
+forge the other signers' precommits, and withholding them is ``silent``.
 
 Monitors (``byzantine_monitor_share`` of all monitors, drawn from the
 stream ``("faults", "monitors")``):
@@ -224,6 +228,10 @@ def _altered(
 @dataclass(slots=True)
 class ByzantineHub(_Aggregator):
     attack: str = "equivocate"
+
+    def _resend(self, host: Host, peer: int, messages: tuple[sdbc.Message, ...]) -> None:
+        if self.attack != "silent":
+            _Aggregator._resend(self, host, peer, messages)
 
     def _broadcast(self, host: Host, message: sdbc.Message) -> None:
         d = self.d
