@@ -479,6 +479,9 @@ _DECODE_REFUSALS: list[tuple[bytes, dict[str, int], str]] = [
     (b"\x83\x01\x02\x03", {"max_items": 2}, "too many items at byte 0: 3 > 2"),
     (b"\x81\x81\x01", {"max_depth": 1}, "too deep at byte 1: nesting beyond 1"),
     (b"\x01\x02", {}, "trailing bytes at byte 1: 1 bytes after the item"),
+    # closing [1] returns to depth 2, so the [[1]] after it is one too deep
+    (b"\x81\x82\x81\x01\x81\x81\x01", {"max_depth": 3}, "too deep at byte 5: nesting beyond 3"),
+    (b"\x00" * 3, {"max_size": 2}, "too large at byte 0: 3 bytes > 2"),
     # The item budget inside a run of one-byte integers: the run stops where
     # the budget does, and the refusal names the first item past it.
     (
@@ -580,3 +583,11 @@ def test_sign_bytes_refusals_name_the_whole_tag() -> None:
         assert sign_bytes(tag, {"a": 1, "b": 2}).startswith(tag.prefix)
     finally:
         del TAGS[tag.prefix]
+
+
+def test_decoding_something_that_is_not_bytes_is_refused_at_byte_0() -> None:
+    from vigilnet.encoding import MalformedEncoding, decode
+
+    with pytest.raises(MalformedEncoding) as caught:
+        decode("\x01")  # type: ignore[arg-type]
+    assert (str(caught.value), caught.value.offset) == ("not bytes at byte 0: got str", 0)
