@@ -101,10 +101,22 @@ class Cluster:
         self._apply(h, outputs)
         return outputs
 
-    def start(self, epoch: int, summaries: dict[int, tuple[int, ...]]) -> None:
+    def start(
+        self,
+        epoch: int,
+        summaries: dict[int, tuple[int, ...]],
+        rotate_to: list[SigningKey] | None = None,
+    ) -> None:
+        """Start ``epoch`` on every correct hub; with ``rotate_to`` (one key
+        per hub), every hub runs it under the new keys (``Start.members``)."""
+        members = None if rotate_to is None else tuple(k.verify_key for k in rotate_to)
         for h in self.correct:
             self.timers[h] = []
-            self.input(h, Start(epoch=epoch, summary=summaries[h]))
+            key = None if rotate_to is None else rotate_to[h]
+            self.input(h, Start(epoch=epoch, summary=summaries[h], members=members, key=key))
+        if rotate_to is not None:
+            self.keys = list(rotate_to)
+            self.config = self.config.with_members(tuple(k.verify_key for k in rotate_to))
 
     def deliver(self, index: int) -> tuple[Output, ...]:
         """Deliver in-flight envelope ``index`` (removing it).  A rejected
@@ -117,13 +129,17 @@ class Cluster:
         return self.input(h, Timeout(epoch=timer.epoch, round=timer.round, step=timer.step))
 
     def run_epoch(
-        self, epoch: int, summaries: dict[int, tuple[int, ...]], max_steps: int = 100_000
+        self,
+        epoch: int,
+        summaries: dict[int, tuple[int, ...]],
+        max_steps: int = 100_000,
+        rotate_to: list[SigningKey] | None = None,
     ) -> None:
         """Start ``epoch`` and deliver everything in order (firing the
         earliest-set timer when nothing is in flight) until every correct
         hub has decided it.  A refused message (RemoteProtocolError) is
         dropped; any other exception is a bug and propagates."""
-        self.start(epoch, summaries)
+        self.start(epoch, summaries, rotate_to)
         for _ in range(max_steps):
             if all(
                 self.nodes[h].decision is not None and self.nodes[h].epoch == epoch

@@ -227,6 +227,25 @@ class HubConfig:
             summary_ranges=self.summary_ranges,
         )
 
+    def with_members(self, members: tuple[VerifyKey, ...]) -> HubConfig:
+        """This configuration with other member keys, one per hub in the same
+        order (a rotation or recovery of keys; LocalProtocolError if the
+        number of hubs changes or a key is not a VerifyKey)."""
+        ensure(
+            isinstance(members, tuple)
+            and len(members) == len(self.members)
+            and all(isinstance(k, VerifyKey) for k in members),
+            f"members: {len(self.members)} VerifyKeys, one per hub in order",
+            LocalProtocolError,
+        )
+        return HubConfig(
+            members=members,
+            threshold=self.threshold,
+            f_live=self.f_live,
+            f_safe=self.f_safe,
+            summary_ranges=self.summary_ranges,
+        )
+
     def admits_threshold(self, threshold: object) -> bool:
         """May the next epoch run with ``threshold``?  (:meth:`with_threshold`
         would succeed.)"""

@@ -15,7 +15,12 @@ Numbered rules (``# rule N`` in the code; the TLA+ action in brackets):
 1. ``Start(epoch, summary)``: sign and broadcast our summary (which must
    fit the configured layout: LocalProtocolError) with the threshold this
    hub proposes for the next epoch, enter round 0 (``StartRound``).  Only
-   from IDLE or DECIDED, for a later epoch.
+   from IDLE or DECIDED, for a later epoch.  ``Start`` may carry the
+   epoch's member keys and this hub's own key for it (``members``, ``key``:
+   what the key registry says is valid at that epoch, after a rotation or a
+   recovery); from then on only those keys sign and verify.  Only keys
+   change: the number of hubs, the threshold rules and the summary layout
+   stay, and the hub's own key must be its member key (LocalProtocolError).
 2. Every received message passes one funnel (:func:`_admit`): it must be for
    our epoch and configuration, from a member, correctly signed, not a
    replay, not beyond ``MAX_ROUND_LEAD`` rounds ahead; proposals only from
@@ -96,7 +101,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Final, TypeAlias
 
-from vigilnet.crypto import SigningKey
+from vigilnet.crypto import SigningKey, VerifyKey
 from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.protocols.sdbc._certificates import DecisionCertificate, EquivocationEvidence
 from vigilnet.protocols.sdbc._messages import (
@@ -165,6 +170,10 @@ class Step(enum.Enum):
 class Start:
     epoch: int
     summary: tuple[int, ...]
+    #: the member keys valid at ``epoch`` (None: those of the last epoch)
+    members: tuple[VerifyKey, ...] | None = None
+    #: this hub's signing key for ``epoch`` (None: the last epoch's)
+    key: SigningKey | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -625,16 +634,20 @@ def _is_round(x: object) -> bool:
 def _on_start(s: NodeState, event: Start) -> Result:  # rule 1
     if event.epoch <= s.epoch:
         raise LocalProtocolError(f"epoch {event.epoch} is not after {s.epoch}")
-    config = s.config
+    config, key = s.config, s.key
+    if event.members is not None:
+        config = config.with_members(event.members)
+    if event.key is not None:
+        key = event.key
     if s.next_threshold is not None:
         config = config.with_threshold(s.next_threshold)
     config.check_summary(event.summary, raising=LocalProtocolError)
     pt = s.proposed_threshold
     if pt is not None and not config.admits_threshold(pt):
         pt = None  # what we proposed is no longer a change the new config admits
-    summary = sign_summary(s.key, config, event.epoch, s.hub, event.summary, pt)
+    summary = sign_summary(key, config, event.epoch, s.hub, event.summary, pt)
     t = NodeState(
-        key=s.key,
+        key=key,
         hub=s.hub,
         config=config,
         epoch=event.epoch,
