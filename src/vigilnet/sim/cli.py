@@ -163,6 +163,12 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
     help="run K seeds (the root seed, then +1, ...) on every core and report each rate "
     "with 95%% intervals",
 )
+@click.option(
+    "--html",
+    "html_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="write a self-contained HTML report with figures to DIR/index.html",
+)
 def simulate(
     scenario_name: str | None,
     scenario_file: Path | None,
@@ -173,6 +179,7 @@ def simulate(
     json_path: str | None,
     proofs_dir: Path | None,
     seeds: int | None,
+    html_dir: Path | None,
 ) -> None:
     """Run the composed deployment (agents, monitors, regionals, hubs, SDBC)
     on a scenario and report what was measured."""
@@ -214,6 +221,8 @@ def simulate(
 
         if proofs_dir is not None:
             raise click.ClickException("--proofs is for one run, not with --seeds")
+        if html_dir is not None:
+            raise click.ClickException("--html is for one run, not with --seeds")
         try:
             sweep = run_seeds(scenario, seeds)
         except ScenarioError as exc:
@@ -246,6 +255,16 @@ def simulate(
         sprt = SprtThresholds(alpha=scenario.sprt.alpha, beta=scenario.sprt.beta)
         written = write_proofs(result, proofs_dir, sprt)
         click.echo(f"{len(written)} verdict proofs in {proofs_dir} (docs/verdict.md)", err=True)
+    if html_dir is not None:
+        from vigilnet.sim._html import write_html
+
+        page = write_html(
+            report,
+            html_dir,
+            compute=f"Compute (not in the JSON report): wall {wall_s:.2f} s, "
+            f"CPU {cpu_s:.2f} s, peak RSS {peak_mib} MiB.",
+        )
+        click.echo(f"HTML report written to {page}", err=True)
     if json_path == "-":
         sys.stdout.write(text)
     else:
