@@ -123,7 +123,7 @@ def _check(result: RunResult, **arrays: Any) -> None:
 
 def test_the_honest_run_passes_every_check(honest: RunResult) -> None:
     _check(honest)
-    assert len(INVARIANTS) == 7
+    assert len(INVARIANTS) == 8
 
 
 def _broken(honest: RunResult, invariant: str, change: Any, **arrays: Any) -> RunStopped:

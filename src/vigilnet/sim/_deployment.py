@@ -96,7 +96,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import nacl.bindings
 import numpy as np
@@ -111,6 +111,9 @@ from vigilnet.sim._engine import Host, Observation, Simulator
 from vigilnet.sim._network import LinkProfile, Network
 from vigilnet.sim._scenario import Partition, Scenario, ScenarioError
 from vigilnet.sim._seeds import SeedTree
+
+if TYPE_CHECKING:
+    from vigilnet.sim._keys import KeyPlan
 
 __all__ = [
     "CATCHUP_INTERVAL_US",
@@ -313,6 +316,15 @@ class Deployment:
     incidents: list[Incident] = field(default_factory=list)
     #: partition name -> the epochs at whose start the cut toggles
     partition_epochs: dict[str, list[int]] = field(default_factory=dict)
+    #: the key registry and its events (the key-rotation scenario), or None
+    keyplan: KeyPlan | None = None
+
+    def hub_config_at(self, epoch: int) -> sdbc.HubConfig:
+        """The hubs' configuration of ``epoch``: its member keys are those
+        the key registry says are valid then (the key-rotation scenario)."""
+        if self.keyplan is None:
+            return self.hub_config
+        return self.keyplan.config(self.hub_config, epoch)
 
     @property
     def epoch_us(self) -> int:
@@ -756,7 +768,13 @@ class _Aggregator:
         root, totals = found
         summary = (*totals, *root_words(root))
         d.counts["consensus_started_late" if late else "consensus_started"] += 1
-        self._sdbc(host, sdbc.Start(epoch=epoch, summary=summary))
+        start = sdbc.Start(epoch=epoch, summary=summary)
+        if d.keyplan is not None:
+            members = d.keyplan.members(epoch)
+            if members != self.hub.config.members:
+                key = d.keyplan.signing_key(self.index, epoch)
+                start = sdbc.Start(epoch=epoch, summary=summary, members=members, key=key)
+        self._sdbc(host, start)
 
     def _rejoin(self, host: Host, decided: int) -> None:
         """After deciding ``decided`` late, start the next epoch whose
@@ -778,10 +796,14 @@ class _Aggregator:
             d.meter.refused["consensus"] += 1
             if isinstance(event, sdbc.Receive):
                 _refused_signed(d, self.name, event.message, error, host.now_us())
+                if d.keyplan is not None:
+                    d.keyplan.observe(event.message, error.reason)
             return
         except RemoteProtocolError:
             d.meter.refused["consensus"] += 1
             return
+        if d.keyplan is not None and isinstance(event, sdbc.Receive):
+            d.keyplan.observe(event.message, None)
         d.sdbc_steps.append((self.index, event, outputs, self.hub))
         rejoin: int | None = None
         if (
@@ -849,7 +871,7 @@ def _refused_signed(
     if not any(error.reason.startswith(r) for r in _CONTENT_REFUSALS):
         return
     try:
-        sdbc.check_signature(d.hub_config, message)
+        sdbc.check_signature(d.hub_config_at(message.epoch), message)
     except RemoteProtocolError:
         return
     d.detect(f"hub-{message.hub}", "refused_signed_summary", by, now_us)
@@ -922,6 +944,10 @@ def build(
     from vigilnet.sim import _faults  # the adversary drivers subclass the ones here
 
     _faults.choose_byzantine(d)
+    if scenario.key_rotation.enabled:
+        from vigilnet.sim._keys import KeyPlan
+
+        d.keyplan = KeyPlan.create(d)
 
     def attack(name: str) -> str | None:
         return d.byzantine.get(name)
@@ -1201,6 +1227,8 @@ def run_deployment(
     with d.meter.counting():
         sim.start()
         for epoch in range(1, scenario.epochs + 1):
+            if d.keyplan is not None:
+                d.keyplan.before_epoch(d, sim, epoch)
             sim.run(epoch * d.epoch_us - 1)
             counted = _counted(d, epoch)
             hits = np.zeros(topo.agents, dtype=np.int32)

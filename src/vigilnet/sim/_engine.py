@@ -139,6 +139,12 @@ class Simulator:
         ensure(time_us >= self.now_us, "cannot schedule in the past", LocalProtocolError)
         self._push(time_us, "call", action)
 
+    def spoof(self, src: str, dst: str, payload: bytes) -> None:
+        """Send ``payload`` to ``dst`` as if from ``src`` (an attacker on the
+        path: the network authenticates nothing, the protocols' signatures
+        do)."""
+        self._send(src, dst, payload)
+
     def start(self) -> None:
         """Start every node, in name order (deterministic)."""
         for name in sorted(self.drivers):

@@ -34,7 +34,11 @@ The properties (TLA+ names where a spec has one):
     failed (SHAP Detectability's other side: honest parents pass it; a
     receipt lost on the way is a deadline alarm, not a failed check);
 ``NoFraming``
-    no honest node was caught "with proof".
+    no honest node was caught "with proof";
+``NoStaleKey``
+    no hub admitted a message signed by a key that the key registry says
+    was not valid at the message's epoch (rotated out, revoked: the
+    key-rotation scenario's attacker sends such messages every epoch).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ INVARIANTS = (
     "FinalNeverFlips",
     "InclusionChecked",
     "NoFraming",
+    "NoStaleKey",
 )
 
 #: how many of the nodes' latest recorded events a violation shows
@@ -117,6 +122,14 @@ class InvariantMonitor:
         hubs = d.scenario.topology.hubs
         honest = [h for h in range(hubs) if d.honest(f"hub-{h}")]
         decided = {h: d.decisions[(epoch, h)] for h in honest if (epoch, h) in d.decisions}
+        # NoStaleKey first: a stale key admitted is the cause of what else breaks
+        # (the thief's votes then read as the honest hub's equivocation)
+        if d.keyplan is not None and d.keyplan.accepted:
+            self.fail(
+                "NoStaleKey",
+                epoch,
+                f"{d.keyplan.accepted} messages signed by stale keys were admitted",
+            )
         # Agreement
         hashes = {x.value.value_hash for x in decided.values()}
         if len(hashes) > 1:
@@ -125,6 +138,8 @@ class InvariantMonitor:
         for h, x in sorted(decided.items()):
             # Validity
             config = self._config(h)
+            if d.keyplan is not None:
+                config = config.with_members(d.keyplan.members(epoch))
             try:
                 x.value.check_valid(config, epoch)
                 x.certificate.verify(config)

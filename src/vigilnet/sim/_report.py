@@ -86,7 +86,7 @@ def _epochs(result: RunResult) -> tuple[list[dict[str, Any]], int, bool, int, in
             certificates_ok = 0
             for dec in decisions.values():
                 try:
-                    dec.certificate.verify(d.hub_config)
+                    dec.certificate.verify(d.hub_config_at(epoch))
                     certificates_ok += 1
                 except RemoteProtocolError:
                     pass
@@ -221,6 +221,7 @@ def make_report(result: RunResult) -> dict[str, Any]:
         "healing": healing_section(result),
         "invariants": {"checked": list(INVARIANTS), "epochs_checked": s.epochs, "violations": 0},
         "partitions": {name: list(t) for name, t in sorted(d.partition_epochs.items())},
+        "keys": None if d.keyplan is None else d.keyplan.report(),
         "per_epoch": rows,
     }
 

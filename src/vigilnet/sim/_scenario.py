@@ -27,6 +27,12 @@ Sections (all optional but ``[scenario]``):
                 epochs in the window)
 ``[timing_attack]``  ``enabled``, ``hub`` (whose heartbeats the attacker
                 times), ``start_epoch``, ``epochs``
+``[key_rotation]``  ``enabled``, ``rotate_epoch`` (every hub's operational
+                key rotates at its start), ``revoke_hub``, ``revoke_epoch``
+                (that hub's key is revoked and its identity key recovered
+                from ``shares_k`` of ``shares_n`` shares), ``validity_epochs``,
+                ``stale_attack`` (an attacker signs votes with every stale
+                key and sends them as the hub they belonged to)
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ __all__ = [
     "MONITOR_ATTACKS",
     "REGIONAL_ATTACKS",
     "Faults",
+    "KeyRotation",
     "Link",
     "Network",
     "Partition",
@@ -197,6 +204,18 @@ class TimingAttack:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class KeyRotation:
+    enabled: bool = False
+    rotate_epoch: int = 3
+    revoke_hub: int = 1
+    revoke_epoch: int = 5
+    shares_k: int = 3
+    shares_n: int = 5
+    validity_epochs: int = 90 * 24 * 60
+    stale_attack: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """One run's whole configuration (see the module docstring)."""
 
@@ -212,6 +231,7 @@ class Scenario:
     faults: Faults = field(default_factory=Faults)
     partitions: tuple[Partition, ...] = ()
     timing_attack: TimingAttack = field(default_factory=TimingAttack)
+    key_rotation: KeyRotation = field(default_factory=KeyRotation)
 
     @classmethod
     def from_toml(cls, data: Mapping[str, Any], origin: str = "<scenario>") -> Scenario:
@@ -250,6 +270,7 @@ def _build(data: Mapping[str, Any]) -> Scenario:
             "faults",
             "partition",
             "timing_attack",
+            "key_rotation",
         },
     )
     head = _table(
@@ -337,6 +358,26 @@ def _build(data: Mapping[str, Any]) -> Scenario:
         start_epoch=_int(timing_data.get("start_epoch", 1), "timing_attack.start_epoch"),
         epochs=_int(timing_data.get("epochs", 3), "timing_attack.epochs", low=1),
     )
+    rot = _table(top.get("key_rotation", {}), "key_rotation", _names(KeyRotation))
+    for flag in ("enabled", "stale_attack"):
+        if not isinstance(rot.get(flag, True), bool):
+            raise ScenarioError(f"key_rotation.{flag}: true or false")
+    default = KeyRotation()
+    rotation = KeyRotation(
+        enabled=rot.get("enabled", False),
+        stale_attack=rot.get("stale_attack", True),
+        **{
+            name: _int(rot.get(name, getattr(default, name)), f"key_rotation.{name}", low=1)
+            for name in (
+                "rotate_epoch",
+                "revoke_epoch",
+                "shares_k",
+                "shares_n",
+                "validity_epochs",
+            )
+        },
+        revoke_hub=_int(rot.get("revoke_hub", default.revoke_hub), "key_rotation.revoke_hub"),
+    )
     scenario = Scenario(
         name=_str(head["name"], "scenario.name"),
         description=_str(head.get("description", ""), "scenario.description"),
@@ -350,6 +391,7 @@ def _build(data: Mapping[str, Any]) -> Scenario:
         faults=faults,
         partitions=tuple(partitions),
         timing_attack=timing,
+        key_rotation=rotation,
     )
     _check(scenario)
     return scenario
@@ -385,6 +427,24 @@ def _check(s: Scenario) -> None:
         raise ScenarioError("partition names must be distinct")
     if s.timing_attack.enabled and s.timing_attack.hub >= hubs:
         raise ScenarioError(f"timing_attack.hub: {s.timing_attack.hub} >= hubs = {hubs}")
+    k = s.key_rotation
+    if k.enabled:
+        if k.revoke_hub >= hubs:
+            raise ScenarioError(f"key_rotation.revoke_hub: {k.revoke_hub} >= hubs = {hubs}")
+        if not 2 <= k.shares_k <= k.shares_n <= 255:
+            raise ScenarioError("key_rotation: need 2 <= shares_k <= shares_n <= 255")
+        if k.shares_k > hubs - 1:
+            raise ScenarioError(
+                f"key_rotation.shares_k: {k.shares_k} holders besides the revoked hub, "
+                f"but only {hubs - 1} other hubs"
+            )
+        if not 1 < k.rotate_epoch < k.revoke_epoch:
+            raise ScenarioError("key_rotation: need 1 < rotate_epoch < revoke_epoch")
+        if s.faults.byzantine_hubs:
+            raise ScenarioError(
+                "key_rotation: Byzantine hubs are another scenario (the stale-key attacker "
+                "is the adversary here)"
+            )
 
 
 def embedded_scenarios() -> dict[str, Path]:

@@ -276,13 +276,18 @@ def _check_outputs(label: str, before: sdbc.NodeState, step: Step) -> None:
 
 
 def validate_trace(
-    config: sdbc.HubConfig, steps: Sequence[Step], byzantine_hubs: frozenset[int] = frozenset()
+    config: sdbc.HubConfig,
+    steps: Sequence[Step],
+    byzantine_hubs: frozenset[int] = frozenset(),
+    configs: Mapping[int, sdbc.HubConfig] | None = None,
 ) -> TraceReport:
     """Replay the recorded SDBC steps of a simulated run on the model, epoch
     by epoch (module docstring); raise :class:`InvariantViolation` at the
     first step that is no model step, breaks a claimed invariant or does not
     match its own outputs, and :class:`TraceScopeError` for a trace outside
-    the mapping."""
+    the mapping.  ``configs`` gives an epoch's configuration where it is not
+    ``config`` (keys rotated through the key registry: the model abstracts
+    keys, so each epoch is checked under its own)."""
     if byzantine_hubs:
         raise TraceScopeError(
             f"hubs {sorted(byzantine_hubs)} are Byzantine: the mapping covers honest hubs only"
@@ -291,9 +296,11 @@ def validate_trace(
     by_epoch: dict[int, list[Step]] = {}
     for st in steps:
         by_epoch.setdefault(st[3].epoch, []).append(st)
-    keys = {st[0]: st[3].key for st in steps}
+    keys = {(st[3].epoch, st[0]): st[3].key for st in steps}
+    base = config
     total = model_total = stutters = decisions = top = 0
     for epoch in sorted(by_epoch):
+        config = base if configs is None else configs.get(epoch, base)
         epoch_steps = by_epoch[epoch]
         max_round = max(st[3].round for st in epoch_steps)
         top = max(top, max_round)
@@ -307,7 +314,9 @@ def validate_trace(
         impl = [(p + epoch) % n for p in range(n)]
         nodes: list[sdbc.NodeState] = []
         for h in impl:
-            key = keys.get(h)
+            key = keys.get((epoch, h)) or next(
+                (k for k in keys.values() if k.verify_key == config.members[h]), None
+            )
             if key is None:
                 raise TraceScopeError(f"hub {h} took no step in the whole trace")
             nodes.append(sdbc.initial_state(key, h, config))
@@ -356,4 +365,7 @@ def validate_run(result: RunResult) -> TraceReport:
     Byzantine hubs (whose honest core is recorded too: only the mapping's
     refusal keeps a Byzantine run from passing as an honest one)."""
     d = result.deployment
-    return validate_trace(d.hub_config, d.sdbc_steps, frozenset(d.scenario.faults.byzantine_hubs))
+    configs = {e: d.hub_config_at(e) for e in range(1, d.scenario.epochs + 1)}
+    return validate_trace(
+        d.hub_config, d.sdbc_steps, frozenset(d.scenario.faults.byzantine_hubs), configs
+    )
