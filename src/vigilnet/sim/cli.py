@@ -169,6 +169,13 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="write a self-contained HTML report with figures to DIR/index.html",
 )
+@click.option(
+    "--audit-log",
+    "audit_log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="write the run's decisions, certificates, key events and penalties to a new "
+    "audit log FILE (check it with vigilnet audit verify)",
+)
 def simulate(
     scenario_name: str | None,
     scenario_file: Path | None,
@@ -180,6 +187,7 @@ def simulate(
     proofs_dir: Path | None,
     seeds: int | None,
     html_dir: Path | None,
+    audit_log: Path | None,
 ) -> None:
     """Run the composed deployment (agents, monitors, regionals, hubs, SDBC)
     on a scenario and report what was measured."""
@@ -223,6 +231,8 @@ def simulate(
             raise click.ClickException("--proofs is for one run, not with --seeds")
         if html_dir is not None:
             raise click.ClickException("--html is for one run, not with --seeds")
+        if audit_log is not None:
+            raise click.ClickException("--audit-log is for one run, not with --seeds")
         try:
             sweep = run_seeds(scenario, seeds)
         except ScenarioError as exc:
@@ -238,6 +248,8 @@ def simulate(
             Path(json_path).write_text(text, encoding="utf-8")
             click.echo(f"report written to {json_path}")
         return
+    if audit_log is not None and audit_log.exists():
+        raise click.ClickException(f"{audit_log} exists: an audit log is written once, by its run")
     try:
         result = run_deployment(scenario, record_proofs=proofs_dir is not None)
     except ScenarioError as exc:
@@ -255,6 +267,16 @@ def simulate(
         sprt = SprtThresholds(alpha=scenario.sprt.alpha, beta=scenario.sprt.beta)
         written = write_proofs(result, proofs_dir, sprt)
         click.echo(f"{len(written)} verdict proofs in {proofs_dir} (docs/verdict.md)", err=True)
+    if audit_log is not None:
+        from vigilnet.sim._auditlog import write_audit_log
+
+        written_log = write_audit_log(result, audit_log)
+        click.echo(
+            f"audit log {audit_log}: {written_log.entries} entries, "
+            f"{written_log.checkpoints} checkpoints, origin {written_log.origin}; check it with "
+            f"vigilnet audit verify {audit_log} --public-key {written_log.public_key}",
+            err=True,
+        )
     if html_dir is not None:
         from vigilnet.sim._html import write_html
 
