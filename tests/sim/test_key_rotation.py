@@ -154,3 +154,14 @@ def test_the_embedded_scenario_loads_and_bad_sections_are_refused() -> None:
         Scenario.from_toml(
             {**base, "key_rotation": {"enabled": True}, "faults": {"byzantine_hubs": [0]}}
         )
+
+
+def test_the_seed_sweep_pools_the_stale_key_messages() -> None:
+    from vigilnet.sim._sweep import run_seeds
+
+    sweep = run_seeds(rotating(), 2, workers=1)
+    rate = sweep["rates"]["stale_key_accepted"]
+    per_seed = [r["stale_key_messages"] for r in sweep["per_seed"]]
+    assert rate["successes"] == sum(x["accepted"] for x in per_seed) == 0
+    assert rate["trials"] == sum(x["refused"] for x in per_seed) > 0
+    assert run_seeds(small(epochs=2), 1, workers=1)["rates"]["stale_key_accepted"] is None

@@ -79,6 +79,13 @@ def run_one(scenario: Scenario) -> dict[str, Any]:
         "true_positives": k["true_positives"],
         "false_positives": k["false_positives"],
         "false_negatives": k["false_negatives"],
+        "stale_key_messages": None
+        if report["keys"] is None
+        else {
+            "sent": report["keys"]["stale_messages_sent"],
+            "refused": report["keys"]["stale_messages_refused"],
+            "accepted": report["keys"]["stale_messages_accepted"],
+        },
     }
 
 
@@ -119,6 +126,7 @@ def run_seeds(scenario: Scenario, k: int, workers: int | None = None) -> dict[st
         won = sum(r["by_attack"].get(name, {}).get("succeeded", 0) for r in done)
         attacks[name] = interval_json(won, tried)
     incidents = [i for r in done for i in r["incidents"]]
+    stale = [r["stale_key_messages"] for r in done if r["stale_key_messages"] is not None]
     tp, fp, fn = total("true_positives"), total("false_positives"), total("false_negatives")
     return {
         "schema": SWEEP_SCHEMA,
@@ -141,6 +149,13 @@ def run_seeds(scenario: Scenario, k: int, workers: int | None = None) -> dict[st
             "hub_epochs_decided": interval_json(total("hub_epochs_decided"), total("hub_epochs")),
             "precision": interval_json(tp, tp + fp),
             "recall": interval_json(tp, tp + fn),
+            # the key-rotation scenario: stale-key messages delivered and admitted
+            "stale_key_accepted": interval_json(
+                sum(x["accepted"] for x in stale),
+                sum(x["accepted"] + x["refused"] for x in stale),
+            )
+            if stale
+            else None,
         },
         "false_convictions": total("false_convictions"),
         "time_to_detection_us": _spread([t for r in done for t in r["time_to_detection_us"]]),

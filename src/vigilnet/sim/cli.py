@@ -119,6 +119,8 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
     ]
     rows += [(f"  attack {a}", v) for a, v in rates["attack_success_by_attack"].items()]
     rows += [(f"  detection {t}", v) for t, v in rates["byzantine_detection_by_tier"].items()]
+    if rates.get("stale_key_accepted") is not None:
+        rows.append(("stale-key messages admitted", rates["stale_key_accepted"]))
     for name, v in rows:
         rate = "n/a" if v["rate"] is None else v["rate"]["decimal"]
         table.add_row(
