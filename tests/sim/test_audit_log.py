@@ -48,11 +48,14 @@ def test_the_key_rotation_run_writes_a_log_that_audit_verify_accepts(tmp_path: P
     kinds = [e.kind for e in entries]
     assert kinds.count(EntryKind.DECISION) == kinds.count(EntryKind.CERTIFICATE) == 6
     key_events = [b for e, b in zip(entries, bodies, strict=True) if e.kind is EntryKind.KEY_EVENT]
-    assert [(b["kind"], b["epoch"]) for b in key_events] == (  # type: ignore[index]
+    hub_events = [b for b in key_events if not b["node"].startswith("shap.")]  # type: ignore[index, union-attr]
+    assert [(b["kind"], b["epoch"]) for b in hub_events] == (  # type: ignore[index]
         [("certificate", 0)] * 5
         + [("certificate", 3)] * 5
         + [("revocation", 5), ("recovery", 5), ("certificate", 5), ("refused", 5)]
     )
+    # and every SHAP key's certificate: 3 monitors, 1 regional, 5 standbys, 5 hubs, twice
+    assert len(key_events) - len(hub_events) == 2 * 14
     # a configuration entry where the hub keys change: epochs 1, 3 and 5
     changes = [b for e, b in zip(entries, bodies, strict=True) if e.kind is EntryKind.CONFIG_CHANGE]
     assert [b["epoch"] for b in changes] == [1, 3, 5]  # type: ignore[index]

@@ -58,22 +58,38 @@ def test_stale_keys_attack_every_epoch_and_every_message_is_refused(
 ) -> None:
     _, report = run
     keys = report["keys"]
-    # 5 rotated-out keys from epoch 2, plus the revoked one from epoch 3
+    # 5 rotated-out hub keys from epoch 2, plus the revoked one from epoch 3
     assert keys["stale_keys"] == 6
-    # epochs 2..4: 5 stale keys in epoch 2, 6 in epochs 3 and 4, each to 4 hubs
-    assert keys["stale_messages_sent"] == (5 + 6 + 6) * 4
+    # SDBC: epochs 2..4: 5 stale keys in epoch 2, 6 in epochs 3 and 4, each to 4 hubs;
+    # SHAP: 30 rotated-out monitor keys, one report each in epochs 2..4
+    assert keys["stale_monitor_keys"] == 30
+    assert keys["stale_shap_reports_sent"] == 30 * 3
+    assert keys["stale_messages_sent"] == (5 + 6 + 6) * 4 + 30 * 3
     assert keys["stale_messages_accepted"] == 0
     delivered = keys["stale_messages_refused"]
     assert 0 < delivered <= keys["stale_messages_sent"]
-    assert keys["stale_refused_by_reason"] == {"bad signature": delivered}
+    reasons = keys["stale_refused_by_reason"]
+    assert sum(reasons.values()) == delivered
+    # every SDBC one for its signature; SHAP ones for their signature unless
+    # the regional had already closed the epoch (nothing else)
+    assert set(reasons) <= {"sdbc: bad signature", "shap: bad signature", "shap: epoch closed"}
+    assert reasons["sdbc: bad signature"] > 0 and reasons["shap: bad signature"] > 0
     assert "NoStaleKey" in report["invariants"]["checked"]
+    # the honest monitors' receipts verify under the regionals' new keys
+    assert report["receipts"]["monitor_alarms"] == 0
+    assert report["receipts"]["monitor_confirmed"] == 30 * 4
 
 
 def test_the_key_events_are_rotation_revocation_recovery_and_a_refused_forgery(
     run: tuple[object, dict],
 ) -> None:
     _, report = run
-    events = report["keys"]["events"]
+    everything = report["keys"]["events"]
+    shap_events = [e for e in everything if e["node"].startswith("shap.")]
+    events = [e for e in everything if not e["node"].startswith("shap.")]
+    assert [(e["epoch"], e["kind"], e["serial"]) for e in shap_events] == [
+        (0, "certificate", 0)
+    ] * 42 + [(2, "certificate", 1)] * 42
     kinds = [(e["epoch"], e["kind"], e["node"]) for e in events]
     assert kinds[:5] == [(0, "certificate", f"hub-{h}") for h in range(5)]
     assert kinds[5:10] == [(2, "certificate", f"hub-{h}") for h in range(5)]
@@ -88,6 +104,8 @@ def test_the_key_events_are_rotation_revocation_recovery_and_a_refused_forgery(
     assert events[12]["signer"] == "identity" and events[12]["serial"] == 2
     assert all(e["signer"] == "previous" for e in events[5:10])
     assert report["keys"]["registry_refusals"] == 1
+    # 30 monitors, 2 regionals + 5 standbys, 5 hubs: a SHAP key each, rotated once
+    assert report["keys"]["shap_certificates"] == 2 * (30 + 7 + 5)
 
 
 def test_the_recorded_histories_refine_the_model_across_rotations(

@@ -330,12 +330,34 @@ class Deployment:
     def epoch_us(self) -> int:
         return self.scenario.epoch_ms * 1_000
 
-    def key(self, node_id: int) -> SigningKey:
+    def key(self, node_id: int, epoch: int | None = None) -> SigningKey:
+        """Node ``node_id``'s SHAP signing key (for ``epoch``: in the
+        key-rotation scenario, the one the key registry says is valid then)."""
+        if epoch is not None and self.keyplan is not None:
+            return self.keyplan.shap_signing_key(node_id, epoch)
         k = self.keys.get(node_id)
         if k is None:
             k = SigningKey(self.seeds.random_bytes(32, "key", node_id))
             self.keys[node_id] = k
         return k
+
+    def verify_key(self, node_id: int, epoch: int) -> VerifyKey:
+        """The key that verifies ``node_id``'s SHAP messages of ``epoch``:
+        through the key registry when keys rotate."""
+        if self.keyplan is not None:
+            return self.keyplan.shap_verify_key(node_id, epoch)
+        return self.key(node_id).verify_key
+
+    def epoch_setup(self, setup: shap.AggregatorSetup, epoch: int) -> shap.AggregatorSetup:
+        """``setup`` with the keys of ``epoch`` (its own and its children's),
+        when keys rotate; unchanged otherwise."""
+        if self.keyplan is None:
+            return setup
+        return replace(
+            setup,
+            signing_key=self.key(setup.node_id, epoch),
+            children={c: self.verify_key(c, epoch) for c in sorted(setup.children)},
+        )
 
     def honest(self, name: str) -> bool:
         return name not in self.byzantine
@@ -496,7 +518,7 @@ class _Monitor:
             report, body = self._report(host, epoch)
             regional = d.monitor_regional[self.node_id]
             self.child = shap.ChildState(
-                own=report, parent_key=d.key(_REGIONAL_BASE + regional).verify_key
+                own=report, parent_key=d.verify_key(_REGIONAL_BASE + regional, epoch)
             )
             payload = shap.encode_message(shap.ReceiveReport(report=report, body=body))
             d.meter.send(host, "monitor->regional", f"regional-{regional}", payload)
@@ -528,7 +550,7 @@ class _Monitor:
         d = self.d
         body = self._body(epoch)
         report = shap.monitor_report(
-            signing_key=d.key(self.node_id),
+            signing_key=d.key(self.node_id, epoch),
             node_id=self.node_id,
             epoch=epoch,
             config=d.shap_config,
@@ -631,12 +653,14 @@ class _Aggregator:
         assert self.state is not None
         if kind == "activate":
             (epoch,) = rest
+            self.setup = d.epoch_setup(self.setup, epoch)
             self.state = shap.initial_state(self.setup, epoch)
             self._schedule(host, epoch)
         elif kind == "epoch":
             (epoch,) = rest
             if self.state.phase is not shap.Phase.CLOSED:
                 self._close(host)
+            self.setup = d.epoch_setup(self.setup, epoch)
             self.state, _ = shap.step(self.setup, self.state, shap.StartEpoch(epoch=epoch))
             self._schedule(host, epoch)
         elif kind == "close":
@@ -688,6 +712,10 @@ class _Aggregator:
         if isinstance(message_any, shap.ReceiveReport):
             self.state, outs = shap.step(self.setup, self.state, message_any)
             rejected = [o for o in outs if isinstance(o, shap.Rejected)]
+            if d.keyplan is not None:
+                d.keyplan.observe_report(
+                    message_any.report, rejected[0].reason.value if rejected else None
+                )
             if rejected:
                 d.meter.refused[self.tier] += 1
                 for o in rejected:
@@ -732,7 +760,9 @@ class _Aggregator:
                     d.hub_commitments[(epoch, self.index)] = c
             elif isinstance(out, shap.SendReport) and self.parent is not None:
                 parent_id = _HUB_BASE + d.regional_hub[self.index]
-                self.child = shap.ChildState(own=out.report, parent_key=d.key(parent_id).verify_key)
+                self.child = shap.ChildState(
+                    own=out.report, parent_key=d.verify_key(parent_id, epoch)
+                )
                 payload = shap.encode_message(shap.ReceiveReport(report=out.report))
                 d.meter.send(host, "regional->hub", self.parent, payload)
                 host.set_timer(d.deadlines.receipt_timeout_ms * 1_000, ("receipt", epoch))

@@ -117,7 +117,7 @@ class ByzantineMonitor(_Monitor):
         d.attacked(host.name, epoch, host.now_us())
         host.record("attack", attack=self.attack, epoch=epoch)
         lam = d.shap_config.lambda_max
-        key = d.key(self.node_id)
+        key = d.key(self.node_id, epoch)
         if self.attack in ("lie_high", "lie_low"):
             sign = 1 if self.attack == "lie_high" else -1
             body = replace(honest, llr_sums=tuple(sign * c * lam for c in honest.counts))

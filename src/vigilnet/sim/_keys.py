@@ -25,10 +25,17 @@ With ``[key_rotation] enabled``, the hubs' consensus keys come from a
 * every hub starts every epoch with ``Start.members`` = the keys
   :meth:`KeyRegistry.key_at` returns for that epoch, and its own key among
   them (SDBC then signs and verifies under those only);
+* SHAP's keys go through the same registry: every monitor, regional and hub
+  has a SHAP key (registry name ``shap.<node>``), all rotated at
+  ``rotate_epoch``; each aggregator starts each epoch with its own key and
+  its children's keys of that epoch (``Deployment.epoch_setup``), and each
+  child checks its parent's receipt under the parent's key of that epoch;
 * with ``stale_attack``, an on-path attacker holding every key that stopped
   being valid (rotated out, or revoked) signs a prevote of the current epoch
   with it, under the epoch's configuration hash, and sends it to every other
-  hub as the hub it belonged to.  Each such message must be refused: the
+  hub as the hub it belonged to; and with every rotated-out monitor key it
+  signs a monitor report of the current epoch and sends it to the monitor's
+  regional, as the monitor, at the epoch's start.  Each such message must be refused: the
   run counts what was sent, refused and accepted, and the invariant monitor
   stops a run in which one was accepted.
 
@@ -54,7 +61,7 @@ from vigilnet.crypto import (
     recover_signing_key,
     split_signing_key,
 )
-from vigilnet.protocols import sdbc
+from vigilnet.protocols import sdbc, shap
 
 if TYPE_CHECKING:
     from vigilnet.sim._deployment import Deployment
@@ -65,6 +72,18 @@ __all__ = ["KeyPlan"]
 
 def _hub(h: int) -> str:
     return f"hub-{h}"
+
+
+def shap_nodes(d: Deployment) -> list[tuple[int, str]]:
+    """Every SHAP node of the deployment and its registry name."""
+    from vigilnet.sim._deployment import _HUB_BASE, _REGIONAL_BASE
+
+    topo = d.scenario.topology
+    out = [(m, f"shap.monitor-{m}") for m in range(topo.sites * topo.replicas)]
+    regionals = topo.regionals + topo.hubs * topo.standby_regionals
+    out += [(_REGIONAL_BASE + g, f"shap.regional-{g}") for g in range(regionals)]
+    out += [(_HUB_BASE + h, f"shap.hub-{h}") for h in range(topo.hubs)]
+    return out
 
 
 @dataclass(slots=True)
@@ -82,9 +101,17 @@ class KeyPlan:
     events: list[dict[str, Any]] = field(default_factory=list)
     #: keys that stopped being valid: (hub, serial, signing key, void from epoch)
     stale: list[tuple[int, int, SigningKey, int]] = field(default_factory=list)
+    #: SHAP node id -> its SHAP signing keys, by serial
+    shap_keys: dict[int, list[SigningKey]] = field(default_factory=dict)
+    #: SHAP node id -> registry name
+    shap_names: dict[int, str] = field(default_factory=dict)
+    #: rotated-out monitor keys: (monitor, signing key, void from epoch)
+    stale_monitors: list[tuple[int, SigningKey, int]] = field(default_factory=list)
     #: signatures of the attacker's messages (to tell them apart on arrival)
     stale_signatures: set[bytes] = field(default_factory=set)
+    shap_certificates: int = 0
     sent: int = 0
+    shap_sent: int = 0
     refused: int = 0
     accepted: int = 0
     #: refusal reason -> how many of the attacker's messages it refused
@@ -113,6 +140,12 @@ class KeyPlan:
         for h in range(hubs):
             registry.enroll(_hub(h), identities[h].verify_key)
             plan._certify(h, d.hub_keys[h], 0, 0, identities[h], "identity")
+        for node_id, name in shap_nodes(d):
+            identity = SigningKey(d.seeds.random_bytes(32, "key", "identity", name))
+            registry.enroll(name, identity.verify_key)
+            plan.shap_names[node_id] = name
+            plan.shap_keys[node_id] = [d.key(node_id)]
+            plan._certify_shap(node_id, d.key(node_id), 0, 0, identity, "identity")
         stream = d.seeds.generator("key", "shamir", rot.revoke_hub)
         plan.shares = list(
             split_signing_key(
@@ -131,6 +164,49 @@ class KeyPlan:
         n = len(self.identities)
         order = [h for h in range(n) if h != subject] + [subject]
         return sorted(order[: self.policy.quorum])
+
+    def _certify_shap(
+        self, node_id: int, key: SigningKey, serial: int, epoch: int, signer: SigningKey, kind: str
+    ) -> None:
+        """A SHAP key's certificate, cosigned by the hubs like the hubs' own."""
+        name = self.shap_names[node_id]
+        cert = self._issue(name, key, serial, epoch, signer, kind, None)
+        self.registry.add(cert)
+        self.shap_certificates += 1
+        self.events.append(
+            {
+                "epoch": epoch,
+                "kind": "certificate",
+                "node": name,
+                "serial": serial,
+                "signer": kind,
+                "key": bytes(key.verify_key).hex(),
+                "cosigners": [c for c, _ in cert.cosignatures],
+            }
+        )
+
+    def _issue(
+        self,
+        node: str,
+        key: SigningKey,
+        serial: int,
+        epoch: int,
+        signer: SigningKey,
+        kind: str,
+        subject: int | None,
+    ) -> KeyCertificate:
+        cert = KeyCertificate.issue(
+            node=node,
+            serial=serial,
+            key=key.verify_key,
+            valid_from=epoch,
+            valid_until=epoch + self.policy.validity_epochs,
+            signed_by=signer,
+            signer=kind,
+            policy=self.policy,
+        )
+        cosigners = self._cosigners(-1 if subject is None else subject)
+        return cert.with_cosignatures({c: cosign(self.identities[c], cert) for c in cosigners})
 
     def _certify(
         self, h: int, key: SigningKey, serial: int, epoch: int, signer: SigningKey, kind: str
@@ -170,6 +246,14 @@ class KeyPlan:
             self._certify(h, new, serial, epoch, old, "previous")
             self.keys[h].append(new)
             self.stale.append((h, serial - 1, old, epoch))
+        for node_id in sorted(self.shap_keys):
+            old = self.shap_keys[node_id][-1]
+            new = SigningKey(d.seeds.random_bytes(32, "key", "rotated-shap", node_id, epoch))
+            serial = len(self.shap_keys[node_id])
+            self._certify_shap(node_id, new, serial, epoch, old, "previous")
+            self.shap_keys[node_id].append(new)
+            if self.shap_names[node_id].startswith("shap.monitor-"):
+                self.stale_monitors.append((node_id, old, epoch))
 
     def revoke_and_recover(self, d: Deployment, epoch: int) -> None:
         """``revoke_hub``'s key is compromised at ``epoch``: revoke it,
@@ -236,6 +320,12 @@ class KeyPlan:
             self.rotate(d, epoch)
         if epoch == rot.revoke_epoch:
             self.revoke_and_recover(d, epoch)
+        if rot.stale_attack and self.stale_monitors:
+
+            def attack_shap(s: Simulator) -> None:
+                self._attack_shap(d, s, epoch)
+
+            sim.at((epoch - 1) * d.epoch_us, attack_shap)
         if rot.stale_attack and self.stale:
             when = (epoch - 1) * d.epoch_us + d.deadlines.consensus_start_ms * 1_000 + 1_000
 
@@ -260,6 +350,17 @@ class KeyPlan:
     def config(self, base: sdbc.HubConfig, epoch: int) -> sdbc.HubConfig:
         return base.with_members(self.members(epoch))
 
+    def shap_verify_key(self, node_id: int, epoch: int) -> VerifyKey:
+        """The SHAP key of ``node_id`` valid at ``epoch``, through the registry."""
+        return self.registry.key_at(self.shap_names[node_id], epoch)
+
+    def shap_signing_key(self, node_id: int, epoch: int) -> SigningKey:
+        valid = self.shap_verify_key(node_id, epoch)
+        for key in self.shap_keys[node_id]:
+            if key.verify_key == valid:
+                return key
+        raise KeyLifecycleError(f"node {node_id} holds no SHAP key valid at epoch {epoch}")
+
     # -- the attacker --------------------------------------------------------
 
     def _attack(self, d: Deployment, sim: Simulator, epoch: int) -> None:
@@ -275,6 +376,33 @@ class KeyPlan:
                     self.sent += 1
                     sim.spoof(_hub(h), _hub(dst), payload)
 
+    def _attack_shap(self, d: Deployment, sim: Simulator, epoch: int) -> None:
+        for m, key, void_from in self.stale_monitors:
+            if epoch < void_from:
+                continue
+            agents = d.site_agents[m // d.scenario.topology.replicas]
+            zeros = (0,) * len(agents)
+            body = shap.MonitorBody(agent_ids=agents, counts=zeros, llr_sums=zeros)
+            report = shap.monitor_report(
+                signing_key=key, node_id=m, epoch=epoch, config=d.shap_config, body=body
+            )
+            self.stale_signatures.add(report.signature)
+            payload = shap.encode_message(shap.ReceiveReport(report=report, body=body))
+            self.sent += 1
+            self.shap_sent += 1
+            sim.spoof(f"monitor-{m}", f"regional-{d.monitor_regional[m]}", payload)
+
+    def observe_report(self, report: shap.Report, refusal: str | None) -> None:
+        """A regional admitted ``report`` (``refusal`` None) or refused it."""
+        if report.signature not in self.stale_signatures:
+            return
+        if refusal is None:
+            self.accepted += 1
+        else:
+            self.refused += 1
+            key = f"shap: {refusal}"
+            self.refused_by_reason[key] = self.refused_by_reason.get(key, 0) + 1
+
     def observe(self, message: sdbc.Message, refusal: str | None) -> None:
         """A hub admitted ``message`` (``refusal`` None) or refused it."""
         if message.signature not in self.stale_signatures:
@@ -283,12 +411,16 @@ class KeyPlan:
             self.accepted += 1
         else:
             self.refused += 1
-            self.refused_by_reason[refusal] = self.refused_by_reason.get(refusal, 0) + 1
+            key = f"sdbc: {refusal}"
+            self.refused_by_reason[key] = self.refused_by_reason.get(key, 0) + 1
 
     def report(self) -> dict[str, Any]:
         return {
             "events": self.events,
             "stale_keys": len(self.stale),
+            "stale_monitor_keys": len(self.stale_monitors),
+            "shap_certificates": self.shap_certificates,
+            "stale_shap_reports_sent": self.shap_sent,
             "stale_messages_sent": self.sent,
             "stale_messages_refused": self.refused,
             "stale_messages_accepted": self.accepted,

@@ -915,7 +915,7 @@ def _epoch_json(result: RunResult, agent: int, epoch: int) -> dict[str, Any]:
         "regional_in_hub": _path_json(hc.inputs.inclusion_proof(index)),
         "regional": {
             "node_id": node_id,
-            "key": bytes(d.key(node_id).verify_key).hex(),
+            "key": bytes(d.verify_key(node_id, epoch)).hex(),
             "inputs": _root_json(rc.inputs.root),
             "entries": _root_json(rc.entries.root),
             "signature": rc.report.signature.hex(),
@@ -929,7 +929,7 @@ def _epoch_json(result: RunResult, agent: int, epoch: int) -> dict[str, Any]:
             "replicas": [
                 {
                     "node_id": r.monitor.node_id,
-                    "key": bytes(d.key(r.monitor.node_id).verify_key).hex(),
+                    "key": bytes(d.verify_key(r.monitor.node_id, epoch)).hex(),
                     "entries": _root_json(r.monitor_entries),
                     "body_digest": r.monitor.body_digest.hex(),
                     "signature": r.monitor.signature.hex(),
