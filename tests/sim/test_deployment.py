@@ -165,6 +165,27 @@ def test_signature_meter_counts_real_verifications(
     assert nacl.bindings.crypto_sign_open.__name__ == "crypto_sign_open"  # restored
 
 
+def test_compute_is_charged_to_the_tier_that_ran(
+    small_run: tuple[Scenario, RunResult],
+) -> None:
+    _, result = small_run
+    split = result.deployment.meter.cpu_seconds()
+    # every tier that stepped got CPU time; the largest costs come first
+    assert {"monitor", "regional", "hub", "consensus", "invariants", "judge"} <= set(split)
+    assert all(v >= 0 for v in split.values())
+    assert list(split.values()) == sorted(split.values(), reverse=True)
+    assert split["monitor"] > 0 and split["regional"] > 0
+    # a switch charges the time since the last one to the tier that ran
+    meter = type(result.deployment.meter)()
+    meter.tier = "a"
+    sum(i * i for i in range(200_000))
+    meter.tier = "b"
+    before = dict(meter.cpu_ns)
+    assert before["a"] > 0
+    meter.tier = "b"
+    assert meter.cpu_ns["a"] == before["a"]  # only the running tier grows
+
+
 def test_bad_input_is_refused_clearly(tmp_path: Path) -> None:
     scenario = _scenario(tmp_path)
     with pytest.raises(ScenarioError, match="agents"):
@@ -194,6 +215,7 @@ def test_cli_runs_a_tiny_topology(tmp_path: Path) -> None:
     )
     assert out.exit_code == 0, out.output
     assert "epochs decided" in out.output
+    assert "compute per tier" in out.output and "consensus" in out.output
     written = out_file.read_text(encoding="utf-8")
     expected = report_json(make_report(run_deployment(scenario.with_overrides(epochs=2))))
     assert written == expected

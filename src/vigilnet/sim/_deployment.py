@@ -92,6 +92,7 @@ input is being processed.  Nothing here changes what a protocol does.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
@@ -179,13 +180,37 @@ def words_root(words: tuple[int, ...]) -> bytes:
 
 @dataclass(slots=True)
 class _Meter:
-    """Who is stepping now, and what it cost."""
+    """Who is stepping now, and what it cost.
 
-    tier: str = "setup"
+    ``cpu_ns`` is the process CPU time spent per tier: each switch of
+    ``tier`` charges the time since the last switch to the tier that was
+    running.  The engine's own work between two events is charged to the
+    tier of the event before it.  CPU time differs from run to run, so it
+    is never in the JSON report (the terminal table and the HTML page show
+    it)."""
+
+    _tier: str = "setup"
+    _since_ns: int = field(default_factory=time.process_time_ns)
+    cpu_ns: Counter[str] = field(default_factory=Counter)
     verifications: Counter[str] = field(default_factory=Counter)
     messages: Counter[str] = field(default_factory=Counter)
     message_bytes: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def tier(self) -> str:
+        return self._tier
+
+    @tier.setter
+    def tier(self, value: str) -> None:
+        now = time.process_time_ns()
+        self.cpu_ns[self._tier] += now - self._since_ns
+        self._since_ns, self._tier = now, value
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds per tier so far (the running tier included)."""
+        self.tier = self._tier
+        return {t: ns / 1e9 for t, ns in sorted(self.cpu_ns.items(), key=lambda x: -x[1])}
 
     @contextmanager
     def counting(self) -> Iterator[None]:
@@ -1260,6 +1285,7 @@ def run_deployment(
             if d.keyplan is not None:
                 d.keyplan.before_epoch(d, sim, epoch)
             sim.run(epoch * d.epoch_us - 1)
+            d.meter.tier = "judge"
             counted = _counted(d, epoch)
             hits = np.zeros(topo.agents, dtype=np.int32)
             for g in sorted(counted):

@@ -201,6 +201,13 @@ def make_report(result: RunResult) -> dict[str, Any]:
             "roots_mismatched": mismatched,
             "equivocation_evidence": int(d.counts["equivocation_evidence"]),
             "not_started": int(d.counts["consensus_not_started"]),
+            # SDBC catch-up (docs/simulation.md): messages re-sent to lagging
+            # hubs, hub-epochs decided or started after the epoch's end
+            "catch_up": {
+                "messages": int(d.counts["catchup_messages"]),
+                "decided_late": int(d.counts["consensus_decided_late"]),
+                "started_late": int(d.counts["consensus_started_late"]),
+            },
         },
         "receipts": {
             "monitor_confirmed": int(d.counts["monitor_receipts_confirmed"]),

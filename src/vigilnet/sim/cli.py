@@ -13,7 +13,13 @@ import click
 __all__ = ["simulate"]
 
 
-def _table(report: dict[str, Any], wall_s: float, cpu_s: float, peak_mib: int) -> None:
+def _table(
+    report: dict[str, Any],
+    wall_s: float,
+    cpu_s: float,
+    peak_mib: int,
+    tier_cpu: dict[str, float] | None = None,
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -58,6 +64,14 @@ def _table(report: dict[str, Any], wall_s: float, cpu_s: float, peak_mib: int) -
     for tier, n in report["signature_verifications"].items():
         cost.add_row(tier, "", "", f"{n:,}")
     console.print(cost)
+    if tier_cpu:
+        split = Table(title="compute per tier (CPU time, not in JSON)")
+        for col in ("tier", "CPU s", "share"):
+            split.add_column(col)
+        total = sum(tier_cpu.values()) or 1.0
+        for tier, seconds in tier_cpu.items():
+            split.add_row(tier, f"{seconds:.2f}", f"{100 * seconds / total:.1f}%")
+        console.print(split)
     f, heal = report["faults"], report["healing"]
     if f["byzantine_nodes"] or heal["incidents"]:
         faults = Table(title="faults (attempt: one Byzantine node's hostile messages of one epoch)")
@@ -294,7 +308,7 @@ def simulate(
     else:
         for note in notes:
             click.echo(note, err=True)
-        _table(report, wall_s, cpu_s, peak_mib)
+        _table(report, wall_s, cpu_s, peak_mib, result.deployment.meter.cpu_seconds())
         if json_path is not None:
             Path(json_path).write_text(text, encoding="utf-8")
             click.echo(f"report written to {json_path}")
