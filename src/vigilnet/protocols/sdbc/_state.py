@@ -29,8 +29,9 @@ Numbered rules (``# rule N`` in the code; the TLA+ action in brackets):
    raises :class:`BadMessage` (a RemoteProtocolError) and the state is
    unchanged.  A second, different vote for the same (kind, epoch, round,
    hub) is stored as :class:`EquivocationEvidence` and reported once; it is
-   never counted, and any further vote for that slot is refused (one piece
-   of evidence per slot is proof enough).  At most
+   never counted (except toward a decision, rule 3f), and any further vote
+   for that slot is refused (one piece of evidence per slot is proof
+   enough).  At most
    ``MAX_PROPOSALS_PER_ROUND`` proposals of one round are kept (the first
    and one conflicting one); a further one only if its value already has
    ``N - q + 1`` signers of votes of that round (some correct hub voted
@@ -53,7 +54,13 @@ Numbered rules (``# rule N`` in the code; the TLA+ action in brackets):
    e. step PREVOTE, ``q`` prevotes of any kind: set the prevote timer;
       ``q`` precommits of any kind in this round: set the precommit timer;
    f. a proposal ``v`` of some round ``r``, ``q`` precommits for it in ``r``,
-      ``valid(v)``: decide, emit the certificate [Decidable];
+      ``valid(v)``: decide, emit the certificate [Decidable].  Here, and only
+      here, the second vote of a proven equivocator counts too: a precommit
+      for ``v`` that a hub signed after (or before) a conflicting one is still
+      its signature on ``v``.  TLA+ ``Decidable`` counts every signed
+      precommit; counting it keeps a hub that first received the
+      equivocator's other precommit from being stuck below ``q`` when the
+      hubs that decided hand it their certificate (catch-up);
    g. ``N - q + 1`` distinct signers in a later round: go there
       [OnRoundCatchup].
 4. Timeouts (inputs, durations grow with the round): propose -> prevote nil
@@ -506,14 +513,33 @@ def _decide(s: NodeState) -> Result | None:  # rule 3f
         rt = s.tally.rounds[r]
         for p in sorted(rt.proposals, key=lambda p: p.value.value_hash):
             v = p.value
-            if not _valid(s, v) or rt.count(PRECOMMIT, v.value_hash) < s.quorum:
+            if not _valid(s, v):
+                continue
+            counted = rt.count(PRECOMMIT, v.value_hash)
+            # a proven equivocator's precommit for v counts toward deciding v
+            # (rule 3f; never toward anything else): what it signed, it signed
+            proven = (
+                tuple(
+                    e.second
+                    for e in s.evidence
+                    if e.second.kind == PRECOMMIT
+                    and e.second.round == r
+                    and e.second.value_hash == v.value_hash
+                )
+                if rt.proven
+                else ()
+            )
+            if counted + len(proven) < s.quorum:
                 continue
             precommits = tuple(
                 sorted(
                     (
-                        x
-                        for x in rt.by_slot.values()
-                        if x.kind == PRECOMMIT and x.value_hash == v.value_hash
+                        *(
+                            x
+                            for x in rt.by_slot.values()
+                            if x.kind == PRECOMMIT and x.value_hash == v.value_hash
+                        ),
+                        *proven,
                     ),
                     key=lambda x: x.hub,
                 )
