@@ -145,6 +145,7 @@ def test_simulate_html_writes_the_page(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     page = (out / HTML_NAME).read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and "Compute (not in the JSON report)" in page
+    assert "<h2>Compute per tier (not in the JSON report)</h2>" in page
     assert f"HTML report written to {out / HTML_NAME}" in result.output
 
 
@@ -159,3 +160,13 @@ def test_write_html_creates_the_folder(byzantine: dict[str, Any], tmp_path: Path
     assert path == tmp_path / "a" / "b" / HTML_NAME and path.read_text(encoding="utf-8") == (
         render_html(byzantine)
     )
+
+
+def test_compute_per_tier_is_shown_as_given_beside_the_verifications(
+    byzantine: dict[str, Any],
+) -> None:
+    assert "Compute per tier" not in render_html(byzantine)
+    page = render_html(byzantine, tier_cpu={"hub": 1.5, "consensus": 0.5})
+    hub = byzantine["signature_verifications"]["hub"]
+    assert f"<td>hub</td><td>1.500</td><td>75.0%</td><td>{hub:,}</td>" in page
+    assert "<td>consensus</td><td>0.500</td><td>25.0%</td>" in page

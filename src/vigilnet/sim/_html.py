@@ -36,7 +36,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -414,7 +414,7 @@ def _e(value: object) -> str:
 
 
 def _table(
-    head: tuple[str, ...], rows: list[tuple[str, ...]], classes: list[str] | None = None
+    head: tuple[str, ...], rows: Sequence[tuple[str, ...]], classes: list[str] | None = None
 ) -> str:
     out = ["<table>", "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
     for i, row in enumerate(rows):
@@ -441,11 +441,35 @@ def _ratio_text(value: Mapping[str, str] | None) -> str:
     return "n/a" if value is None else f"{value['decimal']} ({value['exact']})"
 
 
-def render_html(report: Mapping[str, Any], *, compute: str | None = None) -> str:
+def _compute_table(tier_cpu: Mapping[str, float], report: Mapping[str, Any]) -> str:
+    total = sum(tier_cpu.values())
+    verifications = report["signature_verifications"]
+    rows = [
+        (
+            tier,
+            f"{seconds:.3f}",
+            "" if total <= 0 else f"{100 * seconds / total:.1f}%",
+            f"{verifications.get(tier, 0):,}",
+        )
+        for tier, seconds in tier_cpu.items()
+    ]
+    return "<h2>Compute per tier (not in the JSON report)</h2>\n" + _table(
+        ("tier", "CPU seconds", "share", "signature verifications"), rows
+    )
+
+
+def render_html(
+    report: Mapping[str, Any],
+    *,
+    compute: str | None = None,
+    tier_cpu: Mapping[str, float] | None = None,
+) -> str:
     """The self-contained page for one run's report (module docstring).
 
-    ``compute`` is an optional line about the run's wall and CPU time, which
-    the JSON report does not hold; it is printed as given."""
+    ``compute`` is an optional line about the run's wall and CPU time and
+    ``tier_cpu`` the CPU seconds charged to each tier, neither of which the
+    JSON report holds; they are printed as given, in a section that says
+    so."""
     s, c, k = report["scenario"], report["consensus"], report["classification"]
     targets = targets_table(report)
     parts = [
@@ -553,15 +577,23 @@ def render_html(report: Mapping[str, Any], *, compute: str | None = None) -> str
             "profile's agents flagged by the end of the run.",
             "",
         ),
-        "</body></html>",
     ]
+    if tier_cpu:
+        parts.append(_compute_table(tier_cpu, report))
+    parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 
 
-def write_html(report: Mapping[str, Any], directory: Path, *, compute: str | None = None) -> Path:
+def write_html(
+    report: Mapping[str, Any],
+    directory: Path,
+    *,
+    compute: str | None = None,
+    tier_cpu: Mapping[str, float] | None = None,
+) -> Path:
     """Write :func:`render_html` to ``directory/index.html`` (the folder is
     created) and return the file's path."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / HTML_NAME
-    path.write_text(render_html(report, compute=compute), encoding="utf-8")
+    path.write_text(render_html(report, compute=compute, tier_cpu=tier_cpu), encoding="utf-8")
     return path

@@ -301,6 +301,7 @@ def simulate(
             html_dir,
             compute=f"Compute (not in the JSON report): wall {wall_s:.2f} s, "
             f"CPU {cpu_s:.2f} s, peak RSS {peak_mib} MiB.",
+            tier_cpu=result.deployment.meter.cpu_seconds(),
         )
         click.echo(f"HTML report written to {page}", err=True)
     if json_path == "-":
