@@ -1,6 +1,7 @@
 """Build of the optional C kernels; every other setting lives in pyproject.toml.
 
-The kernels (``vigilnet.kernels._native``) are built by cffi from ``csrc/``.
+The kernels (``vigilnet.kernels._native``, and ``vigilnet.kernels._sha256``
+which links OpenSSL's libcrypto) are built by cffi from ``csrc/``.
 They are optional: where no C compiler exists, or with
 ``VIGILNET_BUILD_KERNELS=0``, the package installs without them and runs on
 the pure-Python reference (``vigilnet.kernels`` says so once, on first use).
@@ -42,6 +43,10 @@ class OptionalBuildExt(build_ext):
 build_kernels = os.environ.get("VIGILNET_BUILD_KERNELS", "1") != "0"
 
 setup(
-    cffi_modules=["csrc/build_kernels.py:ffibuilder"] if build_kernels else [],
+    cffi_modules=(
+        ["csrc/build_kernels.py:ffibuilder", "csrc/build_sha256.py:ffibuilder"]
+        if build_kernels
+        else []
+    ),
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -12,7 +12,10 @@ backend in :data:`BACKEND`: ``"avx2"``, ``"scalar"`` or ``"reference"``.
   per-agent ``(counts, sums)``;
 * :func:`lower_median`, :func:`trimmed_sum`: replica combination by sorting
   networks, across agents;
-* :func:`sprt_classify`: SPRT verdicts of many agents.
+* :func:`sprt_classify`: SPRT verdicts of many agents;
+* :func:`sha256_rows`: SHA-256 of many fixed-width rows in one call (a
+  Merkle-sum tree level), through OpenSSL's libcrypto
+  (``vigilnet.kernels._sha256``, a separate extension) or ``hashlib``.
 
 Every backend is bit-identical to :mod:`._reference`; ``docs/kernels.md``
 says what "constant time" covers.
@@ -32,6 +35,8 @@ from vigilnet.kernels._api import (
     llr_accumulate,
     lower_median,
     select_backend,
+    sha256_backend,
+    sha256_rows,
     sprt_classify,
     trimmed_sum,
 )
@@ -51,6 +56,8 @@ __all__ = [
     "llr_accumulate",
     "lower_median",
     "select_backend",
+    "sha256_backend",
+    "sha256_rows",
     "sprt_classify",
     "trimmed_sum",
 ]

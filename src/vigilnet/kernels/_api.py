@@ -49,6 +49,8 @@ __all__ = [
     "llr_accumulate",
     "lower_median",
     "select_backend",
+    "sha256_backend",
+    "sha256_rows",
     "sprt_classify",
     "trimmed_sum",
 ]
@@ -349,3 +351,25 @@ def sprt_classify(log_odds: npt.NDArray[np.int64], *, lower: int, upper: int, pr
 
 
 _initial_backend()
+
+
+def sha256_backend() -> str:
+    """``"openssl"`` when :func:`sha256_rows` runs the C kernel (built, and
+    the kernels not switched off), else ``"hashlib"``."""
+    if _backend == "reference" or _bindings.sha256_native is None:
+        return "hashlib"
+    return "openssl"
+
+
+def sha256_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """SHA-256 of every row of a C-contiguous ``(n, width)`` uint8 array, as
+    an ``(n, 32)`` uint8 array: one call for a whole level of a Merkle tree.
+    The same digests as ``hashlib.sha256(row).digest()`` on every backend."""
+    checked = _array("rows", rows, np.uint8, 2)
+    out = np.empty((checked.shape[0], 32), dtype=np.uint8)
+    if checked.shape[0] == 0:
+        return out
+    impl = _bindings if sha256_backend() == "openssl" else _reference
+    status = impl.sha256_rows(checked, out)
+    ensure(status == 0, "libcrypto failed to hash", UnavailableError)
+    return out

@@ -27,6 +27,9 @@ __all__ = [
     "lower_median",
     "native",
     "select_path",
+    "sha256_import_error",
+    "sha256_native",
+    "sha256_rows",
     "sprt_classify",
     "trimmed_sum",
 ]
@@ -43,6 +46,17 @@ try:
 except ImportError as exc:
     native = None
     import_error = repr(exc)
+
+# The batched SHA-256 links libcrypto: a separate extension, built or not
+# independently of the other kernels.
+sha256_native: Any
+sha256_import_error: str
+try:
+    sha256_native = importlib.import_module("vigilnet.kernels._sha256")
+    sha256_import_error = ""
+except ImportError as exc:
+    sha256_native = None
+    sha256_import_error = repr(exc)
 
 
 def _lib() -> Any:
@@ -135,5 +149,23 @@ def sprt_classify(log_odds: I64, prior: int, lower: int, upper: int, out: I8) ->
             lower,
             upper,
             ffi.from_buffer("int8_t[]", out, require_writable=True),
+        )
+    )
+
+
+def sha256_rows(rows: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> int:
+    ensure(
+        sha256_native is not None,
+        f"the SHA-256 kernel is not built ({sha256_import_error})",
+        UnavailableError,
+    )
+    ffi, lib = sha256_native.ffi, sha256_native.lib
+    n, width = rows.shape
+    return int(
+        lib.vn_sha256_rows(
+            ffi.from_buffer("uint8_t[]", rows),
+            n,
+            width,
+            ffi.from_buffer("uint8_t[]", out, require_writable=True),
         )
     )

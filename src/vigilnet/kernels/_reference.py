@@ -12,6 +12,8 @@ off (``VIGILNET_KERNELS=off``).
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import numpy.typing as npt
 
@@ -26,6 +28,7 @@ __all__ = [
     "ct_select",
     "llr_accumulate",
     "lower_median",
+    "sha256_rows",
     "sprt_classify",
     "trimmed_sum",
 ]
@@ -103,3 +106,12 @@ def sprt_classify(log_odds: I64, prior: int, lower: int, upper: int, out: I8) ->
             status |= SUM_OVERFLOW
         out[i] = 1 if value >= upper else -1 if value <= lower else 0
     return status
+
+
+def sha256_rows(rows: npt.NDArray[np.uint8], out: npt.NDArray[np.uint8]) -> int:
+    """SHA-256 of every row of ``rows`` into ``out`` (hashlib, one call each)."""
+    n, width = rows.shape
+    data = memoryview(rows.tobytes())
+    for i in range(n):
+        out[i] = np.frombuffer(hashlib.sha256(data[i * width : (i + 1) * width]).digest(), np.uint8)
+    return 0

@@ -36,6 +36,7 @@ from typing import Final, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from vigilnet import kernels
 from vigilnet.errors import LocalProtocolError, ensure
 from vigilnet.merkle import (
     HASH_SIZE,
@@ -117,16 +118,16 @@ def _encode_sums(sums: I64) -> npt.NDArray[np.uint8]:
     return np.ascontiguousarray(sums.astype(">i8")).view(np.uint8).reshape(len(sums), _SUM_BYTES)
 
 
-def _hash_rows(rows: npt.NDArray[np.uint8]) -> list[bytes]:
-    width = rows.shape[1]
-    buffer = memoryview(np.ascontiguousarray(rows).tobytes())
-    sha = hashlib.sha256
-    return [sha(buffer[i : i + width]).digest() for i in range(0, len(buffer), width)]
+def _hash_rows(rows: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """SHA-256 of every row: ``(n, 32)`` digests (the C kernel through
+    libcrypto when built, else hashlib: the same bytes)."""
+    return kernels.sha256_rows(np.ascontiguousarray(rows))
 
 
 class FastSumTree:
     """The Merkle-sum tree of ``n`` leaves with fixed-width payloads, built
-    level by level with numpy (one hash call per node).
+    level by level with numpy, one batched hash call per level
+    (:func:`vigilnet.kernels.sha256_rows`).
 
     ``payloads`` is ``(n, p)`` uint8, ``sums`` is ``(n, 3)`` int64.  Use
     :func:`entries_tree`, which checks the magnitudes first.
@@ -141,24 +142,21 @@ class FastSumTree:
         rows = np.concatenate(
             [np.broadcast_to(prefix, (n, len(prefix))), _encode_sums(sums), payloads], axis=1
         )
-        level_hashes = _hash_rows(rows) if n else []
-        self._hashes: list[list[bytes]] = [level_hashes]
+        level_hashes = _hash_rows(rows)
+        self._hashes: list[npt.NDArray[np.uint8]] = [level_hashes]
         self._sums: list[I64] = [sums]
         node_prefix = np.frombuffer(SUM_NODE_TAG + LAYOUT.descriptor, dtype=np.uint8)
         level_sums = sums
         while len(level_hashes) > 1:
             pairs = len(level_hashes) // 2
-            hash_array = np.frombuffer(b"".join(level_hashes), dtype=np.uint8).reshape(
-                -1, HASH_SIZE
-            )
             encoded = _encode_sums(level_sums)
             left, right = slice(0, 2 * pairs, 2), slice(1, 2 * pairs, 2)
             rows = np.concatenate(
                 [
                     np.broadcast_to(node_prefix, (pairs, len(node_prefix))),
-                    hash_array[left],
+                    level_hashes[left],
                     encoded[left],
-                    hash_array[right],
+                    level_hashes[right],
                     encoded[right],
                 ],
                 axis=1,
@@ -166,13 +164,13 @@ class FastSumTree:
             above_hashes = _hash_rows(rows)
             above_sums = level_sums[left] + level_sums[right]
             if len(level_hashes) % 2:
-                above_hashes.append(level_hashes[-1])
+                above_hashes = np.concatenate([above_hashes, level_hashes[-1:]])
                 above_sums = np.concatenate([above_sums, level_sums[-1:]])
             self._hashes.append(above_hashes)
             self._sums.append(above_sums)
             level_hashes, level_sums = above_hashes, above_sums
         if n:
-            top = SumNode(hash=level_hashes[0], sums=tuple(int(v) for v in level_sums[0]))
+            top = SumNode(hash=level_hashes[0].tobytes(), sums=tuple(int(v) for v in level_sums[0]))
         else:
             top = SumNode(hash=ABSENT, sums=LAYOUT.zero)
         ensure(LAYOUT.accepts(top.sums), "totals out of range", LocalProtocolError)
@@ -190,7 +188,9 @@ class FastSumTree:
             sibling = node ^ 1
             if sibling < len(hashes):
                 siblings.append(
-                    SumNode(hash=hashes[sibling], sums=tuple(int(v) for v in sums[sibling]))
+                    SumNode(
+                        hash=hashes[sibling].tobytes(), sums=tuple(int(v) for v in sums[sibling])
+                    )
                 )
             node >>= 1
         return SumInclusionProof(leaf_index=index, tree_size=self.size, siblings=tuple(siblings))
