@@ -206,9 +206,12 @@ def bytes_groups(table: Table, rng: np.random.Generator, n: int) -> None:
 
 
 def merkle_leaves(n: int) -> None:
-    """The issue leaves Merkle leaf hashing to a kernel only if it beats
-    hashlib: hashlib's rate per 32-byte leaf (OpenSSL's SHA-256 underneath),
-    one call per leaf, and hashing the leaves of a batch in one pass."""
+    """Merkle leaf hashing: hashlib one call per leaf, hashlib in a list
+    comprehension, and :func:`vigilnet.kernels.sha256_rows` (libcrypto, one
+    call for all rows); then a whole SHAP entries tree (``FastSumTree``) of
+    ``n`` leaves with the kernel and with hashlib."""
+    from vigilnet.protocols.shap import FastSumTree
+
     leaves = [i.to_bytes(32, "big") for i in range(n)]
     prefix = b"\x00"
     start = time.perf_counter()
@@ -220,8 +223,27 @@ def merkle_leaves(n: int) -> None:
     digests = [sha(prefix + leaf).digest() for leaf in leaves]
     batched = n / (time.perf_counter() - start)
     assert len(digests) == n
+    rows = np.frombuffer(b"".join(prefix + leaf for leaf in leaves), np.uint8).reshape(n, 33)
+    kernel = n / best_of(lambda: kernels.sha256_rows(rows), 1)
+    assert kernels.sha256_rows(rows[:1])[0].tobytes() == digests[0]
     print(f"  merkle leaves (hashlib)  {n:>11,} one call per leaf {one_by_one:>30,.0f}/s")
     print(f"  merkle leaves (hashlib)  {n:>11,} list comprehension {batched:>29,.0f}/s")
+    print(
+        f"  merkle leaves (kernel)   {n:>11,} sha256_rows ({kernels.sha256_backend()}) "
+        f"{kernel:>22,.0f}/s {kernel / batched:>9.2f}x"
+    )
+    payloads = np.arange(n, dtype=">u8").view(np.uint8).reshape(n, 8)
+    sums = np.ones((n, 3), dtype=np.int64)
+    with_kernel = best_of(lambda: FastSumTree(payloads, sums), 1)
+    previous = kernels.select_backend("reference")
+    try:
+        with_hashlib = best_of(lambda: FastSumTree(payloads, sums), 1)
+    finally:
+        kernels.select_backend(previous)
+    print(
+        f"  FastSumTree build        {n:>11,} kernel {with_kernel:.2f} s, hashlib "
+        f"{with_hashlib:.2f} s {with_hashlib / with_kernel:>27.2f}x"
+    )
     print()
 
 
