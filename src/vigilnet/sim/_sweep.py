@@ -19,6 +19,7 @@ same arguments give the same bytes, whatever the number of workers.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from typing import Any
@@ -101,11 +102,23 @@ def _spread(values: list[int]) -> dict[str, int] | None:
     }
 
 
-def run_seeds(scenario: Scenario, k: int, workers: int | None = None) -> dict[str, Any]:
-    """Run seeds ``scenario.seed .. scenario.seed + k - 1`` and pool them."""
+def run_seeds(
+    scenario: Scenario,
+    k: int,
+    workers: int | None = None,
+    mapper: Callable[[Callable[[Scenario], dict[str, Any]], list[Scenario]], list[dict[str, Any]]]
+    | None = None,
+) -> dict[str, Any]:
+    """Run seeds ``scenario.seed .. scenario.seed + k - 1`` and pool them.
+
+    ``mapper`` (the Ray backend, :func:`vigilnet.sim._ray.ray_map`) replaces
+    the process pool; it must return the rows in the order of its input.
+    """
     scenarios = [scenario.with_overrides(seed=scenario.seed + i) for i in range(k)]
     workers = max(1, min(workers or os.cpu_count() or 1, k))
-    if workers == 1:
+    if mapper is not None:
+        rows = mapper(run_one, scenarios)
+    elif workers == 1:
         rows = [run_one(s) for s in scenarios]
     else:
         with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:

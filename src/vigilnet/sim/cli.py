@@ -192,6 +192,19 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
     help="write the run's decisions, certificates, key events and penalties to a new "
     "audit log FILE (check it with vigilnet audit verify)",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="where the runs execute: this machine's processes, or Ray tasks (pip install "
+    "'vigilnet[ray]'); the JSON is the same bytes",
+)
+@click.option(
+    "--address",
+    help="with --backend ray: the Ray cluster to join ('auto' or HOST:PORT; default: a "
+    "local instance)",
+)
 def simulate(
     scenario_name: str | None,
     scenario_file: Path | None,
@@ -204,6 +217,8 @@ def simulate(
     seeds: int | None,
     html_dir: Path | None,
     audit_log: Path | None,
+    backend: str,
+    address: str | None,
 ) -> None:
     """Run the composed deployment (agents, monitors, regionals, hubs, SDBC)
     on a scenario and report what was measured."""
@@ -239,6 +254,16 @@ def simulate(
         )
     from vigilnet.sim._invariants import RunStopped
 
+    if address is not None and backend != "ray":
+        raise click.ClickException("--address is for --backend ray")
+    if backend == "ray" and seeds is None:
+        for given, flag in (
+            (proofs_dir, "--proofs"),
+            (html_dir, "--html"),
+            (audit_log, "--audit-log"),
+        ):
+            if given is not None:
+                raise click.ClickException(f"{flag} is for the local backend")
     wall0, cpu0 = time.perf_counter(), time.process_time()
     if seeds is not None:
         from vigilnet.sim._sweep import run_seeds
@@ -250,7 +275,14 @@ def simulate(
         if audit_log is not None:
             raise click.ClickException("--audit-log is for one run, not with --seeds")
         try:
-            sweep = run_seeds(scenario, seeds)
+            if backend == "ray":
+                from functools import partial
+
+                from vigilnet.sim._ray import ray_map
+
+                sweep = run_seeds(scenario, seeds, mapper=partial(ray_map, address=address))
+            else:
+                sweep = run_seeds(scenario, seeds)
         except ScenarioError as exc:
             raise click.ClickException(str(exc)) from None
         text = report_json(sweep)
@@ -260,6 +292,33 @@ def simulate(
         for note in notes:
             click.echo(note, err=True)
         _sweep_table(sweep, time.perf_counter() - wall0)
+        if json_path is not None:
+            Path(json_path).write_text(text, encoding="utf-8")
+            click.echo(f"report written to {json_path}")
+        return
+    if backend == "ray":
+        from vigilnet.sim._ray import one_report, ray_map
+
+        try:
+            (text,) = ray_map(one_report, [scenario], address=address)
+        except ScenarioError as exc:
+            raise click.ClickException(str(exc)) from None
+        except RunStopped as stop:
+            raise click.ClickException(str(stop)) from None
+        if json_path == "-":
+            sys.stdout.write(text)
+            return
+        import json
+
+        for note in notes:
+            click.echo(note, err=True)
+        wall_s, cpu_s = time.perf_counter() - wall0, time.process_time() - cpu0
+        _table(
+            json.loads(text),
+            wall_s,
+            cpu_s,
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        )
         if json_path is not None:
             Path(json_path).write_text(text, encoding="utf-8")
             click.echo(f"report written to {json_path}")
