@@ -1,6 +1,8 @@
-"""Rule 3f counts a proven equivocator's precommit toward a decision (and
-toward nothing else): a hub that first received the equivocator's nil
-precommit still decides when the deciders hand it their precommits."""
+"""Rules 3f and 3c count a proven equivocator's second vote (and nothing
+else does): a hub that first received the equivocator's nil precommit still
+decides when the deciders hand it their precommits, and a hub that first
+received its nil prevote still follows a re-proposal whose polka holds the
+equivocator's prevote for the value."""
 
 from __future__ import annotations
 
@@ -8,15 +10,19 @@ import hashlib
 
 from vigilnet.protocols.sdbc import (
     PRECOMMIT,
+    PREVOTE,
+    Broadcast,
     Cluster,
     Decide,
     Proposal,
     Receive,
     ReportEvidence,
     Start,
+    Step,
     Vote,
     initial_state,
     make_config,
+    sign_proposal,
     sign_vote,
     step,
 )
@@ -96,3 +102,41 @@ def test_without_the_rule_the_lagger_would_be_stuck() -> None:
         assert not any(isinstance(o, Decide) for o in out)
     assert s.tally.round(proposal.round).count(PRECOMMIT, proposal.value.value_hash) == 3
     assert CONFIG.quorum == 4
+
+
+def _in_round_one_holding_the_liars_nil_prevote():  # type: ignore[no-untyped-def]
+    s = initial_state(KEYS[LAGGER], LAGGER, CONFIG)
+    s, _ = step(s, Start(epoch=1, summary=SUMMARIES[LAGGER]))
+    s, _ = step(s, Receive(message=sign_vote(KEYS[LIAR], CONFIG, PREVOTE, 1, 0, LIAR, None)))
+    for h in (0, 1):  # N - q + 1 signers of round 1 move the hub there (rule 3g)
+        s, _ = step(s, Receive(message=sign_vote(KEYS[h], CONFIG, PRECOMMIT, 1, 1, h, None)))
+    assert s.round == 1 and s.step is Step.PROPOSE
+    return s
+
+
+def _reproposal(value: object) -> Proposal:
+    proposer = CONFIG.proposer(1, 1)
+    return sign_proposal(KEYS[proposer], CONFIG, 1, 1, proposer, value, 0)  # type: ignore[arg-type]
+
+
+def test_rule_3c_counts_the_equivocators_prevote_in_the_valid_round() -> None:
+    proposal, _ = _epoch_one()
+    vh = proposal.value.value_hash
+    s = _in_round_one_holding_the_liars_nil_prevote()
+    for h in (0, 1, 2, LIAR):  # the polka of round 0, relayed; the liar's is its second vote
+        s, _ = step(s, Receive(message=sign_vote(KEYS[h], CONFIG, PREVOTE, 1, 0, h, vh)))
+    assert s.tally.round(0).count(PREVOTE, vh) == 3
+    s, out = step(s, Receive(message=_reproposal(proposal.value)))
+    prevotes = [o.message for o in out if isinstance(o, Broadcast)]
+    assert len(prevotes) == 1 and prevotes[0].kind == PREVOTE and prevotes[0].value_hash == vh
+
+
+def test_rule_3c_without_a_polka_waits() -> None:
+    proposal, _ = _epoch_one()
+    vh = proposal.value.value_hash
+    s = _in_round_one_holding_the_liars_nil_prevote()
+    for h in (0, 1, 2):
+        s, _ = step(s, Receive(message=sign_vote(KEYS[h], CONFIG, PREVOTE, 1, 0, h, vh)))
+    s, out = step(s, Receive(message=_reproposal(proposal.value)))
+    assert not [o for o in out if isinstance(o, Broadcast)]  # the propose timeout decides
+    assert s.step is Step.PROPOSE

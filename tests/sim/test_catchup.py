@@ -120,3 +120,15 @@ def test_only_an_undecided_hub_probes() -> None:
     assert sent and all(m.hub == 1 and m.epoch == 2 for m in sent)
     assert isinstance(sent[0], sdbc.EpochSummary)
     assert driver.catchup.probe(stuck, 0, 10**12 + CATCHUP_INTERVAL_US - 1) == ()
+
+
+def test_everything_seed_4_decides_every_epoch_with_the_polka_relayed() -> None:
+    # Seed 4 of `everything` stayed in epoch 2 for good before re-proposals
+    # carried their polka and rule 3c counted the equivocator's prevote in
+    # it (docs/simulation.md): now every epoch is decided by a quorum.
+    from vigilnet.sim._scenario import load_scenario
+
+    scenario = load_scenario("everything").with_overrides(seed=4, epochs=5)
+    report = make_report(run_deployment(scenario))
+    assert report["consensus"]["epochs_decided_by_quorum"] == 5
+    assert report["consensus"]["agreement"]

@@ -871,6 +871,8 @@ class _Aggregator:
         for out in outputs:
             if isinstance(out, sdbc.Broadcast):
                 self._broadcast(host, out.message)
+                if isinstance(out.message, sdbc.Proposal) and out.message.valid_round >= 0:
+                    self._relay_polka(host, out.message)
             elif isinstance(out, sdbc.SetTimer):
                 host.set_timer(out.duration_ms * 1_000, ("sdbc", out.epoch, out.round, out.step))
             elif isinstance(out, sdbc.Decide):
@@ -891,6 +893,23 @@ class _Aggregator:
                 d.detect(accused, "equivocation", self.name, host.now_us())
         if rejoin is not None:
             self._rejoin(host, rejoin)
+
+    def _relay_polka(self, host: Host, proposal: sdbc.Proposal) -> None:
+        """Gossip with a re-proposal: the ``q`` signed prevotes of its valid
+        round that this hub holds (rule 3c needs them at every peer; an
+        equivocator may have sent its prevote for the value to this hub
+        only)."""
+        assert self.hub is not None
+        vr, vh = proposal.valid_round, proposal.value.value_hash
+        held = [
+            x
+            for x in self.hub.tally.round(vr).by_slot.values()
+            if x.kind == sdbc.PREVOTE and x.value_hash == vh
+        ]
+        held += sdbc.proven_votes(self.hub, sdbc.PREVOTE, vr, vh)
+        for h in range(self.d.scenario.topology.hubs):
+            if h != self.index:
+                self._resend(host, h, tuple(sorted(held, key=lambda x: x.hub)))
 
     def _resend(self, host: Host, peer: int, messages: tuple[sdbc.Message, ...]) -> None:
         """Send catch-up ``messages`` to hub ``peer`` (a silent hub does not)."""

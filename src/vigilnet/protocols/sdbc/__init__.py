@@ -51,6 +51,7 @@ from vigilnet.protocols.sdbc._state import (
     Tally,
     Timeout,
     initial_state,
+    proven_votes,
     step,
 )
 
@@ -98,6 +99,7 @@ __all__ = [
     "encode_message",
     "initial_state",
     "make_config",
+    "proven_votes",
     "sign_proposal",
     "sign_summary",
     "sign_vote",

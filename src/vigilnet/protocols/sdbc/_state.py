@@ -29,7 +29,7 @@ Numbered rules (``# rule N`` in the code; the TLA+ action in brackets):
    raises :class:`BadMessage` (a RemoteProtocolError) and the state is
    unchanged.  A second, different vote for the same (kind, epoch, round,
    hub) is stored as :class:`EquivocationEvidence` and reported once; it is
-   never counted (except toward a decision, rule 3f), and any further vote
+   never counted (except by rules 3c and 3f), and any further vote
    for that slot is refused (one piece of evidence per slot is proof
    enough).  At most
    ``MAX_PROPOSALS_PER_ROUND`` proposals of one round are kept (the first
@@ -47,7 +47,10 @@ Numbered rules (``# rule N`` in the code; the TLA+ action in brackets):
       [UponProposalInPropose];
    c. step PROPOSE, proposal with ``valid_round = vr >= 0`` and a polka for it
       in ``vr``: prevote it if ``valid(v)`` and ``locked_round <= vr`` or
-      locked on it, else nil [UponProposalInProposeAndPrevote];
+      locked on it, else nil [UponProposalInProposeAndPrevote].  The polka
+      may count a proven equivocator's second prevote (as rule 3f counts its
+      precommit): the hub that locked on it may have received only that
+      one, and TLA+ counts every signed prevote;
    d. step PREVOTE or PRECOMMIT, proposal ``v`` valid with a polka in this
       round, first time: in PREVOTE lock ``v`` and precommit it; always set
       ``valid_value`` [UponProposalInPrevoteOrCommitAndPrevote];
@@ -450,6 +453,20 @@ def _propose(s: NodeState) -> Result | None:  # rule 3a
     return s, [Broadcast(message=proposal)]
 
 
+def proven_votes(s: NodeState, kind: str, r: int, value_hash: bytes) -> tuple[Vote, ...]:
+    """The second votes of proven equivocators that are ``kind`` votes for
+    ``value_hash`` in round ``r``: signed by their hub, never counted by the
+    tally, counted by rules 3c and 3f only (what TLA+ counts: every signed
+    vote in the message set)."""
+    if not s.tally.round(r).proven:
+        return ()
+    return tuple(
+        e.second
+        for e in s.evidence
+        if e.second.kind == kind and e.second.round == r and e.second.value_hash == value_hash
+    )
+
+
 def _prevote_on_proposal(s: NodeState) -> Result | None:  # rules 3b, 3c
     if s.step is not Step.PROPOSE:
         return None
@@ -457,7 +474,12 @@ def _prevote_on_proposal(s: NodeState) -> Result | None:  # rules 3b, 3c
         v, vr = p.value, p.valid_round
         if vr == -1:
             free = s.locked_round == -1 or s.locked_value == v
-        elif 0 <= vr < s.round and _count(s, PREVOTE, vr, v.value_hash) >= s.quorum:
+        elif (
+            0 <= vr < s.round
+            and _count(s, PREVOTE, vr, v.value_hash)
+            + len(proven_votes(s, PREVOTE, vr, v.value_hash))
+            >= s.quorum
+        ):
             free = s.locked_round <= vr or s.locked_value == v
         else:
             continue
@@ -517,18 +539,8 @@ def _decide(s: NodeState) -> Result | None:  # rule 3f
                 continue
             counted = rt.count(PRECOMMIT, v.value_hash)
             # a proven equivocator's precommit for v counts toward deciding v
-            # (rule 3f; never toward anything else): what it signed, it signed
-            proven = (
-                tuple(
-                    e.second
-                    for e in s.evidence
-                    if e.second.kind == PRECOMMIT
-                    and e.second.round == r
-                    and e.second.value_hash == v.value_hash
-                )
-                if rt.proven
-                else ()
-            )
+            # (rule 3f): what it signed, it signed
+            proven = proven_votes(s, PRECOMMIT, r, v.value_hash)
             if counted + len(proven) < s.quorum:
                 continue
             precommits = tuple(
