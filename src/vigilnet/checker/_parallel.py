@@ -373,8 +373,20 @@ class _Pool:
         return rss
 
 
-def parallel_bfs(model: Model[Any], options: Options, *, workers: int, vector: bool) -> CheckResult:
-    """Breadth-first search in ``workers`` processes (see the module doc)."""
+def parallel_bfs(
+    model: Model[Any],
+    options: Options,
+    *,
+    workers: int,
+    vector: bool,
+    backend: str = "process",
+    address: str | None = None,
+) -> CheckResult:
+    """Breadth-first search in ``workers`` processes (see the module doc).
+
+    ``backend="ray"``: the workers are Ray actors (:mod:`vigilnet.checker._ray`),
+    joining the cluster at ``address`` (default: a local instance).
+    """
     model.check_assumptions()
     use_symmetry = options.symmetry and model.symmetry is not None
     canon = model.symmetry if use_symmetry else None
@@ -433,7 +445,13 @@ def parallel_bfs(model: Model[Any], options: Options, *, workers: int, vector: b
             bad = bad or i in always
         return bad
 
-    pool = _Pool(model, workers, vector, use_symmetry)
+    pool: Any
+    if backend == "ray":
+        from vigilnet.checker._ray import RayPool
+
+        pool = RayPool(model, workers, vector, use_symmetry, address)
+    else:
+        pool = _Pool(model, workers, vector, use_symmetry)
     try:
         owner0 = shard_of(level_keys[0], workers)
         if kernel is not None:

@@ -25,6 +25,8 @@ def check(
     engine: Engine = "auto",
     strategy: Strategy = "bfs",
     workers: int = 1,
+    backend: Literal["local", "ray"] = "local",
+    address: str | None = None,
     traces: int = 100,
     depth: int = 100,
     seed: int = 0,
@@ -34,13 +36,18 @@ def check(
     ``engine="auto"`` uses the vectorised kernel when the model has one that
     covers the check (BFS, no liveness, no state constraint), else the generic
     engine.  ``workers > 1`` runs the breadth-first search in that many
-    processes with sharded fingerprint sets (same counts as one worker).
+    processes with sharded fingerprint sets (same counts as one worker);
+    ``backend="ray"`` runs those workers as Ray actors (any ``workers``).
     """
     options = options if options is not None else Options()
     if workers < 1:
         raise ModelError("--workers must be at least 1")
     if workers > 1 and strategy != "bfs":
         raise ModelError("--workers applies to breadth-first search only")
+    if backend == "ray" and strategy != "bfs":
+        raise ModelError("--backend ray applies to breadth-first search only")
+    if address is not None and backend != "ray":
+        raise ModelError("--address is for --backend ray")
     if strategy == "simulate":
         return simulate(model, options, traces=traces, depth=depth, seed=seed)
     if strategy == "dfs":
@@ -49,16 +56,24 @@ def check(
     if engine == "vector" and why is not None:
         raise ModelError(f"model {model.name}: cannot use the vectorised engine: {why}")
     vector = engine == "vector" or (engine == "auto" and why is None)
-    if workers > 1 and model.has_liveness:
+    sharded = workers > 1 or backend == "ray"
+    if sharded and model.has_liveness:
         result = bfs(model, options)
         return replace(
             result,
             notes=(*result.notes, "liveness needs the whole state graph: checked on 1 worker"),
         )
-    if workers > 1:
+    if sharded:
         from vigilnet.checker._parallel import parallel_bfs
 
-        return parallel_bfs(model, options, workers=workers, vector=vector)
+        return parallel_bfs(
+            model,
+            options,
+            workers=workers,
+            vector=vector,
+            backend="ray" if backend == "ray" else "process",
+            address=address,
+        )
     if vector:
         return vector_bfs(model, options)
     return bfs(model, options)

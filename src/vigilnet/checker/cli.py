@@ -214,6 +214,16 @@ def _progress(enabled: bool) -> Progress:
     type=click.IntRange(min=1),
     help="Worker processes with sharded fingerprint sets.",
 )
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="ray: the --workers shards as Ray actors (pip install 'vigilnet[ray]').",
+)
+@click.option(
+    "--address", default=None, help="With --backend ray: the cluster ('auto', HOST:PORT)."
+)
 @click.option("--no-symmetry", is_flag=True, help="Do not reduce by the model's symmetry.")
 @click.option(
     "--max-depth",
@@ -264,6 +274,8 @@ def check(
     consts: tuple[str, ...],
     mutant: str | None,
     workers: int,
+    backend: str,
+    address: str | None,
     no_symmetry: bool,
     max_depth: int | None,
     dfs: bool,
@@ -328,6 +340,8 @@ def check(
                 engine=engine,  # type: ignore[arg-type]
                 strategy=strategy,
                 workers=workers,
+                backend=backend,  # type: ignore[arg-type]
+                address=address,
                 traces=traces,
                 depth=depth,
                 seed=seed,
