@@ -20,7 +20,9 @@ __all__ = ["SUBCOMMANDS", "main"]
 SUBCOMMANDS: dict[str, str] = {
     "audit": "vigilnet.store.cli:audit",
     "check": "vigilnet.checker.cli:check",
+    "cluster": "vigilnet.runtime.cli:cluster",
     "keys": "vigilnet.crypto.cli:keys",
+    "node": "vigilnet.runtime.cli:node",
     "prove": "vigilnet.proofs.cli:prove",
     "replay": "vigilnet.checker.cli:replay",
     "simulate": "vigilnet.sim.cli:simulate",
