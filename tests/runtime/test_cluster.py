@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import signal
 import socket
 import sqlite3
@@ -10,8 +12,10 @@ import subprocess
 import time
 from pathlib import Path
 
+from vigilnet.protocols import sdbc
 from vigilnet.runtime import _cluster
 from vigilnet.runtime._node import HubNode, NodeConfig
+from vigilnet.runtime._persist import slot
 from vigilnet.store._audit import AuditLog
 
 
@@ -43,14 +47,56 @@ def _evidence(f: Path) -> int:
         return int(c.execute("SELECT COUNT(*) FROM evidence").fetchone()[0])
 
 
+def _sent_slots_are_unique(folder: Path) -> int:
+    """Every message this hub ever sent (its history, across restarts): one
+    value per slot.  Returns how many were sent."""
+    values: dict[tuple[int, int, str], bytes | None] = {}
+    count = 0
+    for line in (folder / "data" / "history.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["kind"] != "sent":
+            continue
+        epoch, round_, kind, value = slot(sdbc.decode_message(bytes.fromhex(record["message"])))
+        assert values.setdefault((epoch, round_, kind), value) == value, (epoch, round_, kind)
+        count += 1
+    return count
+
+
+def _run_in_process(paths: list[Path], byzantine: dict[int, str] | None = None) -> None:
+    async def scenario() -> None:
+        configs = [NodeConfig.load(p) for p in paths]
+        for i, kind in (byzantine or {}).items():
+            configs[i] = dataclasses.replace(configs[i], byzantine=kind, epochs=None)
+        nodes = [HubNode(c) for c in configs]
+        tasks = [asyncio.ensure_future(n.run()) for n in nodes]
+        honest = [t for i, t in enumerate(tasks) if i not in (byzantine or {})]
+        await asyncio.wait_for(asyncio.gather(*honest), 40)
+        for i in byzantine or {}:
+            nodes[i].stopped.set()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(scenario())
+
+
+def test_byzantine_hub_equivocating_and_sending_malformed_frames(tmp_path: Path) -> None:
+    """hub-4 signs a second, conflicting vote for every vote and sends it to
+    half its peers; hub-3 sends random bytes after each message.  The honest
+    hubs agree, hold equivocation evidence against hub-4, and count the
+    malformed messages."""
+    paths = _cluster.generate(tmp_path, 5, _base_port(), epochs=4)
+    _run_in_process(paths, {4: "equivocate", 3: "malformed"})
+    honest = _cluster.hub_folders(tmp_path)[:3]
+    per_hub = [_decisions(f) for f in honest]
+    assert all(len(d) >= 4 for d in per_hub)
+    for epoch in range(4):
+        assert len({d[epoch] for d in per_hub}) == 1
+    assert sum(_evidence(f) for f in honest) >= 1
+
+
 def test_five_hubs_in_one_process_agree(tmp_path: Path) -> None:
     paths = _cluster.generate(tmp_path, 5, _base_port(), epochs=4)
 
-    async def scenario() -> None:
-        nodes = [HubNode(NodeConfig.load(p)) for p in paths]
-        await asyncio.wait_for(asyncio.gather(*(n.run() for n in nodes)), 40)
-
-    asyncio.run(scenario())
+    _run_in_process(paths)
     _check_agreement(tmp_path, 4)
 
 
@@ -82,3 +128,6 @@ def test_kill_minus_nine_and_restart_a_hub_repeatedly(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
     _check_agreement(tmp_path, 3)
+    assert _sent_slots_are_unique(victim) > 0
+    for f in _cluster.hub_folders(tmp_path):
+        _sent_slots_are_unique(f)
