@@ -18,6 +18,10 @@ not here) and carries out its outputs:
   epoch starts after ``epoch_gap_ms``;
 * ``ReportEvidence``: stored, counted, and shown as an alert.
 
+While undecided, a hub re-sends what it signed in its epoch every
+``RESEND_S`` (duplicates are harmless; a peer ahead answers with
+catch-up).
+
 Epochs: a hub starts epoch ``last signed + 1`` (0 on a fresh store), and
 each next one when it decides.  Messages for a later epoch are buffered
 (bounded) until the hub starts it; a peer that sends a message for an
@@ -57,6 +61,7 @@ log = logging.getLogger("vigilnet.runtime.node")
 
 MAX_BUFFERED = 4096
 MAX_EPOCH_LEAD = 4
+RESEND_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,9 +205,11 @@ class HubNode:
         await self._start_status()
         self.record("start", hub=self.config.hub, resume_epoch=self.store.last_epoch())
         self._start_epoch(self.store.last_epoch() + 1)
+        resender = asyncio.ensure_future(self._resend_loop())
         try:
             await self.stopped.wait()
         finally:
+            resender.cancel()
             await self.transport.stop()
             if self._status is not None:
                 await self._status.close()
@@ -221,6 +228,18 @@ class HubNode:
             self.config.listen[0], self.config.status_port, self.snapshot, self.metrics.registry
         )
         await self._status.start()
+
+    async def _resend_loop(self) -> None:
+        """While undecided, re-send what this hub signed in its epoch every
+        :data:`RESEND_S`: peers that lost it get it, peers already past the
+        epoch answer with catch-up (a lagging hub may have nothing new to
+        send while it waits for summaries)."""
+        while not self.stopped.is_set():
+            await asyncio.sleep(RESEND_S)
+            if self.state.decision is None and self.state.epoch >= 0:
+                for wire in self.store.signed(self.state.epoch):
+                    for peer in self.config.peers:
+                        self.send(peer, wire)
 
     def _start_epoch(self, epoch: int) -> None:
         if self.config.epochs is not None and epoch >= self.config.epochs:
