@@ -11,11 +11,13 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 from vigilnet.protocols import sdbc
 from vigilnet.runtime import _cluster
 from vigilnet.runtime._node import HubNode, NodeConfig
 from vigilnet.runtime._persist import slot
+from vigilnet.sim._trace import validate_trace
 from vigilnet.store._audit import AuditLog
 
 
@@ -62,12 +64,18 @@ def _sent_slots_are_unique(folder: Path) -> int:
     return count
 
 
-def _run_in_process(paths: list[Path], byzantine: dict[int, str] | None = None) -> None:
+def _run_in_process(
+    paths: list[Path], byzantine: dict[int, str] | None = None, trace: list[Any] | None = None
+) -> list[HubNode]:
+    nodes: list[HubNode] = []
+
     async def scenario() -> None:
         configs = [NodeConfig.load(p) for p in paths]
         for i, kind in (byzantine or {}).items():
             configs[i] = dataclasses.replace(configs[i], byzantine=kind, epochs=None)
-        nodes = [HubNode(c) for c in configs]
+        nodes.extend(HubNode(c) for c in configs)
+        for n in nodes:
+            n.trace = trace
         tasks = [asyncio.ensure_future(n.run()) for n in nodes]
         honest = [t for i, t in enumerate(tasks) if i not in (byzantine or {})]
         await asyncio.wait_for(asyncio.gather(*honest), 40)
@@ -76,6 +84,7 @@ def _run_in_process(paths: list[Path], byzantine: dict[int, str] | None = None) 
         await asyncio.gather(*tasks)
 
     asyncio.run(scenario())
+    return nodes
 
 
 def test_byzantine_hub_equivocating_and_sending_malformed_frames(tmp_path: Path) -> None:
@@ -96,8 +105,13 @@ def test_byzantine_hub_equivocating_and_sending_malformed_frames(tmp_path: Path)
 def test_five_hubs_in_one_process_agree(tmp_path: Path) -> None:
     paths = _cluster.generate(tmp_path, 5, _base_port(), epochs=4)
 
-    _run_in_process(paths)
+    trace: list[Any] = []
+    nodes = _run_in_process(paths, trace=trace)
     _check_agreement(tmp_path, 4)
+    # the recorded SDBC steps of the 5 hubs, in the event loop's order,
+    # replay on models/sdbc.py through the simulator's trace validation
+    report = validate_trace(nodes[0].hub_config, trace)
+    assert report.epochs == 4 and report.decisions == 20, report
 
 
 def test_kill_minus_nine_and_restart_a_hub_repeatedly(tmp_path: Path) -> None:

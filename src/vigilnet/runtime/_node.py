@@ -149,6 +149,10 @@ class HubNode:
     _views: dict[str, _PeerView] = field(default_factory=dict)
     _caught_up: dict[tuple[str, int], float] = field(default_factory=dict)
     _alerts: list[dict[str, Any]] = field(default_factory=list)
+    #: if set, every admitted SDBC step is appended as ``(hub, input,
+    #: outputs, state after)``: the shape ``vigilnet.sim._trace`` validates
+    #: (share one list between hubs of one event loop for a global order)
+    trace: list[tuple[int, sdbc.Input, tuple[sdbc.Output, ...], sdbc.NodeState]] | None = None
     _history: Any = None
     _status: Any = None
 
@@ -310,6 +314,8 @@ class HubNode:
 
     def _step(self, event: sdbc.Input) -> None:
         self.state, outputs = sdbc.step(self.state, event)
+        if self.trace is not None:
+            self.trace.append((self.config.hub, event, outputs, self.state))
         for out in outputs:
             if isinstance(out, sdbc.Broadcast):
                 self._broadcast(out.message)
