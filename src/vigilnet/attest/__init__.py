@@ -1,0 +1,31 @@
+"""TPM 2.0 quote verification (hardware attestation, issue 16).
+
+Theory of operation: a node's TPM signs a ``TPMS_ATTEST`` structure of type
+``TPM_ST_ATTEST_QUOTE`` that binds the verifier's fresh nonce (``extraData``)
+to a digest over selected PCR values.  :func:`verify_quote` parses that
+structure with bounds checks on every field, checks the magic, the type, the
+nonce, the signer's TPM name, the PCR digest against the expected values and
+the ECDSA P-256/SHA-256 signature under the attestation key.  Every malformed
+or mismatching input raises :class:`QuoteError`; nothing else escapes.
+
+Only the verifier is here so far; the swtpm-backed quote producer, the
+admission state machine and the TPM key store are not yet built.
+"""
+
+from vigilnet.attest._quote import (
+    QuoteError,
+    QuoteInfo,
+    parse_attest,
+    parse_signature,
+    pcr_digest,
+    verify_quote,
+)
+
+__all__ = [
+    "QuoteError",
+    "QuoteInfo",
+    "parse_attest",
+    "parse_signature",
+    "pcr_digest",
+    "verify_quote",
+]
