@@ -8,10 +8,12 @@ nonce, the signer's TPM name, the PCR digest against the expected values and
 the ECDSA P-256/SHA-256 signature under the attestation key.  Every malformed
 or mismatching input raises :class:`QuoteError`; nothing else escapes.
 
-Only the verifier is here so far; the swtpm-backed quote producer, the
-admission state machine and the TPM key store are not yet built.
+The admission state machine (:class:`Admission`) judges a node's answer to
+a fresh nonce.  The swtpm-backed quote producer, the checker model, the
+vectors and the TPM key store are not yet built.
 """
 
+from vigilnet.attest._admission import Admission, Policy, Verdict
 from vigilnet.attest._quote import (
     QuoteError,
     QuoteInfo,
@@ -22,8 +24,11 @@ from vigilnet.attest._quote import (
 )
 
 __all__ = [
+    "Admission",
+    "Policy",
     "QuoteError",
     "QuoteInfo",
+    "Verdict",
     "parse_attest",
     "parse_signature",
     "pcr_digest",
