@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import socket
 import sys
 import tempfile
@@ -28,10 +29,17 @@ from run import run as run_in_process
 
 
 def _free_base() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return min(port, 60000)
+    """Five consecutive bindable ports below the ephemeral range."""
+    for _ in range(200):
+        base = 20_000 + int.from_bytes(os.urandom(2), "big") % 10_000
+        try:
+            for port in range(base, base + 5):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free port range")
 
 
 def run_processes(epochs: int) -> tuple[float, int]:

@@ -6,26 +6,19 @@ import asyncio
 import dataclasses
 import json
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
+from tests.runtime.ports import free_base
 from vigilnet.protocols import sdbc
 from vigilnet.runtime import _cluster
 from vigilnet.runtime._node import HubNode, NodeConfig
 from vigilnet.runtime._persist import slot
 from vigilnet.sim._trace import validate_trace
 from vigilnet.store._audit import AuditLog
-
-
-def _base_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return min(port, 60000)
 
 
 def _decisions(folder: Path) -> dict[int, bytes]:
@@ -92,7 +85,7 @@ def test_byzantine_hub_equivocating_and_sending_malformed_frames(tmp_path: Path)
     half its peers; hub-3 sends random bytes after each message.  The honest
     hubs agree, hold equivocation evidence against hub-4, and count the
     malformed messages."""
-    paths = _cluster.generate(tmp_path, 5, _base_port(), epochs=4)
+    paths = _cluster.generate(tmp_path, 5, free_base(), epochs=4)
     _run_in_process(paths, {4: "equivocate", 3: "malformed"})
     honest = _cluster.hub_folders(tmp_path)[:3]
     per_hub = [_decisions(f) for f in honest]
@@ -103,7 +96,7 @@ def test_byzantine_hub_equivocating_and_sending_malformed_frames(tmp_path: Path)
 
 
 def test_five_hubs_in_one_process_agree(tmp_path: Path) -> None:
-    paths = _cluster.generate(tmp_path, 5, _base_port(), epochs=4)
+    paths = _cluster.generate(tmp_path, 5, free_base(), epochs=4)
 
     trace: list[Any] = []
     nodes = _run_in_process(paths, trace=trace)
@@ -118,7 +111,7 @@ def test_kill_minus_nine_and_restart_a_hub_repeatedly(tmp_path: Path) -> None:
     """hub-2 is killed with SIGKILL mid-run 3 times and restarted; the others
     keep deciding; afterwards every stored decision agrees and hub-2 never
     sent a second message for a slot it had signed (its store refused)."""
-    _cluster.generate(tmp_path, 5, _base_port())
+    _cluster.generate(tmp_path, 5, free_base())
     processes = {f.name: _cluster.start(f / "node.json") for f in _cluster.hub_folders(tmp_path)}
     victim = tmp_path / "hub-2"
     try:

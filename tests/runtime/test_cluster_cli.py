@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from tests.runtime.ports import free_base
 from vigilnet.cli import main
 
 
@@ -19,9 +19,7 @@ def _status(runner: CliRunner, folder: Path) -> list[dict[str, object]]:
 
 
 def test_up_status_down(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        base = min(int(s.getsockname()[1]), 60000)
+    base = free_base()
     runner, folder = CliRunner(), tmp_path / "cluster"
     result = runner.invoke(main, ["cluster", "up", "--dir", str(folder), "--base-port", str(base)])
     assert result.exit_code == 0, result.output

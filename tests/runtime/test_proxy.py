@@ -11,6 +11,7 @@ import socket
 import sqlite3
 from pathlib import Path
 
+from tests.runtime.ports import free_base
 from vigilnet.runtime import _cluster
 from vigilnet.runtime._node import HubNode, NodeConfig
 
@@ -27,9 +28,9 @@ class Proxy:
     ``drop`` (connections cut and refused) or ``delay`` (each chunk held
     ``delay_s``)."""
 
-    def __init__(self, target: int) -> None:
+    def __init__(self, target: int, port: int) -> None:
         self.target = target
-        self.port = _port()
+        self.port = port
         self.mode = "pass"
         self.delay_s = 0.05
         self._writers: set[asyncio.StreamWriter] = set()
@@ -77,15 +78,16 @@ def _decisions(f: Path) -> dict[int, bytes]:
 
 
 def test_drop_then_delay_then_heal(tmp_path: Path) -> None:
-    base = min(_port(), 60000)
+    base = free_base()
     paths = _cluster.generate(tmp_path, 5, base)
     proxies: dict[str, Proxy] = {}
+    proxy_base = free_base(8)
     for path in paths:  # every link touching hub-0 goes through a proxy
         config = json.loads(path.read_text())
         for peer in config["peers"]:
             if config["name"] == "hub-0" or peer["name"] == "hub-0":
                 key = f"{config['name']}->{peer['name']}"
-                proxies[key] = Proxy(peer["port"])
+                proxies[key] = Proxy(peer["port"], proxy_base + len(proxies))
                 peer["port"] = proxies[key].port
         path.write_text(json.dumps(config))
     phases: dict[str, int] = {}
