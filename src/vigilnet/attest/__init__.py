@@ -20,6 +20,7 @@ from vigilnet.attest._quote import (
     parse_attest,
     parse_signature,
     pcr_digest,
+    qualified_name,
     verify_quote,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "parse_attest",
     "parse_signature",
     "pcr_digest",
+    "qualified_name",
     "verify_quote",
 ]

@@ -131,6 +131,20 @@ def pcr_digest(
     return h.digest()
 
 
+TPM_RH_OWNER = 0x40000001
+
+
+def qualified_name(name: bytes, parent_qualified: bytes = TPM_RH_OWNER.to_bytes(4, "big")) -> bytes:
+    """A key's qualified name: nameAlg || SHA-256(parent QN || name).
+
+    ``qualifiedSigner`` in a quote is this, not the key's name; a primary
+    key's parent QN is its hierarchy handle (owner by default).
+    """
+    if len(name) != 34 or name[:2] != TPM_ALG_SHA256.to_bytes(2, "big"):
+        raise QuoteError("key name is not a SHA-256 TPM name")
+    return name[:2] + hashlib.sha256(parent_qualified + name).digest()
+
+
 def verify_quote(
     attest: bytes,
     signature: bytes,
@@ -140,7 +154,11 @@ def verify_quote(
     expected_pcrs: dict[tuple[int, int], bytes],
     ak_name: bytes | None = None,
 ) -> QuoteInfo:
-    """Verify a quote; return its fields or raise :class:`QuoteError`."""
+    """Verify a quote; return its fields or raise :class:`QuoteError`.
+
+    ``ak_name``, when given, is the attestation key's qualified name
+    (:func:`qualified_name`), compared with ``qualifiedSigner``.
+    """
     info = parse_attest(attest)
     if not hmac.compare_digest(info.extra_data, nonce):
         raise QuoteError("extraData is not the verifier's nonce")
