@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from tests.runtime.ports import free_base
+from vigilnet.crypto import SigningKey
 from vigilnet.protocols import sdbc
 from vigilnet.runtime import _cluster
 from vigilnet.runtime._node import HubNode, NodeConfig
-from vigilnet.runtime._persist import slot
+from vigilnet.runtime._persist import NodeStore, slot
 from vigilnet.sim._trace import validate_trace
 from vigilnet.store._audit import AuditLog
 
@@ -33,6 +34,10 @@ def _check_agreement(folder: Path, epochs_at_least: int) -> None:
         assert len({d[epoch] for d in per_hub if epoch in d}) == 1, f"disagreement at {epoch}"
     for f, d in zip(_cluster.hub_folders(folder), per_hub, strict=True):
         node = NodeConfig.load(f / "node.json")
+        # reopening the store is a restart's recovery: a row a kill (or the
+        # final SIGTERM) left committed but not yet audited is appended now
+        store = NodeStore(f / "data", node.name, SigningKey(node.seed))
+        store.close()
         log = AuditLog(f / "data" / "audit.db", f"vigilnet/{node.name}", node.members[node.hub])
         assert log.size == len(d) + _evidence(f)
 

@@ -103,7 +103,13 @@ def test_drop_then_delay_then_heal(tmp_path: Path) -> None:
                 p.drop()
             phases["cut"] = nodes[0].decided
             others_before = min(n.decided for n in nodes[1:])
-            await asyncio.sleep(2.0)
+            # hold the cut until the other 4 decide (a quorum); if hub-0 is
+            # the epoch's proposer that takes the 3 s propose timeout first
+            for _ in range(100):
+                await asyncio.sleep(0.1)
+                if min(n.decided for n in nodes[1:]) > others_before:
+                    break
+            await asyncio.sleep(1.0)
             phases["cut_end"] = nodes[0].decided
             phases["others_during_cut"] = min(n.decided for n in nodes[1:]) - others_before
             for p in proxies.values():

@@ -95,11 +95,14 @@ def status(folder: Path) -> list[dict[str, Any]]:
         row: dict[str, Any] = {"name": f.name, "pid": pid, "alive": pid is not None and _alive(pid)}
         db = f / "data" / "state.db"
         if db.exists():
-            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
-                n, last = c.execute("SELECT COUNT(*), MAX(epoch) FROM decisions").fetchone()
-                row["decided"] = n
-                row["last_epoch"] = last
-                row["evidence"] = c.execute("SELECT COUNT(*) FROM evidence").fetchone()[0]
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+                    n, last = c.execute("SELECT COUNT(*), MAX(epoch) FROM decisions").fetchone()
+                    row["decided"] = n
+                    row["last_epoch"] = last
+                    row["evidence"] = c.execute("SELECT COUNT(*) FROM evidence").fetchone()[0]
+            except sqlite3.OperationalError as exc:  # a node starting: schema not yet created
+                row["store"] = f"unreadable ({exc})"
         rows.append(row)
     return rows
 
