@@ -139,7 +139,7 @@ class KeyPlan:
         )
         for h in range(hubs):
             registry.enroll(_hub(h), identities[h].verify_key)
-            plan._certify(h, d.hub_keys[h], 0, 0, identities[h], "identity")
+            plan._certify_hub(h, d.hub_keys[h], 0, 0, identities[h], "identity")
         for node_id, name in shap_nodes(d):
             identity = SigningKey(d.seeds.random_bytes(32, "key", "identity", name))
             registry.enroll(name, identity.verify_key)
@@ -165,27 +165,7 @@ class KeyPlan:
         order = [h for h in range(n) if h != subject] + [subject]
         return sorted(order[: self.policy.quorum])
 
-    def _certify_shap(
-        self, node_id: int, key: SigningKey, serial: int, epoch: int, signer: SigningKey, kind: str
-    ) -> None:
-        """A SHAP key's certificate, cosigned by the hubs like the hubs' own."""
-        name = self.shap_names[node_id]
-        cert = self._issue(name, key, serial, epoch, signer, kind, None)
-        self.registry.add(cert)
-        self.shap_certificates += 1
-        self.events.append(
-            {
-                "epoch": epoch,
-                "kind": "certificate",
-                "node": name,
-                "serial": serial,
-                "signer": kind,
-                "key": bytes(key.verify_key).hex(),
-                "cosigners": [c for c, _ in cert.cosignatures],
-            }
-        )
-
-    def _issue(
+    def _certify(
         self,
         node: str,
         key: SigningKey,
@@ -194,7 +174,10 @@ class KeyPlan:
         signer: SigningKey,
         kind: str,
         subject: int | None,
-    ) -> KeyCertificate:
+    ) -> None:
+        """Certify ``key`` as ``node``'s key ``serial`` from ``epoch`` on,
+        signed by ``signer`` (``kind``: previous or identity) and cosigned by
+        a quorum of hubs (``subject``: the hub certified, cosigning last)."""
         cert = KeyCertificate.issue(
             node=node,
             serial=serial,
@@ -206,30 +189,13 @@ class KeyPlan:
             policy=self.policy,
         )
         cosigners = self._cosigners(-1 if subject is None else subject)
-        return cert.with_cosignatures({c: cosign(self.identities[c], cert) for c in cosigners})
-
-    def _certify(
-        self, h: int, key: SigningKey, serial: int, epoch: int, signer: SigningKey, kind: str
-    ) -> None:
-        cert = KeyCertificate.issue(
-            node=_hub(h),
-            serial=serial,
-            key=key.verify_key,
-            valid_from=epoch,
-            valid_until=epoch + self.policy.validity_epochs,
-            signed_by=signer,
-            signer=kind,
-            policy=self.policy,
-        )
-        cert = cert.with_cosignatures(
-            {c: cosign(self.identities[c], cert) for c in self._cosigners(h)}
-        )
+        cert = cert.with_cosignatures({c: cosign(self.identities[c], cert) for c in cosigners})
         self.registry.add(cert)
         self.events.append(
             {
                 "epoch": epoch,
                 "kind": "certificate",
-                "node": _hub(h),
+                "node": node,
                 "serial": serial,
                 "signer": kind,
                 "key": bytes(key.verify_key).hex(),
@@ -237,13 +203,25 @@ class KeyPlan:
             }
         )
 
+    def _certify_hub(
+        self, h: int, key: SigningKey, serial: int, epoch: int, signer: SigningKey, kind: str
+    ) -> None:
+        self._certify(_hub(h), key, serial, epoch, signer, kind, h)
+
+    def _certify_shap(
+        self, node_id: int, key: SigningKey, serial: int, epoch: int, signer: SigningKey, kind: str
+    ) -> None:
+        """A SHAP key's certificate, cosigned by the hubs like the hubs' own."""
+        self._certify(self.shap_names[node_id], key, serial, epoch, signer, kind, None)
+        self.shap_certificates += 1
+
     def rotate(self, d: Deployment, epoch: int) -> None:
         """Every hub's routine rotation at the start of ``epoch``."""
         for h in sorted(self.keys):
             old = self.keys[h][-1]
             new = SigningKey(d.seeds.random_bytes(32, "key", "rotated", h, epoch))
             serial = len(self.keys[h])
-            self._certify(h, new, serial, epoch, old, "previous")
+            self._certify_hub(h, new, serial, epoch, old, "previous")
             self.keys[h].append(new)
             self.stale.append((h, serial - 1, old, epoch))
         for node_id in sorted(self.shap_keys):
@@ -288,7 +266,7 @@ class KeyPlan:
             }
         )
         new = SigningKey(d.seeds.random_bytes(32, "key", "recovered", h, epoch))
-        self._certify(h, new, serial + 1, epoch, identity, "identity")
+        self._certify_hub(h, new, serial + 1, epoch, identity, "identity")
         self.keys[h].append(new)
         # the thief certifies a key of its own with the revoked key, with
         # every cosignature it could get (a quorum of honest hubs cosigns
@@ -392,27 +370,23 @@ class KeyPlan:
             self.shap_sent += 1
             sim.spoof(f"monitor-{m}", f"regional-{d.monitor_regional[m]}", payload)
 
-    def observe_report(self, report: shap.Report, refusal: str | None) -> None:
-        """A regional admitted ``report`` (``refusal`` None) or refused it."""
-        if report.signature not in self.stale_signatures:
+    def _observe(self, protocol: str, signature: bytes, refusal: str | None) -> None:
+        if signature not in self.stale_signatures:
             return
         if refusal is None:
             self.accepted += 1
         else:
             self.refused += 1
-            key = f"shap: {refusal}"
+            key = f"{protocol}: {refusal}"
             self.refused_by_reason[key] = self.refused_by_reason.get(key, 0) + 1
+
+    def observe_report(self, report: shap.Report, refusal: str | None) -> None:
+        """A regional admitted ``report`` (``refusal`` None) or refused it."""
+        self._observe("shap", report.signature, refusal)
 
     def observe(self, message: sdbc.Message, refusal: str | None) -> None:
         """A hub admitted ``message`` (``refusal`` None) or refused it."""
-        if message.signature not in self.stale_signatures:
-            return
-        if refusal is None:
-            self.accepted += 1
-        else:
-            self.refused += 1
-            key = f"sdbc: {refusal}"
-            self.refused_by_reason[key] = self.refused_by_reason.get(key, 0) + 1
+        self._observe("sdbc", message.signature, refusal)
 
     def report(self) -> dict[str, Any]:
         return {
