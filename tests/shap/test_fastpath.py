@@ -7,12 +7,22 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Final
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from vigilnet.encoding import CborValue
+from vigilnet.fixedpoint import LAMBDA_MAX_LIMIT, MAX_EVIDENCE_COUNT
+from vigilnet.merkle import SumTree
 from vigilnet.protocols.shap import MonitorBody, ShapConfig, wire_limits
-from vigilnet.protocols.shap._messages import _exact_ints, _ints_in, _is_cbor_int, _is_uint
+from vigilnet.protocols.shap._commit import LAYOUT, child_leaf, children_tree
+from vigilnet.protocols.shap._messages import (
+    Reason,
+    ReportRejected,
+    _exact_ints,
+    _ints_in,
+    _is_cbor_int,
+    _is_uint,
+)
 from vigilnet.protocols.shap._wire import WireLimits, _array, _int, _map, _monitor_body, _uint
 
 _EDGES: Final = [-(1 << 64) - 1, -(1 << 64), -1, 0, 1, (1 << 63) - 1, (1 << 64) - 1, 1 << 64]
@@ -118,3 +128,125 @@ def test_monitor_body_refusals_match_the_original(
         assert expected is not None and str(exc).endswith(f"({expected})"), (exc, expected)
     else:
         assert expected is None
+
+
+def reference_check_bounds(body: MonitorBody, config: ShapConfig, sender: int) -> None:
+    """``MonitorBody.check_bounds`` before the vectorised per-entry test."""
+    if len(body.agent_ids) > config.max_agents:
+        raise ReportRejected(
+            Reason.OUT_OF_RANGE,
+            sender,
+            f"{len(body.agent_ids)} entries > max_agents {config.max_agents}",
+        )
+    for agent, count, llr in zip(body.agent_ids, body.counts, body.llr_sums, strict=True):
+        if not (0 <= count <= MAX_EVIDENCE_COUNT and abs(llr) <= count * config.lambda_max):
+            raise ReportRejected(
+                Reason.OUT_OF_RANGE, sender, f"agent {agent}: count {count}, sum {llr}"
+            )
+    share = config.child_share
+    if not (sum(body.counts) <= share and sum(map(abs, body.llr_sums)) <= share):
+        raise ReportRejected(
+            Reason.OUT_OF_RANGE, sender, f"the body's sums exceed the child share {share}"
+        )
+
+
+_BOUND_EDGES: Final = [
+    0,
+    1,
+    -1,
+    MAX_EVIDENCE_COUNT,
+    MAX_EVIDENCE_COUNT + 1,
+    (1 << 63) - 1,
+    -(1 << 63) + 1,
+    -(1 << 63),
+    (1 << 64) - 1,
+    -(1 << 64),
+]
+bound_values = st.one_of(
+    st.sampled_from(_BOUND_EDGES),
+    st.integers(-(1 << 64), (1 << 64) - 1),
+    st.integers(-3000, 3000),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(
+    entries=st.lists(st.tuples(bound_values, bound_values), max_size=12),
+    lambda_max=st.sampled_from([1, 2, 1000, LAMBDA_MAX_LIMIT]),
+    max_agents=st.sampled_from([4, 12]),
+    ratio=st.sampled_from([2, 1 << 20]),
+)
+def test_check_bounds_matches_the_per_entry_loop(
+    entries: list[tuple[int, int]], lambda_max: int, max_agents: int, ratio: int
+) -> None:
+    # Multiples of lambda_max hit the |sum| <= count * lambda_max edge exactly.
+    entries = [(c, s * lambda_max if abs(s) < 8 else s) for c, s in entries]
+    body = MonitorBody(
+        agent_ids=tuple(range(len(entries))),
+        counts=tuple(c for c, _ in entries),
+        llr_sums=tuple(s for _, s in entries),
+    )
+    config = ShapConfig(max_agents=max_agents, lambda_max=lambda_max, max_aggregation_ratio=ratio)
+    assert _outcome(body.check_bounds, config, 7) == _outcome(
+        reference_check_bounds, body, config, 7
+    )
+
+
+def _tree_outcome(call: object, *args: object) -> object:
+    outcome = _outcome(call, *args)
+    if outcome[0] != "ok":  # type: ignore[index]
+        return outcome
+    tree = outcome[1]  # type: ignore[index]
+    proofs = [tree.inclusion_proof(i) for i in range(tree.size)]
+    return ("ok", tree.root, proofs)
+
+
+def reference_children_tree(
+    ids: list[int], roots: list[bytes], totals: list[tuple[int, ...]]
+) -> SumTree:
+    """``children_tree`` before the fast build: the reference tree."""
+    return SumTree(
+        layout=LAYOUT,
+        leaves=[child_leaf(i, r, t) for i, r, t in zip(ids, roots, totals, strict=True)],
+    )
+
+
+sum_values = st.one_of(
+    st.sampled_from(
+        [0, 1, -1, (1 << 62) - 1, -(1 << 62) + 1, 1 << 62, -(1 << 62), (1 << 63) - 1]
+        + [1 << 63, -(1 << 63), -(1 << 63) - 1, (1 << 64) - 1, -(1 << 64)]
+    ),
+    st.integers(-(1 << 64), (1 << 64) - 1),
+    st.integers(0, 5000),
+    st.booleans(),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    leaves=st.lists(
+        st.tuples(
+            st.integers(0, (1 << 64) - 1),
+            st.binary(min_size=32, max_size=32),
+            st.one_of(
+                st.tuples(st.integers(0, 5000), st.integers(0, 5000), st.integers(-5000, 5000)),
+                st.tuples(sum_values, sum_values, sum_values),
+                st.lists(st.integers(0, 9), max_size=4).map(tuple),
+            ),
+        ),
+        max_size=9,
+    )
+)
+@example(leaves=[(1, bytes(32), (1, 2, -(1 << 63) - 1))])
+@example(leaves=[(1, bytes(32), (1, 2, 1 << 63))])
+@example(leaves=[(1, bytes(32), (1, 2, -(1 << 62))), (2, bytes(32), (0, 0, 0))])
+@example(leaves=[(1, bytes(32), ((1 << 62) - 1, 0, 0)), (2, bytes(32), (1, 0, 0))])
+def test_children_tree_matches_the_reference_tree(
+    leaves: list[tuple[int, bytes, tuple[int, ...]]],
+) -> None:
+    ids = [i for i, _, _ in leaves]
+    roots = [r for _, r, _ in leaves]
+    totals = [t for _, _, t in leaves]
+    assert _tree_outcome(children_tree, ids, roots, totals) == _tree_outcome(
+        reference_children_tree, ids, roots, totals
+    )

@@ -236,9 +236,24 @@ def entries_tree(
 def children_tree(
     node_ids: Sequence[int], roots: Sequence[bytes], totals: Sequence[tuple[int, ...]]
 ) -> CommittedTree:
-    """The inputs tree over child reports (small: Python integers)."""
+    """The inputs tree over child reports: the fast build when every total
+    is a 3-tuple below ``2**62`` in magnitude (then :func:`_fast_or_reference`
+    decides), else the reference, which judges each leaf's sums by the
+    layout.  :class:`SumLeaf` has already refused sums that are not a tuple
+    of exact ints."""
     leaves = [child_leaf(i, r, t) for i, r, t in zip(node_ids, roots, totals, strict=True)]
+    n = len(leaves)
+    flat = [v for leaf in leaves if len(leaf.sums) == _WIDTH for v in leaf.sums]
+    if n and len(flat) == _WIDTH * n and min(flat) > -_FAST_LIMIT and max(flat) < _FAST_LIMIT:
+        payloads = np.frombuffer(b"".join(leaf.payload for leaf in leaves), dtype=np.uint8)
+        return _fast_or_reference(
+            payloads.reshape(n, len(leaves[0].payload)),
+            np.array(flat, dtype=np.int64).reshape(n, _WIDTH),
+        )
     return _ReferenceTree(leaves)
+
+
+_FAST_LIMIT: Final = 1 << 62
 
 
 def _fast_or_reference(payloads: npt.NDArray[np.uint8], sums: I64) -> CommittedTree:

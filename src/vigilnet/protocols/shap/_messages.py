@@ -436,11 +436,35 @@ class MonitorBody:
             f"{len(self.agent_ids)} entries > max_agents {config.max_agents}",
         )
         lambda_max = config.lambda_max
-        for agent, count, llr in zip(self.agent_ids, self.counts, self.llr_sums, strict=True):
-            if not (0 <= count <= MAX_EVIDENCE_COUNT and abs(llr) <= count * lambda_max):
-                raise ReportRejected(
-                    Reason.OUT_OF_RANGE, sender, f"agent {agent}: count {count}, sum {llr}"
-                )
+        counts, llrs = self.counts, self.llr_sums
+        if counts and (
+            min(counts) >= 0
+            and max(counts) <= MAX_EVIDENCE_COUNT
+            and min(llrs) >= -INT64_MAX
+            and max(llrs) <= INT64_MAX
+        ):
+            # Every count and |sum| fits int64 and ``count * lambda_max`` is
+            # at most 2**39 * 2**23: the per-entry test, vectorised, finds
+            # the same first entry as the loop below.
+            bad = np.flatnonzero(
+                np.abs(np.array(llrs, dtype=np.int64))
+                > np.array(counts, dtype=np.int64) * lambda_max
+            )
+            first = int(bad[0]) if bad.size else -1
+        else:
+            first = next(
+                (
+                    i
+                    for i, (count, llr) in enumerate(zip(counts, llrs, strict=True))
+                    if not (0 <= count <= MAX_EVIDENCE_COUNT and abs(llr) <= count * lambda_max)
+                ),
+                -1,
+            )
+        if first >= 0:
+            agent, count, llr = self.agent_ids[first], counts[first], llrs[first]
+            raise ReportRejected(
+                Reason.OUT_OF_RANGE, sender, f"agent {agent}: count {count}, sum {llr}"
+            )
         share = config.child_share
         _reject(
             sum(self.counts) <= share and sum(map(abs, self.llr_sums)) <= share,
