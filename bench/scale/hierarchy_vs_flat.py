@@ -128,6 +128,7 @@ def _one(variant: str, agents: int, epochs: int) -> dict[str, Any]:
         "decided_ms": consensus_ms + scenario_start_ms(),
         "data_path_ms": data_path,
         "compute_ms": data_path + sum(node_cpu.values()) * 1_000,
+        "tier_cpu": {t: cpu.get(t, 0.0) * per for t in _PROTOCOL_TIERS if t in cpu},
         "wall_s": wall,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -198,6 +199,9 @@ def main() -> None:
         for key, label, fmt in _ROWS:
             ratio = f[key] / h[key] if h[key] else float("nan")
             print(f"  {label:<32} {fmt.format(h[key]):>16} {fmt.format(f[key]):>16} {ratio:>9.2f}x")
+        for name, row in (("hierarchy", h), ("flat", f)):
+            tiers = ", ".join(f"{t} {v:,.3f}" for t, v in row["tier_cpu"].items())
+            print(f"  cpu s per tier, {name}: {tiers}")
         print(
             f"  run: wall {h['wall_s']:.1f} s / {f['wall_s']:.1f} s, "
             f"peak {h['peak_mib']:.0f} MiB / {f['peak_mib']:.0f} MiB"
