@@ -92,17 +92,20 @@ input is being processed.  Nothing here changes what a protocol does.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, cast
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import nacl.bindings
 import numpy as np
 import numpy.typing as npt
 
+from vigilnet import kernels
 from vigilnet.crypto import SigningKey, VerifyKey
 from vigilnet.errors import LocalProtocolError, RemoteProtocolError
 from vigilnet.evidence import DEFAULT_BEHAVIOUR_MODEL, SprtThresholds, Verdict
@@ -178,6 +181,52 @@ def words_root(words: tuple[int, ...]) -> bytes:
 # Measurement
 
 
+#: The security primitives whose CPU time :meth:`_Meter.counting` measures:
+#: Ed25519 signing and verification (libsodium) and SHA-256 (hashlib, and
+#: the Merkle trees' batched row kernel).
+PRIMITIVES: Final = ("ed25519_sign", "ed25519_verify", "sha256")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityCost:
+    """CPU time of one run in its security primitives, beside its total.
+
+    ``share`` is the primitives' CPU over the run's: what signing, checking
+    signatures and hashing the commitments cost, as a share of everything
+    the run computed (the evidence, the protocols' state machines, the
+    encoding and the simulator's engine included).  It is a lower bound on
+    the security overhead: the checks around the primitives (bounds, proof
+    walks, the receipts' comparisons) are not in it."""
+
+    total_ns: int
+    primitive_ns: dict[str, int]
+    primitive_calls: dict[str, int]
+    monitor_ns: int
+    evidence_points: int
+
+    @property
+    def share(self) -> Fraction | None:
+        spent = sum(self.primitive_ns.values())
+        return Fraction(spent, self.total_ns) if self.total_ns else None
+
+    @property
+    def verifications_per_second(self) -> Fraction | None:
+        """Signature verifications per CPU second spent verifying: what one
+        core sustains (a node is one core here)."""
+        ns = self.primitive_ns.get("ed25519_verify", 0)
+        calls = self.primitive_calls.get("ed25519_verify", 0)
+        return Fraction(calls * 10**9, ns) if ns else None
+
+    @property
+    def evidence_points_per_second(self) -> Fraction | None:
+        """Evidence terms the monitors committed per CPU second of the
+        monitor tier (drawing behaviour, LLRs, bounds, entries trees,
+        signing, encoding: a monitor's whole epoch, on one core)."""
+        if not self.monitor_ns:
+            return None
+        return Fraction(self.evidence_points * 10**9, self.monitor_ns)
+
+
 @dataclass(slots=True)
 class _Meter:
     """Who is stepping now, and what it cost.
@@ -196,6 +245,11 @@ class _Meter:
     messages: Counter[str] = field(default_factory=Counter)
     message_bytes: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
+    #: CPU ns and calls inside each security primitive (:meth:`counting`)
+    primitive_ns: Counter[str] = field(default_factory=Counter)
+    primitive_calls: Counter[str] = field(default_factory=Counter)
+    #: evidence terms in the bodies the monitors committed and signed
+    evidence_points: int = 0
 
     @property
     def tier(self) -> str:
@@ -214,17 +268,58 @@ class _Meter:
 
     @contextmanager
     def counting(self) -> Iterator[None]:
-        original: Callable[..., bytes] = nacl.bindings.crypto_sign_open
+        """Count signature verifications per tier, and time the security
+        primitives (:data:`PRIMITIVES`) into :attr:`primitive_ns`, while
+        the run is inside this block."""
+        verify: Callable[..., bytes] = nacl.bindings.crypto_sign_open
 
         def counted(signed: bytes, pk: bytes) -> bytes:
             self.verifications[self.tier] += 1
-            return original(signed, pk)
+            return verify(signed, pk)
 
-        nacl.bindings.crypto_sign_open = counted
+        originals: list[tuple[Any, str, str, Callable[..., Any]]] = [
+            (nacl.bindings, "crypto_sign_open", "ed25519_verify", counted),
+            (nacl.bindings, "crypto_sign", "ed25519_sign", nacl.bindings.crypto_sign),
+            (hashlib, "sha256", "sha256", hashlib.sha256),
+            (kernels, "sha256_rows", "sha256", kernels.sha256_rows),
+        ]
+        depth = [0]
+
+        def timed(name: str, call: Callable[..., Any]) -> Callable[..., Any]:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                if depth[0]:  # a primitive inside another: timed by the outer one
+                    return call(*args, **kwargs)
+                depth[0] += 1
+                start = time.process_time_ns()
+                try:
+                    return call(*args, **kwargs)
+                finally:
+                    self.primitive_ns[name] += time.process_time_ns() - start
+                    self.primitive_calls[name] += 1
+                    depth[0] -= 1
+
+            return wrapper
+
+        saved = [(module, attr, getattr(module, attr)) for module, attr, _, _ in originals]
+        for module, attr, name, call in originals:
+            setattr(module, attr, timed(name, call))
         try:
             yield
         finally:
-            nacl.bindings.crypto_sign_open = original
+            for module, attr, value in saved:
+                setattr(module, attr, value)
+
+    def security_cost(self) -> SecurityCost:
+        """The run's CPU time in the security primitives, and the figures
+        derived from it (machine-dependent: never in the JSON)."""
+        self.tier = self._tier
+        return SecurityCost(
+            total_ns=sum(self.cpu_ns.values()),
+            primitive_ns=dict(self.primitive_ns),
+            primitive_calls=dict(self.primitive_calls),
+            monitor_ns=self.cpu_ns["monitor"],
+            evidence_points=self.evidence_points,
+        )
 
     def send(self, host: Host, link: str, dst: str, payload: bytes) -> None:
         self.messages[link] += 1
@@ -564,6 +659,7 @@ class _Monitor:
 
     def _body(self, epoch: int) -> shap.MonitorBody:
         counts, llrs = self.d.site_behaviour(epoch, self.site)
+        self.d.meter.evidence_points += int(counts.sum())
         return shap.MonitorBody(
             agent_ids=self.d.site_agents[self.site],
             counts=tuple(counts.tolist()),

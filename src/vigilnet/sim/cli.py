@@ -6,9 +6,12 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from vigilnet.sim._deployment import SecurityCost
 
 __all__ = ["simulate"]
 
@@ -19,6 +22,7 @@ def _table(
     cpu_s: float,
     peak_mib: int,
     tier_cpu: dict[str, float] | None = None,
+    security: SecurityCost | None = None,
 ) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -72,6 +76,25 @@ def _table(
         for tier, seconds in tier_cpu.items():
             split.add_row(tier, f"{seconds:.2f}", f"{100 * seconds / total:.1f}%")
         console.print(split)
+    if security is not None and security.total_ns:
+        from vigilnet.sim._html import targets_table
+
+        spent = Table(title="security primitives (CPU time, not in JSON)")
+        for col in ("primitive", "calls", "CPU s", "share of the run"):
+            spent.add_column(col)
+        for name, ns in sorted(security.primitive_ns.items()):
+            calls = security.primitive_calls.get(name, 0)
+            share = f"{100 * ns / security.total_ns:.1f}%"
+            spent.add_row(name, f"{calls:,}", f"{ns / 1e9:.2f}", share)
+        console.print(spent)
+        goals = Table(title="compute targets (not in JSON)")
+        for col in ("target", "seed", "measured", "verdict"):
+            goals.add_column(col)
+        compute_rows = ("security overhead", "evidence points", "signature verifications")
+        for row in targets_table(report, security):
+            if row.name.startswith(compute_rows):
+                goals.add_row(row.name, row.target_text(), row.measured_text(), row.verdict)
+        console.print(goals)
     f, heal = report["faults"], report["healing"]
     if f["byzantine_nodes"] or heal["incidents"]:
         faults = Table(title="faults (attempt: one Byzantine node's hostile messages of one epoch)")
@@ -361,6 +384,7 @@ def simulate(
             compute=f"Compute (not in the JSON report): wall {wall_s:.2f} s, "
             f"CPU {cpu_s:.2f} s, peak RSS {peak_mib} MiB.",
             tier_cpu=result.deployment.meter.cpu_seconds(),
+            cost=result.deployment.meter.security_cost(),
         )
         click.echo(f"HTML report written to {page}", err=True)
     if json_path == "-":
@@ -368,7 +392,8 @@ def simulate(
     else:
         for note in notes:
             click.echo(note, err=True)
-        _table(report, wall_s, cpu_s, peak_mib, result.deployment.meter.cpu_seconds())
+        meter = result.deployment.meter
+        _table(report, wall_s, cpu_s, peak_mib, meter.cpu_seconds(), meter.security_cost())
         if json_path is not None:
             Path(json_path).write_text(text, encoding="utf-8")
             click.echo(f"report written to {json_path}")
