@@ -16,4 +16,5 @@ REGISTRY: dict[str, str] = {
     "sscr": "vigilnet.models.sscr:FAMILY",
     "shap": "vigilnet.models.shap:FAMILY",
     "sdbc": "vigilnet.models.sdbc:FAMILY",
+    "admission": "vigilnet.models.admission:FAMILY",
 }

@@ -5,18 +5,20 @@ nonce it drew (the caller supplies randomness, so the machine stays pure and
 replayable); the node answers with a quote over that nonce, its attestation
 public key and name.  :meth:`Admission.answer` accepts an answer only for an
 outstanding nonce, consumes the nonce whatever the verdict (so a replayed
-quote, or a second answer to the same challenge, is refused), verifies the
-quote against the policy's expected PCR values and returns a
-:class:`Verdict`.  A challenge older than ``policy.max_age`` ticks is stale
+quote, or a second answer to the same challenge, is refused), checks the
+offered attestation key against the one pinned for the node (when the
+policy pins keys), verifies the quote against the policy's expected PCR
+values and returns a :class:`Verdict`.  A challenge older than ``policy.max_age`` ticks is stale
 and refused.  Only an admitted verdict may lead the caller to enter the
 node's key in the key registry; that step and the audit-log entry are the
-caller's (not yet wired).
+caller's (:func:`vigilnet.attest.enrol`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from vigilnet.attest._quote import QuoteError, verify_quote
@@ -24,10 +26,13 @@ from vigilnet.attest._quote import QuoteError, verify_quote
 
 @dataclass(frozen=True)
 class Policy:
-    """Expected PCR values of a vigilnet release and the challenge lifetime."""
+    """Expected PCR values of a vigilnet release, the challenge lifetime and,
+    when not empty, each node's pinned attestation key and qualified name
+    (recorded at enrolment): an answer under another key is refused."""
 
     expected_pcrs: dict[tuple[int, int], bytes]
     max_age: int = 10
+    aks: dict[str, tuple[ec.EllipticCurvePublicKey, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,12 @@ class Admission:
             return Verdict(node, False, "challenge was issued to another node")
         if now - pending[1] > self.policy.max_age:
             return Verdict(node, False, "challenge is stale")
+        if self.policy.aks:
+            pinned = self.policy.aks.get(node)
+            if pinned is None:
+                return Verdict(node, False, "no attestation key enrolled for this node")
+            if _point(pinned[0]) != _point(key) or pinned[1] != ak_name:
+                return Verdict(node, False, "attestation key is not the one enrolled")
         try:
             verify_quote(
                 attest,
@@ -87,3 +98,9 @@ class Admission:
             return Verdict(node, False, str(exc))
         self.admitted.add(node)
         return Verdict(node, True, "")
+
+
+def _point(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
