@@ -41,7 +41,7 @@ import tempfile
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -52,11 +52,15 @@ from vigilnet.checker._fingerprint import (
     collision_optimistic,
     fingerprint,
     mix64_array,
+    stable_fingerprint,
 )
 from vigilnet.checker._model import Kind, Model, ModelError
 from vigilnet.checker._progress import ProgressInfo
 from vigilnet.checker._result import ActionCoverage, CheckResult, Trace
 from vigilnet.checker._trace import rebuild_trace
+
+if TYPE_CHECKING:
+    from vigilnet.checker._vector import VectorKernel
 
 __all__ = ["LAST_WORKER_RSS_KIB", "parallel_bfs", "shard_of"]
 
@@ -85,8 +89,13 @@ class _Found:
 
 
 class _GenericWorker:
-    def __init__(self, model: Model[Any], me: int, workers: int, symmetry: bool) -> None:
+    def __init__(
+        self, model: Model[Any], me: int, workers: int, symmetry: bool, *, stable: bool = False
+    ) -> None:
         self.model = model
+        # Forked workers share the coordinator's hash(); separately started
+        # ones (Ray actors) need the process-independent fingerprint.
+        self.fingerprint = stable_fingerprint if stable else fingerprint
         self.me = me
         self.workers = workers
         self.canon = model.symmetry if symmetry else None
@@ -96,9 +105,47 @@ class _GenericWorker:
         self.cands: list[Any] = []
         self.ledger = Ledger(model)
 
+    def initial(self) -> tuple[list[Any], list[int], int, dict[int, int]]:
+        """Level 0 as the sequential engine computes it: the distinct
+        (canonical) initial states, their fingerprints, how many initial
+        states were generated, and the first rank failing each property.
+
+        Computed here, not in the coordinator, so that every fingerprint of
+        a run is taken with the workers' fingerprint function (see
+        :mod:`vigilnet.checker._ray`)."""
+        inits: list[Any] = []
+        keys: list[int] = []
+        seen: set[int] = set()
+        generated = 0
+        for state in self.model.init_states():
+            generated += 1
+            key_state = self.canon(state) if self.canon is not None else state
+            key = self.fingerprint(key_state)
+            if key in seen:
+                continue
+            seen.add(key)
+            inits.append(key_state)
+            keys.append(key)
+        self.frontier = list(enumerate(inits))
+        hits = self._check()
+        self.frontier = []
+        return inits, keys, generated, hits
+
     def start(self, items: list[tuple[int, Any, int]], owned: list[int]) -> None:
         self.frontier = [(rank, state) for rank, state, _ in items]
         self.seen.update(owned)
+
+    def rebuild(self, chains: list[list[int]]) -> list[Trace]:
+        """The concrete traces whose states' fingerprints are ``chains``,
+        matched with this worker's fingerprint function (the one the keys
+        were taken with)."""
+        canon = self.canon
+        fp = self.fingerprint
+
+        def key_of(state: Any) -> Hashable:
+            return fp(canon(state) if canon is not None else state)
+
+        return [rebuild_trace(self.model, chain, key_of) for chain in chains]
 
     def expand(self) -> dict[str, Any]:
         model = self.model
@@ -109,6 +156,7 @@ class _GenericWorker:
         acts: list[int] = []
         self.cands = []
         local: set[int] = set()
+        fp = self.fingerprint
         dead: list[int] = []
         generated = 0
         for rank, state in self.frontier:
@@ -120,7 +168,7 @@ class _GenericWorker:
                     seq += 1
                     enabled[ai] += 1
                     key_state = self.canon(nxt) if self.canon is not None else nxt
-                    nfp = fingerprint(key_state)
+                    nfp = fp(key_state)
                     if nfp in local:
                         continue
                     local.add(nfp)
@@ -357,6 +405,13 @@ class _Pool:
                 raise ModelError(f"worker failed: {payload}")
         return [payload for _, payload in replies]
 
+    def call_one(self, worker: int, message: tuple[Any, ...]) -> Any:
+        self.conns[worker].send(message)
+        status, payload = self.conns[worker].recv()
+        if status == "error":
+            raise ModelError(f"worker failed: {payload}")
+        return payload
+
     def close(self) -> list[int]:
         rss: list[int] = []
         for conn in self.conns:
@@ -395,28 +450,59 @@ def parallel_bfs(
         raise ModelError(f"model {model.name} has no vectorised kernel")
     start = time.monotonic()
 
-    # Level 0, computed here exactly as the sequential engines do.
+    pool: Any
+    if backend == "ray":
+        from vigilnet.checker._ray import RayPool
+
+        pool = RayPool(model, workers, vector, use_symmetry, address)
+    else:
+        pool = _Pool(model, workers, vector, use_symmetry)
+    try:
+        return _search(model, options, pool, workers, kernel, use_symmetry, canon, start)
+    finally:
+        LAST_WORKER_RSS_KIB[:] = pool.close()
+
+
+def _search(
+    model: Model[Any],
+    options: Options,
+    pool: Any,
+    workers: int,
+    kernel: VectorKernel | None,
+    use_symmetry: bool,
+    canon: Any,
+    start: float,
+) -> CheckResult:
+    """The coordinator's side of the search, over a started ``pool``.
+
+    With the generic engine the coordinator takes no fingerprint itself:
+    level 0 and the trace rebuild run in worker 0, so that every
+    fingerprint of the run is taken by the workers' function (``hash()`` in
+    forked processes, :func:`stable_fingerprint` in Ray actors)."""
+    vector = kernel is not None
+    # Level 0, computed exactly as the sequential engines do.
     inits: list[Any] = []
     keys0: list[int] = []
-    seen0: set[int] = set()
+    hits0: dict[int, int] = {}
     generated = 0
-    for state in model.init_states():
-        generated += 1
-        key_state = canon(state) if canon is not None else state
-        if kernel is not None:
+    if kernel is not None:
+        seen0: set[int] = set()
+        for state in model.init_states():
+            generated += 1
+            key_state = canon(state) if canon is not None else state
             value = kernel.encode(key_state)
             key = (
                 int(kernel.canonical(np.array([value], dtype=np.uint64))[0])
                 if use_symmetry
                 else value
             )
-        else:
-            key = fingerprint(key_state)
-        if key in seen0:
-            continue
-        seen0.add(key)
-        inits.append(key_state)
-        keys0.append(key)
+            if key in seen0:
+                continue
+            seen0.add(key)
+            inits.append(key_state)
+            keys0.append(key)
+    else:
+        inits, keys0, generated, hits0 = pool.call_one(0, ("initial",))
 
     nact = len(model.actions)
     action_of_instance: I64 | None = None
@@ -445,156 +531,142 @@ def parallel_bfs(
             bad = bad or i in always
         return bad
 
-    pool: Any
-    if backend == "ray":
-        from vigilnet.checker._ray import RayPool
-
-        pool = RayPool(model, workers, vector, use_symmetry, address)
+    owner0 = shard_of(level_keys[0], workers)
+    if kernel is not None:
+        replies = pool.call_all(
+            [
+                (
+                    "start",
+                    level_keys[0][owner0 == w],
+                    np.flatnonzero(owner0 == w).astype(np.int64),
+                )
+                for w in range(workers)
+            ]
+        )
     else:
-        pool = _Pool(model, workers, vector, use_symmetry)
-    try:
-        owner0 = shard_of(level_keys[0], workers)
+        ranks = list(range(len(inits)))
+        pool.call_all(
+            [
+                (
+                    "start",
+                    [(r, inits[r], keys0[r]) for r in ranks if r % workers == w],
+                    [keys0[r] for r in ranks if owner0[r] == w],
+                )
+                for w in range(workers)
+            ]
+        )
+        replies = [hits0]
+    stop = note_hits(0, replies) and options.stop_on_violation
+    while not stop:
+        level = len(level_keys) - 1
+        if options.max_depth is not None and level >= options.max_depth:
+            complete = False
+            break
+        expanded = pool.call_all(
+            [("expand", level) if kernel is not None else ("expand",) for _ in range(workers)]
+        )
+        generated += sum(int(r["generated"]) for r in expanded)
         if kernel is not None:
+            assert action_of_instance is not None
+            for r in expanded:
+                np.add.at(enabled, action_of_instance, r["enabled"])
+        else:
+            for r in expanded:
+                enabled += r["enabled"]
+        dead = [rank for r in expanded for rank in r["dead"]]
+        if dead and deadlock is None:
+            deadlock = _Found(level, min(dead))
+            if options.stop_on_violation:
+                stop = True
+        # Route candidates to their owners.
+        if kernel is not None:
+            routed = pool.call_all(
+                [
+                    ("dedup_files", [r["buckets"][o] for s, r in enumerate(expanded) if s != o])
+                    for o in range(workers)
+                ]
+            )
+            win_keys = [np.asarray(keys) for _, keys in routed]
+            win_vals = [np.asarray(vals) for vals, _ in routed]
+        else:
+            routed = pool.call_all(
+                [
+                    (
+                        "dedup",
+                        np.concatenate([r["buckets"][o][0] for r in expanded]),
+                        np.concatenate([r["buckets"][o][1] for r in expanded]),
+                        np.concatenate([r["buckets"][o][2] for r in expanded]),
+                        np.concatenate(
+                            [
+                                np.full(r["buckets"][o][0].size, s, dtype=np.int64)
+                                for s, r in enumerate(expanded)
+                            ]
+                        ),
+                        np.concatenate([r["buckets"][o][3] for r in expanded]),
+                    )
+                    for o in range(workers)
+                ]
+            )
+            win_keys = [np.asarray(t[1]) for t in routed]
+            win_vals = [np.asarray(t[0]) for t in routed]
+        all_keys = np.concatenate(win_keys) if win_keys else np.zeros(0, np.int64)
+        if all_keys.size == 0:
+            break
+        order = np.argsort(all_keys, kind="stable")
+        rank_of = np.empty(order.size, dtype=np.int64)
+        rank_of[order] = np.arange(order.size, dtype=np.int64)
+        sorted_keys = all_keys[order]
+        all_vals = np.concatenate(win_vals)[order]
+        offset = sum(int(k.size) for k in level_keys[:-1])
+        if kernel is not None:
+            assert action_of_instance is not None
+            parents = sorted_keys // width
+            acts = action_of_instance[sorted_keys % width]
+        else:
+            parents = sorted_keys >> SEQ_BITS
+            acts = np.concatenate([np.asarray(t[2]) for t in routed])[order]
+        new += np.bincount(acts, minlength=nact).astype(np.int64)
+        level_keys.append(all_vals.astype(np.uint64))
+        level_parents.append(parents.astype(np.int64) + offset)
+        # Hand the ranks back.
+        bounds = np.cumsum([0] + [int(k.size) for k in win_keys])
+        if kernel is not None:
+            replies = pool.call_all(
+                [("adopt", rank_of[bounds[o] : bounds[o + 1]]) for o in range(workers)]
+            )
+        else:
+            # The owner of a new state adopts it (so the frontier stays
+            # spread over the workers): its generator releases it.
+            src_all = np.concatenate([np.asarray(t[3]) for t in routed])
+            idx_all = np.concatenate([np.asarray(t[4]) for t in routed])
+            released = pool.call_all([("release", idx_all[src_all == s]) for s in range(workers)])
+            where = np.empty(src_all.size, dtype=np.int64)
+            for s in range(workers):
+                where[src_all == s] = np.arange(int((src_all == s).sum()), dtype=np.int64)
             replies = pool.call_all(
                 [
                     (
-                        "start",
-                        level_keys[0][owner0 == w],
-                        np.flatnonzero(owner0 == w).astype(np.int64),
+                        "adopt",
+                        rank_of[bounds[o] : bounds[o + 1]],
+                        [
+                            released[int(src_all[i])][int(where[i])]
+                            for i in range(int(bounds[o]), int(bounds[o + 1]))
+                        ],
                     )
-                    for w in range(workers)
+                    for o in range(workers)
                 ]
             )
-        else:
-            ranks = list(range(len(inits)))
-            pool.call_all(
-                [
-                    (
-                        "start",
-                        [(r, inits[r], keys0[r]) for r in ranks if r % workers == w],
-                        [keys0[r] for r in ranks if owner0[r] == w],
-                    )
-                    for w in range(workers)
-                ]
+        if note_hits(len(level_keys) - 1, replies) and options.stop_on_violation:
+            stop = True
+        options.progress(
+            ProgressInfo(
+                generated=generated,
+                distinct=sum(int(k.size) for k in level_keys),
+                queue=int(all_keys.size),
+                depth=len(level_keys) - 1,
+                seconds=time.monotonic() - start,
             )
-            probe = _GenericWorker(model, 0, 1, use_symmetry)
-            probe.frontier = list(enumerate(inits))
-            replies = [probe._check()]
-        stop = note_hits(0, replies) and options.stop_on_violation
-        while not stop:
-            level = len(level_keys) - 1
-            if options.max_depth is not None and level >= options.max_depth:
-                complete = False
-                break
-            expanded = pool.call_all(
-                [("expand", level) if kernel is not None else ("expand",) for _ in range(workers)]
-            )
-            generated += sum(int(r["generated"]) for r in expanded)
-            if kernel is not None:
-                assert action_of_instance is not None
-                for r in expanded:
-                    np.add.at(enabled, action_of_instance, r["enabled"])
-            else:
-                for r in expanded:
-                    enabled += r["enabled"]
-            dead = [rank for r in expanded for rank in r["dead"]]
-            if dead and deadlock is None:
-                deadlock = _Found(level, min(dead))
-                if options.stop_on_violation:
-                    stop = True
-            # Route candidates to their owners.
-            if kernel is not None:
-                routed = pool.call_all(
-                    [
-                        ("dedup_files", [r["buckets"][o] for s, r in enumerate(expanded) if s != o])
-                        for o in range(workers)
-                    ]
-                )
-                win_keys = [np.asarray(keys) for _, keys in routed]
-                win_vals = [np.asarray(vals) for vals, _ in routed]
-            else:
-                routed = pool.call_all(
-                    [
-                        (
-                            "dedup",
-                            np.concatenate([r["buckets"][o][0] for r in expanded]),
-                            np.concatenate([r["buckets"][o][1] for r in expanded]),
-                            np.concatenate([r["buckets"][o][2] for r in expanded]),
-                            np.concatenate(
-                                [
-                                    np.full(r["buckets"][o][0].size, s, dtype=np.int64)
-                                    for s, r in enumerate(expanded)
-                                ]
-                            ),
-                            np.concatenate([r["buckets"][o][3] for r in expanded]),
-                        )
-                        for o in range(workers)
-                    ]
-                )
-                win_keys = [np.asarray(t[1]) for t in routed]
-                win_vals = [np.asarray(t[0]) for t in routed]
-            all_keys = np.concatenate(win_keys) if win_keys else np.zeros(0, np.int64)
-            if all_keys.size == 0:
-                break
-            order = np.argsort(all_keys, kind="stable")
-            rank_of = np.empty(order.size, dtype=np.int64)
-            rank_of[order] = np.arange(order.size, dtype=np.int64)
-            sorted_keys = all_keys[order]
-            all_vals = np.concatenate(win_vals)[order]
-            offset = sum(int(k.size) for k in level_keys[:-1])
-            if kernel is not None:
-                assert action_of_instance is not None
-                parents = sorted_keys // width
-                acts = action_of_instance[sorted_keys % width]
-            else:
-                parents = sorted_keys >> SEQ_BITS
-                acts = np.concatenate([np.asarray(t[2]) for t in routed])[order]
-            new += np.bincount(acts, minlength=nact).astype(np.int64)
-            level_keys.append(all_vals.astype(np.uint64))
-            level_parents.append(parents.astype(np.int64) + offset)
-            # Hand the ranks back.
-            bounds = np.cumsum([0] + [int(k.size) for k in win_keys])
-            if kernel is not None:
-                replies = pool.call_all(
-                    [("adopt", rank_of[bounds[o] : bounds[o + 1]]) for o in range(workers)]
-                )
-            else:
-                # The owner of a new state adopts it (so the frontier stays
-                # spread over the workers): its generator releases it.
-                src_all = np.concatenate([np.asarray(t[3]) for t in routed])
-                idx_all = np.concatenate([np.asarray(t[4]) for t in routed])
-                released = pool.call_all(
-                    [("release", idx_all[src_all == s]) for s in range(workers)]
-                )
-                where = np.empty(src_all.size, dtype=np.int64)
-                for s in range(workers):
-                    where[src_all == s] = np.arange(int((src_all == s).sum()), dtype=np.int64)
-                replies = pool.call_all(
-                    [
-                        (
-                            "adopt",
-                            rank_of[bounds[o] : bounds[o + 1]],
-                            [
-                                released[int(src_all[i])][int(where[i])]
-                                for i in range(int(bounds[o]), int(bounds[o + 1]))
-                            ],
-                        )
-                        for o in range(workers)
-                    ]
-                )
-            if note_hits(len(level_keys) - 1, replies) and options.stop_on_violation:
-                stop = True
-            options.progress(
-                ProgressInfo(
-                    generated=generated,
-                    distinct=sum(int(k.size) for k in level_keys),
-                    queue=int(all_keys.size),
-                    depth=len(level_keys) - 1,
-                    seconds=time.monotonic() - start,
-                )
-            )
-    finally:
-        LAST_WORKER_RSS_KIB[:] = pool.close()
+        )
     if stop:
         complete = False
     seconds = time.monotonic() - start
@@ -604,21 +676,27 @@ def parallel_bfs(
     flat_parents = np.concatenate(level_parents)
 
     def key_of_state(state: Any) -> Hashable:
-        key_state = canon(state) if canon is not None else state
-        if kernel is not None:
-            return kernel.encode(key_state)
-        return fingerprint(key_state)
+        assert kernel is not None
+        return kernel.encode(canon(state) if canon is not None else state)
 
-    def trace_at(where: _Found) -> Trace:
+    def chain_at(where: _Found) -> list[int]:
         index = int(offsets[where.level]) + where.rank
         chain = [index]
         while flat_parents[chain[-1]] >= 0:
             chain.append(int(flat_parents[chain[-1]]))
         chain.reverse()
-        return rebuild_trace(model, [int(flat_keys[i]) for i in chain], key_of_state)
+        return [int(flat_keys[i]) for i in chain]
 
+    # Every found property's trace, then the deadlock's, rebuilt from the
+    # stored keys: the packed states here, the fingerprints in worker 0.
+    wanted = [*found.values(), *([deadlock] if deadlock is not None else [])]
+    chains = [chain_at(w) for w in wanted]
+    if kernel is not None:
+        rebuilt = [rebuild_trace(model, chain, key_of_state) for chain in chains]
+    else:
+        rebuilt = pool.call_one(0, ("rebuild", chains)) if chains else []
+    traces = dict(zip(found, rebuilt[: len(found)], strict=True))
     ledger.found = {i: (w.level, w.rank) for i, w in found.items()}
-    traces = {i: trace_at(w) for i, w in found.items()}
     distinct = int(flat_keys.size)
     return make_result(
         model=model,
@@ -638,6 +716,6 @@ def parallel_bfs(
         },
         collision_optimistic=0.0 if vector else collision_optimistic(distinct, generated),
         collision_observed=0.0 if vector else collision_observed(flat_keys.tolist()),
-        deadlock=trace_at(deadlock) if deadlock is not None else None,
+        deadlock=rebuilt[-1] if deadlock is not None else None,
         notes=(f"{workers} worker processes, fingerprint sets sharded by mix64(fp) % {workers}",),
     )

@@ -21,11 +21,29 @@ on the driver's machine (a multi-machine cluster would need a shared
 actor asks Ray for one CPU, so ``--workers`` should not exceed the
 cluster's CPUs.
 
-The generic engine is refused for now: its fingerprints are Python's
-``hash()``, which forked processes share but separately started Ray workers
-do not (string hashing is salted per interpreter), and even with one
-``PYTHONHASHSEED`` for every actor the shortest-trace rebuild disagreed with
-one worker (not yet diagnosed).  Refusing is better than a wrong trace.
+The generic engine's fingerprints in forked workers are Python's
+``hash()``, shared with the coordinator.  Ray actors are separately started
+interpreters, where ``hash()`` differs twice over: string hashing is salted
+per interpreter (``PYTHONHASHSEED``), and before Python 3.12 ``hash(None)``
+(so that of any state holding a ``None``) is the object's address, which
+address-space randomisation moves from process to process whatever the
+salt.  The actors therefore take :func:`~vigilnet.checker._fingerprint.stable_fingerprint`,
+computed from the state's value alone, and the coordinator takes no
+fingerprint at all: level 0 and the trace rebuild run in worker 0 (see
+``_search`` in :mod:`vigilnet.checker._parallel`).
+
+Why the first attempt disagreed with one worker (diagnosed for issue 17):
+it gave every actor one ``PYTHONHASHSEED``, but (1) the driver kept its own
+salt, and the coordinator fingerprinted level 0 (and sharded the initial
+states by those fingerprints) and rebuilt traces by matching its own
+fingerprints against the actors' ("cannot rebuild trace at step 1: no
+successor matches"); and (2) even with the coordinator out of it, TwoPhase's
+messages hold ``rm=None``, whose hash is an address: each actor fingerprinted
+the same state differently (RM = 7 with symmetry: the rebuild failed at
+step 16).  The successor order does not depend on the salt (every shipped
+model yields successors in a salt-free order: one worker under several
+``PYTHONHASHSEED`` values gives equal traces), so with one fingerprint
+function the traces equal one worker's.
 """
 
 from __future__ import annotations
@@ -49,7 +67,11 @@ class _Host:
     ) -> None:
         from vigilnet.checker._parallel import _GenericWorker, _VectorWorker
 
-        worker: Any = (_VectorWorker if vector else _GenericWorker)(model, me, workers, symmetry)
+        worker: Any = (
+            _VectorWorker(model, me, workers, symmetry)
+            if vector
+            else _GenericWorker(model, me, workers, symmetry, stable=True)
+        )
         worker.exchange = exchange
         self.worker = worker
 
@@ -58,6 +80,10 @@ class _Host:
             return ("ok", getattr(self.worker, op)(*args))
         except Exception as error:  # relayed to the coordinator, which raises it
             return ("error", repr(error))
+
+    def fingerprint(self, state: Any) -> int:
+        """This actor's fingerprint of ``state`` (for the tests)."""
+        return int(self.worker.fingerprint(state))
 
     def rss(self) -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -79,12 +105,6 @@ class RayPool:
         except ImportError:
             raise ModelError("--backend ray needs Ray: pip install 'vigilnet[ray]'") from None
         self.ray: Any = ray
-        if not vector:
-            raise ModelError(
-                "--backend ray runs the vectorised engine only for now: with the generic "
-                "engine the shortest-trace rebuild disagreed with one worker (not yet "
-                "diagnosed); use --workers N for a model without a kernel"
-            )
         self.started = not ray.is_initialized()
         if self.started:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
@@ -104,6 +124,12 @@ class RayPool:
             if status == "error":
                 raise ModelError(f"worker failed: {payload}")
         return [payload for _, payload in replies]
+
+    def call_one(self, worker: int, message: tuple[Any, ...]) -> Any:
+        status, payload = self.ray.get(self.actors[worker].call.remote(*message))
+        if status == "error":
+            raise ModelError(f"worker failed: {payload}")
+        return payload
 
     def close(self) -> list[int]:
         try:
