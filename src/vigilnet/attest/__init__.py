@@ -9,11 +9,14 @@ the ECDSA P-256/SHA-256 signature under the attestation key.  Every malformed
 or mismatching input raises :class:`QuoteError`; nothing else escapes.
 
 The admission state machine (:class:`Admission`) judges a node's answer to
-a fresh nonce.  The swtpm-backed quote producer, the checker model, the
-vectors and the TPM key store are not yet built.
+a fresh nonce; :func:`enrol` records the verdict in the audit log and only
+then, on admission, enters the node's key in the key registry.  The model
+is ``models/admission.py``; the runtime's use is
+:mod:`vigilnet.runtime._admit`.
 """
 
 from vigilnet.attest._admission import Admission, Policy, Verdict
+from vigilnet.attest._enrol import enrol
 from vigilnet.attest._quote import (
     QuoteError,
     QuoteInfo,
@@ -30,6 +33,7 @@ __all__ = [
     "QuoteError",
     "QuoteInfo",
     "Verdict",
+    "enrol",
     "parse_attest",
     "parse_signature",
     "pcr_digest",

@@ -467,6 +467,10 @@ class KeyRegistry:
     def nodes(self) -> tuple[str, ...]:
         return tuple(sorted(self._chains))
 
+    def identity(self, node: str) -> VerifyKey:
+        """``node``'s enrolled identity key (unknown node: refused)."""
+        return self._chain(node).identity
+
     def certificates(self, node: str) -> tuple[KeyCertificate, ...]:
         return tuple(self._chain(node).certificates)
 

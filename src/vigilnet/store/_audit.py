@@ -4,7 +4,8 @@ Theory of operation
 ===================
 
 Every decision, certificate, key event, reputation penalty, piece of
-equivocation evidence and configuration change of a node is one *entry*:
+equivocation evidence, configuration change and attestation verdict of a
+node is one *entry*:
 ``(kind, time_ms, body)``, where ``body`` is canonical CBOR.  The entry's
 leaf is ``canonical_cbor({"kind", "time_ms", "body"})``, hashed as an RFC
 9162 leaf (``SHA-256(0x00 || leaf)``); the log is the RFC 9162 tree over
@@ -126,6 +127,7 @@ class EntryKind(enum.Enum):
     REPUTATION_PENALTY = "reputation-penalty"
     EQUIVOCATION_EVIDENCE = "equivocation-evidence"
     CONFIG_CHANGE = "config-change"
+    ATTESTATION = "attestation"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
