@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from vigilnet.attest._admission import Admission, Verdict
 from vigilnet.crypto import KeyRegistry, VerifyKey
+from vigilnet.encoding import CborValue
 from vigilnet.store import AuditLog, EntryKind
 
 
@@ -41,7 +42,7 @@ def enrol(
     verdict = admission.answer(node, nonce, attest, signature, key, ak_name, now)
     if verdict.admitted and node in registry.nodes() and registry.identity(node) != identity:
         verdict = Verdict(node, False, "node is enrolled under another identity key")
-    body = {
+    body: dict[str, CborValue] = {
         "node": node,
         "admitted": verdict.admitted,
         "reason": verdict.reason,
