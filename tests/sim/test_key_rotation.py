@@ -61,19 +61,30 @@ def test_stale_keys_attack_every_epoch_and_every_message_is_refused(
     # 5 rotated-out hub keys from epoch 2, plus the revoked one from epoch 3
     assert keys["stale_keys"] == 6
     # SDBC: epochs 2..4: 5 stale keys in epoch 2, 6 in epochs 3 and 4, each to 4 hubs;
-    # SHAP: 30 rotated-out monitor keys, one report each in epochs 2..4
+    # SHAP: 30 rotated-out monitor keys, one report each in epochs 2..4, and
+    # 7 regional keys (2 in use, 5 standbys no hub has as a child): the 2 in
+    # use sign a regional report each in epochs 2..4, sent to their hubs
     assert keys["stale_monitor_keys"] == 30
-    assert keys["stale_shap_reports_sent"] == 30 * 3
-    assert keys["stale_messages_sent"] == (5 + 6 + 6) * 4 + 30 * 3
+    assert keys["stale_regional_keys"] == 7
+    assert keys["stale_shap_reports_sent"] == 30 * 3 + 2 * 3
+    assert keys["stale_messages_sent"] == (5 + 6 + 6) * 4 + 30 * 3 + 2 * 3
     assert keys["stale_messages_accepted"] == 0
     delivered = keys["stale_messages_refused"]
     assert 0 < delivered <= keys["stale_messages_sent"]
     reasons = keys["stale_refused_by_reason"]
     assert sum(reasons.values()) == delivered
     # every SDBC one for its signature; SHAP ones for their signature unless
-    # the regional had already closed the epoch (nothing else)
-    assert set(reasons) <= {"sdbc: bad signature", "shap: bad signature", "shap: epoch closed"}
+    # the receiver had already closed the epoch (the honest report, on a
+    # faster draw of the link's latency, came first): nothing else
+    assert set(reasons) <= {
+        "sdbc: bad signature",
+        "shap: bad signature",
+        "shap: epoch closed",
+        "shap regional: bad signature",
+        "shap regional: epoch closed",
+    }
     assert reasons["sdbc: bad signature"] > 0 and reasons["shap: bad signature"] > 0
+    assert reasons["shap regional: bad signature"] > 0
     assert "NoStaleKey" in report["invariants"]["checked"]
     # the honest monitors' receipts verify under the regionals' new keys
     assert report["receipts"]["monitor_alarms"] == 0
@@ -134,6 +145,24 @@ def test_a_hub_that_accepts_a_stale_key_is_stopped(monkeypatch: pytest.MonkeyPat
         raising=False,
     )
     monkeypatch.setattr(KeyPlan, "signing_key", lambda self, h, epoch: self.keys[h][0])
+    with pytest.raises(RunStopped, match="NoStaleKey"):
+        run_deployment(rotating())
+
+
+def test_a_hub_that_accepts_a_stale_regional_key_is_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # break the SHAP lookup for regionals only: their first key stays valid
+    # everywhere, so a hub admits the attacker's regional report when it
+    # arrives before the honest one
+    original = KeyPlan.shap_verify_key
+
+    def first_regional_key(self: KeyPlan, node_id: int, epoch: int) -> object:
+        if self.shap_names[node_id].startswith("shap.regional-"):
+            return self.shap_keys[node_id][0].verify_key
+        return original(self, node_id, epoch)
+
+    monkeypatch.setattr(KeyPlan, "shap_verify_key", first_regional_key)
     with pytest.raises(RunStopped, match="NoStaleKey"):
         run_deployment(rotating())
 

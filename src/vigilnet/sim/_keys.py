@@ -35,7 +35,9 @@ With ``[key_rotation] enabled``, the hubs' consensus keys come from a
   with it, under the epoch's configuration hash, and sends it to every other
   hub as the hub it belonged to; and with every rotated-out monitor key it
   signs a monitor report of the current epoch and sends it to the monitor's
-  regional, as the monitor, at the epoch's start.  Each such message must be refused: the
+  regional, as the monitor, at the epoch's start; and with every rotated-out
+  regional key of a regional in use a regional report of the current epoch
+  (an empty commitment) to the regional's hub, as the regional.  Each such message must be refused: the
   run counts what was sent, refused and accepted, and the invariant monitor
   stops a run in which one was accepted.
 
@@ -107,6 +109,8 @@ class KeyPlan:
     shap_names: dict[int, str] = field(default_factory=dict)
     #: rotated-out monitor keys: (monitor, signing key, void from epoch)
     stale_monitors: list[tuple[int, SigningKey, int]] = field(default_factory=list)
+    #: rotated-out regional keys: (regional node id, signing key, void from epoch)
+    stale_regionals: list[tuple[int, SigningKey, int]] = field(default_factory=list)
     #: signatures of the attacker's messages (to tell them apart on arrival)
     stale_signatures: set[bytes] = field(default_factory=set)
     shap_certificates: int = 0
@@ -232,6 +236,8 @@ class KeyPlan:
             self.shap_keys[node_id].append(new)
             if self.shap_names[node_id].startswith("shap.monitor-"):
                 self.stale_monitors.append((node_id, old, epoch))
+            elif self.shap_names[node_id].startswith("shap.regional-"):
+                self.stale_regionals.append((node_id, old, epoch))
 
     def revoke_and_recover(self, d: Deployment, epoch: int) -> None:
         """``revoke_hub``'s key is compromised at ``epoch``: revoke it,
@@ -304,6 +310,15 @@ class KeyPlan:
                 self._attack_shap(d, s, epoch)
 
             sim.at((epoch - 1) * d.epoch_us, attack_shap)
+        if rot.stale_attack and self.stale_regionals:
+            # 1 ms into the epoch: every hub has started it, and no regional
+            # report is in yet (the monitors' are still on their way)
+            regionals_at = (epoch - 1) * d.epoch_us + 1_000
+
+            def attack_regional(s: Simulator) -> None:
+                self._attack_regional(d, s, epoch)
+
+            sim.at(regionals_at, attack_regional)
         if rot.stale_attack and self.stale:
             when = (epoch - 1) * d.epoch_us + d.deadlines.consensus_start_ms * 1_000 + 1_000
 
@@ -370,6 +385,32 @@ class KeyPlan:
             self.shap_sent += 1
             sim.spoof(f"monitor-{m}", f"regional-{d.monitor_regional[m]}", payload)
 
+    def _attack_regional(self, d: Deployment, sim: Simulator, epoch: int) -> None:
+        from vigilnet.sim._deployment import _REGIONAL_BASE
+
+        idle = {g for free in d.standby_free.values() for g in free}
+        for node_id, key, void_from in self.stale_regionals:
+            if epoch < void_from or node_id - _REGIONAL_BASE in idle:
+                continue  # a standby not in use is no hub's child yet
+            # A well-formed regional report of this epoch (an empty
+            # commitment, zero totals) signed by the regional's old key, sent
+            # to its hub as the regional: only the key may stop it.
+            report = shap.sign_report(
+                key,
+                epoch=epoch,
+                config_hash=d.shap_config.config_hash,
+                node_id=node_id,
+                tier=shap.Tier.REGIONAL,
+                root=shap.commitment_hash(None, None),
+                totals=(0, 0, 0),
+            )
+            self.stale_signatures.add(report.signature)
+            payload = shap.encode_message(shap.ReceiveReport(report=report))
+            self.sent += 1
+            self.shap_sent += 1
+            regional = node_id - _REGIONAL_BASE
+            sim.spoof(f"regional-{regional}", f"hub-{d.regional_hub[regional]}", payload)
+
     def _observe(self, protocol: str, signature: bytes, refusal: str | None) -> None:
         if signature not in self.stale_signatures:
             return
@@ -381,8 +422,10 @@ class KeyPlan:
             self.refused_by_reason[key] = self.refused_by_reason.get(key, 0) + 1
 
     def observe_report(self, report: shap.Report, refusal: str | None) -> None:
-        """A regional admitted ``report`` (``refusal`` None) or refused it."""
-        self._observe("shap", report.signature, refusal)
+        """A regional (or, for a regional's report, a hub) admitted
+        ``report`` (``refusal`` None) or refused it."""
+        protocol = "shap" if report.tier is shap.Tier.MONITOR else "shap regional"
+        self._observe(protocol, report.signature, refusal)
 
     def observe(self, message: sdbc.Message, refusal: str | None) -> None:
         """A hub admitted ``message`` (``refusal`` None) or refused it."""
@@ -393,6 +436,7 @@ class KeyPlan:
             "events": self.events,
             "stale_keys": len(self.stale),
             "stale_monitor_keys": len(self.stale_monitors),
+            "stale_regional_keys": len(self.stale_regionals),
             "shap_certificates": self.shap_certificates,
             "stale_shap_reports_sent": self.shap_sent,
             "stale_messages_sent": self.sent,
