@@ -61,6 +61,10 @@ class Admission:
         self._pending[nonce] = (node, now)
         return nonce
 
+    def cancel(self, nonce: bytes) -> None:
+        """Withdraw an outstanding challenge (its answer was unreadable)."""
+        self._pending.pop(nonce, None)
+
     def answer(
         self,
         node: str,

@@ -37,6 +37,8 @@ class FrameType(enum.IntEnum):
     SDBC = 2
     CATCH_UP = 3
     PING = 4
+    ATTEST_CHALLENGE = 5  # accepting side -> dialler: a fresh nonce (runtime/_admit.py)
+    ATTEST_QUOTE = 6  # dialler -> accepting side: the quote over it
 
 
 #: the largest ``type || payload`` each frame type may declare
@@ -45,6 +47,8 @@ FRAME_LIMITS: dict[FrameType, int] = {
     FrameType.SDBC: 1 + 64 * 1024,
     FrameType.CATCH_UP: MAX_FRAME_BYTES,
     FrameType.PING: 1 + 16,
+    FrameType.ATTEST_CHALLENGE: 1 + 64,
+    FrameType.ATTEST_QUOTE: 1 + 4096,
 }
 
 #: the reasons a frame is refused (metric label values, log words)

@@ -30,6 +30,10 @@ precommits of that epoch (catch-up, at most once a second per peer and
 epoch).  Each epoch's summary is a synthetic one derived from the epoch
 number (no monitors in a hub-only cluster).
 
+With an ``attestation`` section in the config the transport admits peers
+on TPM quotes first (:mod:`._admit`): an unadmitted peer's frames never
+reach :meth:`HubNode._on_frame`.
+
 Known limits: hubs only (the regional and monitor drivers are not wired to
 this host yet); keys are fixed (no rotation: ``Start`` never changes them).
 """
@@ -77,6 +81,10 @@ class NodeConfig:
     epoch_gap_ms: int = 0
     status_port: int | None = None
     byzantine: str | None = None
+    #: the ``attestation`` section (:mod:`._admit`) and the folder its paths
+    #: are relative to
+    attestation: dict[str, Any] | None = None
+    config_dir: Path = Path()
 
     @classmethod
     def load(cls, path: str | Path) -> NodeConfig:
@@ -116,6 +124,8 @@ class NodeConfig:
             epoch_gap_ms=int(raw.get("epoch_gap_ms", 0)),
             status_port=raw.get("status_port"),
             byzantine=raw.get("byzantine"),
+            attestation=raw.get("attestation"),
+            config_dir=base,
         )
 
 
@@ -155,6 +165,8 @@ class HubNode:
     trace: list[tuple[int, sdbc.Input, tuple[sdbc.Output, ...], sdbc.NodeState]] | None = None
     _history: Any = None
     _status: Any = None
+    #: peer admission on TPM quotes, when the config has an attestation section
+    gate: Any = None
 
     def __post_init__(self) -> None:
         c = self.config
@@ -172,9 +184,16 @@ class HubNode:
         self.store = NodeStore(c.data_dir, c.name, self.key)
         self.metrics = NodeMetrics(c.name, "hub")
         self._views = {name: _PeerView(hub) for name, (hub, _) in c.peers.items()}
+        self.gate = None
+        if c.attestation is not None:
+            from vigilnet.runtime._admit import Gate
+
+            self.gate = Gate(c.name, c.attestation, c.config_dir,
+                             {n: c.members[h] for n, (h, _) in c.peers.items()}, c.members,
+                             self.store.audit)  # fmt: skip
         self.transport = Transport(
             c.name, self.key, c.listen, {n: p for n, (_, p) in c.peers.items()},
-            self._on_frame, metrics=self.metrics,
+            self._on_frame, metrics=self.metrics, gate=self.gate,
         )  # fmt: skip
 
     # -- Host -------------------------------------------------------------

@@ -24,7 +24,13 @@ Theory of operation
    reason, counted in :attr:`Transport.rejected` (and in the node's
    :class:`~vigilnet.runtime._metrics.NodeMetrics` if given), and end that
    one connection.
-4. **Bounded queues, jittered reconnect.**  Each peer has one outbound
+4. **Attestation before protocol frames** (optional, :mod:`._admit`): with
+   a gate that verifies, the accepting side challenges each inbound
+   connection and drops (``not_admitted``) every frame before an admitted
+   quote; a refused or malformed quote ends the connection
+   (``attestation_refused``, ``bad_attestation``).  With a gate that
+   proves, the dialling side answers a challenge before its queued frames.
+5. **Bounded queues, jittered reconnect.**  Each peer has one outbound
    connection, dialled by this node, fed from a queue of at most
    ``queue_limit`` frames (a full queue drops the oldest frame and counts
    ``queue_full``: the protocols re-send what matters on timeouts).  A lost
@@ -48,6 +54,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -55,10 +62,13 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
 from vigilnet.crypto import SigningKey
-from vigilnet.errors import LocalProtocolError, RemoteProtocolError, ensure
+from vigilnet.errors import LocalProtocolError, RemoteProtocolError, UnavailableError, ensure
 from vigilnet.runtime._frames import HEADER_BYTES, Frame, FrameDecoder, FrameError, FrameType
 from vigilnet.runtime._frames import encode as encode_frame
 from vigilnet.runtime._metrics import NodeMetrics
+
+if TYPE_CHECKING:
+    from vigilnet.runtime._admit import Gate
 
 log = logging.getLogger("vigilnet.runtime.transport")
 
@@ -203,6 +213,7 @@ class Transport:
         queue_limit: int = 1024,
         backoff_base: float = 0.05,
         backoff_cap: float = 2.0,
+        gate: Gate | None = None,
     ) -> None:
         ensure(name not in peers, "a node is not its own peer", raising=LocalProtocolError)
         self.name = name
@@ -218,6 +229,7 @@ class Transport:
         self._rate, self._burst = rate, burst
         self._queue_limit = queue_limit
         self._backoff = (backoff_base, backoff_cap)
+        self._gate = gate
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -233,6 +245,13 @@ class Transport:
         if self._metrics is not None:
             self._metrics.message_rejected(reason)
         log.warning("%s: dropped %s (%s): %s", self.name, peer, reason, detail)
+
+    def _reject_quietly(self, reason: str, peer: str) -> None:
+        """Count a drop without a warning per frame (one peer, many frames)."""
+        self.rejected[reason] += 1
+        if self._metrics is not None:
+            self._metrics.message_rejected(reason)
+        log.debug("%s: dropped a frame from %s (%s)", self.name, peer, reason)
 
     def _spawn(self, coroutine: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coroutine)
@@ -294,13 +313,15 @@ class Transport:
         while True:
             writer = None
             try:
-                _reader, writer = await asyncio.wait_for(
+                reader, writer = await asyncio.wait_for(
                     asyncio.open_connection(peer.host, peer.port, ssl=self._client_ctx), 5.0
                 )
                 key = peer_key(writer.get_extra_info("ssl_object"))
                 if self._keys.get(key) != name:
                     self._reject("identity_mismatch", name, key.hex()[:16])
                     raise ConnectionError("identity mismatch")
+                if self._gate is not None and self._gate.prover is not None:
+                    await self._prove(name, reader, writer)
                 attempt = 0
                 self.connected.add(name)
                 pending: bytes | None = None
@@ -322,6 +343,34 @@ class Transport:
             await asyncio.sleep(backoff(attempt, *self._backoff))
             attempt += 1
 
+    async def _prove(
+        self, name: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Answer the peer's attestation challenge, if one comes within
+        ``CHALLENGE_WAIT_S``, before any queued frame (``._admit``)."""
+        from vigilnet.runtime._admit import CHALLENGE_WAIT_S
+
+        assert self._gate is not None and self._gate.prover is not None
+        decoder = FrameDecoder()
+        deadline = time.monotonic() + CHALLENGE_WAIT_S
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                data = await asyncio.wait_for(reader.read(4096), left)
+            except TimeoutError:
+                return
+            if not data:
+                raise EOFError("peer closed before its challenge")
+            for frame in decoder.feed(data):
+                if frame.type is FrameType.ATTEST_CHALLENGE:
+                    try:
+                        quote = await self._gate.prover.quote(frame.payload)
+                    except UnavailableError as error:
+                        self._reject("attestation_unavailable", name, error)
+                        raise ConnectionError("no quote") from None
+                    writer.write(encode_frame(FrameType.ATTEST_QUOTE, quote))
+                    await writer.drain()
+                    return
+
     # -- inbound -----------------------------------------------------------
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -336,13 +385,22 @@ class Transport:
             if name is None:
                 self._reject("unknown_identity", str(address), key.hex()[:16])
                 return
-            await self._read_frames(name, reader)
+            nonce = None
+            if self._gate is not None and self._gate.verifying:
+                nonce = self._gate.challenge(name)
+                writer.write(encode_frame(FrameType.ATTEST_CHALLENGE, nonce))
+                await writer.drain()
+            await self._read_frames(name, reader, nonce)
         except (OSError, ssl.SSLError, EOFError) as error:
             log.debug("%s: inbound connection %s ended: %s", self.name, address, error)
         finally:
             writer.close()
 
-    async def _read_frames(self, name: str, reader: asyncio.StreamReader) -> None:
+    async def _read_frames(
+        self, name: str, reader: asyncio.StreamReader, nonce: bytes | None = None
+    ) -> None:
+        """Frames from ``name`` to ``on_frame``; with ``nonce`` (an
+        attestation challenge outstanding), only its quote until admitted."""
         decoder = FrameDecoder()
         bucket = _Bucket(self._rate, self._burst, self._burst)
         while True:
@@ -358,6 +416,21 @@ class Transport:
                 if not bucket.take():
                     self._reject("rate_limited", name, "over its rate")
                     return
+                if nonce is not None:
+                    if frame.type is not FrameType.ATTEST_QUOTE:
+                        self._reject_quietly("not_admitted", name)
+                        continue
+                    assert self._gate is not None
+                    try:
+                        admitted, reason = self._gate.judge(name, nonce, frame.payload)
+                    except RemoteProtocolError as error:
+                        self._reject("bad_attestation", name, error)
+                        return
+                    if not admitted:
+                        self._reject("attestation_refused", name, reason)
+                        return
+                    nonce = None
+                    continue
                 result = self._on_frame(name, frame)
                 if result is not None:
                     await result
