@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,66 +16,22 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from tests.attest.swtpm import SwTpm, require_tools
 from vigilnet.attest import QuoteError, qualified_name, verify_quote
 from vigilnet.attest._quote import TPM_ALG_SHA256
 
-TOOLS = ("swtpm", "tpm2_createprimary", "tpm2_readpublic", "tpm2_quote", "tpm2_pcrread")
 PCR_LIST = (0, 1, 7)
 AK_HANDLE = "0x81010001"
 
 
-def _free_port_pair() -> int:
-    """A free port p with p + 1 also free (the swtpm TCTI's control port is p + 1)."""
-    for _ in range(50):
-        with socket.socket() as a, socket.socket() as b:
-            a.bind(("127.0.0.1", 0))
-            port: int = a.getsockname()[1]
-            try:
-                b.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-            return port
-    pytest.fail("no two adjacent free loopback ports")
-
-
 @pytest.fixture
 def tpm(tmp_path: Path) -> Iterator[dict[str, str]]:
-    missing = [t for t in TOOLS if shutil.which(t) is None]
-    if missing:
-        reason = f"swtpm/tpm2-tools not installed ({', '.join(missing)} missing)"
-        if os.environ.get("VIGILNET_REQUIRE_SWTPM") == "1":
-            pytest.fail(f"VIGILNET_REQUIRE_SWTPM=1 but {reason}")
-        pytest.skip(reason)
-    port = _free_port_pair()
-    ctrl = port + 1
-    state = tmp_path / "state"
-    state.mkdir()
-    proc = subprocess.Popen(
-        [
-            "swtpm", "socket", "--tpm2",
-            "--server", f"type=tcp,port={port},bindaddr=127.0.0.1",
-            "--ctrl", f"type=tcp,port={ctrl},bindaddr=127.0.0.1",
-            "--tpmstate", f"dir={state}",
-            "--flags", "not-need-init,startup-clear",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    env = dict(os.environ, TPM2TOOLS_TCTI=f"swtpm:host=127.0.0.1,port={port}")
+    require_tools()
+    instance = SwTpm(tmp_path / "tpm").start()
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                break
-            except OSError:
-                proc.poll()
-                if proc.returncode is not None:
-                    pytest.fail("swtpm exited at start")
-        yield env
+        yield dict(os.environ, TPM2TOOLS_TCTI=instance.tcti)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        instance.stop()
 
 
 def _run(env: dict[str, str], cwd: Path, *args: str) -> None:
