@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from vigilnet.models import sdbc, twophase
 
 from vigilnet.checker import CheckResult, Options
+from vigilnet.checker._registry import load_family, registered
 from vigilnet.checker._run import check
 from vigilnet.cli import main
 
@@ -85,6 +86,24 @@ def test_generic_counterexamples_on_ray_equal_one_worker(
     assert _summary(two) == _summary(one)
     failed = [p for p in two.properties if p.status.failed]
     assert failed and all(p.trace is not None and len(p.trace.steps) > 2 for p in failed)
+
+
+@pytest.mark.slow
+def test_every_configuration_agrees_on_ray_bounded(ray_instance: Any) -> None:
+    """Every registered model and configuration, generic engine, to depth 7
+    (exact on both sides: breadth-first levels): 2 Ray actors, each with
+    its own string-hash salt, equal one worker.  About a minute."""
+    checked = 0
+    for name in registered():
+        family = load_family(name)
+        for config in family.configs:
+            model = family.instantiate(config=config)
+            options = Options(max_depth=7)
+            one = check(model, options, engine="generic")
+            two = check(model, options, engine="generic", workers=2, backend="ray")
+            assert _summary(two) == _summary(one), (name, config)
+            checked += 1
+    assert checked >= 20
 
 
 def test_ray_actors_fingerprint_as_the_driver(ray_instance: Any) -> None:
