@@ -38,6 +38,7 @@ from typing import Any
 import jsonschema
 
 from vigilnet._jsonfile import BadFileError, read_json
+from vigilnet.vectors._attestation_family import ATTESTATION_FAMILY
 from vigilnet.vectors._audit_family import AUDIT_FAMILY
 from vigilnet.vectors._cbor_family import CBOR_FAMILY
 from vigilnet.vectors._envelope import Family, dump_json, envelope, envelope_schema
@@ -84,6 +85,7 @@ FAMILIES: tuple[Family, ...] = (
     KEY_FAMILY,
     SHAMIR_FAMILY,
     AUDIT_FAMILY,
+    ATTESTATION_FAMILY,
 )
 
 
