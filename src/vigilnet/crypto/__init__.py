@@ -59,6 +59,7 @@ from vigilnet.crypto._shamir import (
     split,
     split_signing_key,
 )
+from vigilnet.crypto._tpmkeystore import TpmKeyStore
 
 __all__ = [
     "DEFAULT_CACHE_ENTRIES",
@@ -89,6 +90,7 @@ __all__ = [
     "ShareError",
     "SignatureItem",
     "SigningKey",
+    "TpmKeyStore",
     "VerifyKey",
     "cosign",
     "default_verifier",

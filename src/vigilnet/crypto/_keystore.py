@@ -2,7 +2,9 @@
 
 * :class:`MemoryKeyStore`: a dict, for tests and the simulator;
 * :class:`FileKeyStore`: one file per key in a directory, the secret
-  encrypted at rest (the TPM-backed store comes with attestation).
+  encrypted at rest;
+* :class:`~vigilnet.crypto.TpmKeyStore` (``_tpmkeystore.py``): the seed sealed
+  to a TPM 2.0, optionally to PCR values.
 
 The file format (JSON, UTF-8, one object)::
 
