@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigilnet.encoding import _check_value
+from vigilnet.encoding import _check_value, encode, encode_raw_map
 from vigilnet.errors import LocalProtocolError, ensure
 
 _UINT64_LIMIT: Final = 1 << 64
@@ -304,3 +304,26 @@ def test_uniform_and_mixed_runs_decode_exactly(width: int) -> None:
     mixed += [-(1 << 64), (1 << 64) - 1]
     for column in (uniform, mixed, uniform[::-1] + mixed):
         assert decode(encode(column)) == tuple(column)
+
+
+_values = st.recursive(
+    st.one_of(
+        st.integers(-(1 << 64), (1 << 64) - 1),
+        st.binary(max_size=4),
+        st.text(max_size=4),
+        st.booleans(),
+        st.none(),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(items=st.dictionaries(st.text(max_size=30), _values, max_size=6))
+def test_a_map_of_spliced_encodings_is_the_maps_encoding(items: dict[str, object]) -> None:
+    # keys of every length class (0..23 and 24+ bytes) sort as encode sorts them
+    spliced = encode_raw_map({key: encode(value) for key, value in items.items()})  # type: ignore[arg-type]
+    assert spliced == encode(items)  # type: ignore[arg-type]

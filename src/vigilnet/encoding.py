@@ -124,6 +124,7 @@ __all__ = [
     "MessageTag",
     "decode",
     "encode",
+    "encode_raw_map",
     "register_tag",
     "sign_bytes",
 ]
@@ -251,6 +252,28 @@ def encode(
         LocalProtocolError,
     )
     return encoded
+
+
+def _head(major: int, argument: int) -> bytes:
+    """The shortest head of a major type and its argument (RFC 8949 4.2.1)."""
+    if argument < 24:
+        return bytes([major << 5 | argument])
+    for info, width in ((24, 1), (25, 2), (26, 4), (27, 8)):
+        if argument < 1 << (8 * width):
+            return bytes([major << 5 | info]) + argument.to_bytes(width, "big")
+    raise LocalProtocolError(f"argument {argument} beyond 64 bits")
+
+
+def encode_raw_map(items: Mapping[str, bytes]) -> bytes:
+    """The canonical map of text keys to values given as their canonical
+    encodings (each an output of :func:`encode`), keys in the order of
+    their encodings as :func:`encode` orders them: the bytes
+    :func:`encode` gives for the map of the decoded values.  It lets a
+    caller splice an encoding it already holds instead of encoding it
+    again; the limits of the whole (size, items, depth) are the caller's to
+    keep."""
+    parts = sorted((encode(key), value) for key, value in items.items())
+    return _head(5, len(parts)) + b"".join(key + value for key, value in parts)
 
 
 # --------------------------------------------------------------------------

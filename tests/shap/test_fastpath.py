@@ -7,13 +7,25 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Final
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from vigilnet.encoding import CborValue
+from vigilnet.crypto import SigningKey
+from vigilnet.encoding import CborValue, encode
+from vigilnet.errors import LocalProtocolError
 from vigilnet.fixedpoint import LAMBDA_MAX_LIMIT, MAX_EVIDENCE_COUNT
 from vigilnet.merkle import SumTree
-from vigilnet.protocols.shap import MonitorBody, ShapConfig, wire_limits
+from vigilnet.protocols.shap import (
+    MonitorBody,
+    ReceiveReport,
+    ShapConfig,
+    Tier,
+    decode_message,
+    encode_message,
+    sign_report,
+    wire_limits,
+)
 from vigilnet.protocols.shap._commit import LAYOUT, child_leaf, children_tree
 from vigilnet.protocols.shap._messages import (
     Reason,
@@ -22,6 +34,7 @@ from vigilnet.protocols.shap._messages import (
     _ints_in,
     _is_cbor_int,
     _is_uint,
+    report_map,
 )
 from vigilnet.protocols.shap._wire import WireLimits, _array, _int, _map, _monitor_body, _uint
 
@@ -250,3 +263,73 @@ def test_children_tree_matches_the_reference_tree(
     assert _tree_outcome(children_tree, ids, roots, totals) == _tree_outcome(
         reference_children_tree, ids, roots, totals
     )
+
+
+_KEY: Final = SigningKey(bytes(range(32)))
+
+
+def _report_message(body: MonitorBody, node_id: int = 3) -> ReceiveReport:
+    report = sign_report(
+        _KEY,
+        epoch=2,
+        config_hash=bytes(32),
+        node_id=node_id,
+        tier=Tier.MONITOR,
+        root=bytes(32),
+        totals=(len(body.agent_ids), 0, 0),
+        body_digest=body.digest,
+    )
+    return ReceiveReport(report=report, body=body)
+
+
+def reference_encode_message(message: ReceiveReport) -> bytes:
+    """``encode_message`` of a report before the splice: one ``encode``."""
+    body = {
+        "report": report_map(message.report),
+        "monitor_body": None if message.body is None else message.body.fields(),
+    }
+    return encode({"type": "report", "body": body})
+
+
+wire_ints = st.one_of(
+    st.integers(-3000, 3000),
+    st.sampled_from([23, 24, 255, 256, 65535, 65536, (1 << 32) - 1, 1 << 32, (1 << 63) - 1]),
+    st.integers(-(1 << 64), (1 << 64) - 1),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    entries=st.lists(st.tuples(wire_ints, wire_ints), max_size=10),
+    node_id=st.sampled_from([0, 23, 24, 1 << 40]),
+)
+def test_a_spliced_report_message_is_the_encoded_one_and_decodes_back(
+    entries: list[tuple[int, int]], node_id: int
+) -> None:
+    body = MonitorBody(
+        agent_ids=tuple(range(5, 5 + len(entries))),
+        counts=tuple(c for c, _ in entries),
+        llr_sums=tuple(s for _, s in entries),
+    )
+    message = _report_message(body, node_id)
+    data = encode_message(message)
+    assert data == reference_encode_message(message)
+    decoded = decode_message(data, ShapConfig(max_agents=10))
+    assert isinstance(decoded, ReceiveReport) and decoded.body == body
+    # the decoder took the body's encoding from the wire bytes: the same bytes
+    assert decoded.body._encoding == encode(body.fields())
+    assert decoded.body.digest == body.digest
+
+
+def test_a_body_past_the_size_limit_is_refused_as_before() -> None:
+    n = 1 << 16  # 3 columns of 2**16 nine-byte integers: past 1 MiB
+    big = (1 << 40,) * n
+    body = MonitorBody(agent_ids=tuple(range(n)), counts=big, llr_sums=big)
+    object.__setattr__(body, "_encoding", b"")  # digest of anything: not checked here
+    message = _report_message(body)
+    object.__setattr__(body, "_encoding", None)
+    with pytest.raises(LocalProtocolError) as spliced:
+        encode_message(message)
+    with pytest.raises(LocalProtocolError) as generic:
+        reference_encode_message(message)
+    assert str(spliced.value) == str(generic.value)

@@ -375,6 +375,9 @@ class MonitorBody:
     agent_ids: tuple[int, ...]
     counts: tuple[int, ...]
     llr_sums: tuple[int, ...]
+    #: ``encode(fields())`` once computed (or taken from the wire bytes it
+    #: was decoded from, :func:`_wire.decode_message`); never compared
+    _encoding: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.agent_ids) if type(self.agent_ids) is tuple else -1
@@ -417,11 +420,18 @@ class MonitorBody:
             "llr_sums": list(self.llr_sums),
         }
 
+    def encoding(self) -> bytes:
+        """``canonical_cbor(fields())``, encoded once per body."""
+        if self._encoding is None:
+            object.__setattr__(self, "_encoding", encode(self.fields()))
+        assert self._encoding is not None
+        return self._encoding
+
     @property
     def digest(self) -> bytes:
         """``SHA-256(BODY_DIGEST_TAG || canonical_cbor(fields))``: what a
         monitor's report signs as ``body_digest``."""
-        return hashlib.sha256(BODY_DIGEST_TAG + encode(self.fields())).digest()
+        return hashlib.sha256(BODY_DIGEST_TAG + self.encoding()).digest()
 
     def check_bounds(self, config: ShapConfig, sender: int) -> None:
         """No honest monitor sends more than ``max_agents`` entries, a

@@ -53,7 +53,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 
-from vigilnet.encoding import CborValue, decode, encode
+from vigilnet.encoding import DEFAULT_MAX_SIZE, CborValue, decode, encode, encode_raw_map
+from vigilnet.errors import LocalProtocolError
 from vigilnet.merkle import HASH_SIZE, SumInclusionProof, SumNode, SumRoot
 from vigilnet.protocols.shap._combine import AuditOpening, ReplicaOpening
 from vigilnet.protocols.shap._commit import LAYOUT
@@ -221,9 +222,33 @@ def _opening_map(opening: AuditOpening) -> dict[str, CborValue]:
     }
 
 
+def _report_prefix(report: Report) -> bytes:
+    """The bytes of a report message up to its monitor body: the canonical
+    order is ``body`` < ``type`` outside, ``report`` < ``monitor_body``
+    inside (:func:`encode_raw_map` orders them), so the body is followed
+    only by :data:`_REPORT_SUFFIX`."""
+    outer = encode_raw_map({"body": b"", "type": encode("report")})
+    inner = encode_raw_map({"report": encode(report_map(report)), "monitor_body": b""})
+    assert outer.endswith(_REPORT_SUFFIX) and inner.endswith(_BODY_KEY)
+    return outer[: -len(_REPORT_SUFFIX)] + inner
+
+
+_REPORT_SUFFIX: Final = encode("type") + encode("report")
+_BODY_KEY: Final = encode("monitor_body")
+
+
 def encode_message(message: WireMessage) -> bytes:
     """The wire bytes of ``message``: ``canonical_cbor({"type", "body"})``."""
     body: dict[str, CborValue]
+    if isinstance(message, ReceiveReport) and message.body is not None:
+        # The body's encoding spliced in (the monitor has it from the
+        # digest it signed): the bytes of the branch below, encoded once.
+        try:
+            spliced = _report_prefix(message.report) + message.body.encoding() + _REPORT_SUFFIX
+        except LocalProtocolError:
+            spliced = b""  # beyond a limit: the branch below refuses it, and says why
+        if spliced and len(spliced) <= DEFAULT_MAX_SIZE:
+            return spliced
     if isinstance(message, ReceiveReport):
         kind = "report"
         body = {"report": report_map(message.report), "monitor_body": _body_map(message.body)}
@@ -475,4 +500,13 @@ def decode_message(
         len(data) <= limits.max_size[kind],
         f"{len(data)} bytes exceed the {kind} limit {limits.max_size[kind]}",
     )
-    return _DECODERS[kind](envelope["body"], limits)
+    message = _DECODERS[kind](envelope["body"], limits)
+    if isinstance(message, ReceiveReport) and message.body is not None:
+        # ``data`` is canonical, so it is the spliced encoding of what it
+        # decoded to: the body's own encoding lies between the prefix and
+        # the suffix, and its digest need not encode it again.
+        prefix = _report_prefix(message.report)
+        if data.startswith(prefix) and data.endswith(_REPORT_SUFFIX):
+            raw = data[len(prefix) : len(data) - len(_REPORT_SUFFIX)]
+            object.__setattr__(message.body, "_encoding", raw)
+    return message
