@@ -104,11 +104,16 @@ def _figure(rows: list[dict[str, Any]], fits: dict[str, tuple[float, float]], pa
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
     xs = [r["agents"] for r in rows]
-    for key, label, marker in (("wall", "wall s / epoch", "o"), ("cpu", "CPU s / epoch", "s")):
+    # wall as hollow circles around the CPU squares: on one busy core they coincide
+    for key, label, marker, color, fill in (
+        ("wall", "wall s / epoch", "o", "tab:blue", "none"),
+        ("cpu", "CPU s / epoch", "s", "tab:orange", "tab:orange"),
+    ):
         ys = [r[f"{key}_s"] / r["epochs"] for r in rows]
         k, c = fits[key]
-        ax.loglog(xs, ys, marker, label=f"{label} (k = {k:.3f})")
-        ax.loglog(xs, [math.exp(c) * x**k for x in xs], "--", linewidth=1)
+        ax.loglog(xs, ys, marker, color=color, markerfacecolor=fill, markersize=9 if key == "wall" else 5,
+                  label=f"{label} (k = {k:.3f})")  # fmt: skip
+        ax.loglog(xs, [math.exp(c) * x**k for x in xs], "--", color=color, linewidth=1)
     ax2 = ax.twinx()
     ax2.set_yscale("log")
     k, c = fits["peak"]
@@ -132,7 +137,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the figure and runs")
     parser.add_argument("--sizes", default="100000,1000000,3000000,10000000")
     parser.add_argument("--epochs", default="6,3,2,2", help="per size, or one for all")
+    parser.add_argument("--replot", action="store_true",
+                        help="redraw the figure from OUT/curve.json, running nothing")  # fmt: skip
     args = parser.parse_args()
+    if args.replot:
+        saved = json.loads((args.out / "curve.json").read_text())
+        fits = {key: (k, c) for key, (k, c) in saved["fits"].items()}
+        _figure(saved["rows"], fits, args.out / "scaling.svg")
+        print(f"figure: {args.out / 'scaling.svg'}")
+        return
     sizes = [int(x) for x in args.sizes.split(",")]
     epochs = [int(x) for x in args.epochs.split(",")]
     if len(epochs) == 1:
