@@ -15,8 +15,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import pytest
-
 from tests.attest.swtpm import AK_HANDLE, SwTpm, require_tools
 from tests.runtime.ports import free_base
 from vigilnet.runtime import _cluster
@@ -62,10 +60,14 @@ def _verdicts(folder: Path, node: NodeConfig) -> list[tuple[str, bool, str]]:
     return out
 
 
-# Five hubs with five swtpm instances: it timed out once at 45 s in a full CI
-# run on 2 loaded cores (it passes alone in seconds), so it runs under -m slow
-# until its wait is made robust to load.
-@pytest.mark.slow
+# A liveness bound, not a speed claim: alone the cluster decides in seconds.
+# On two loaded cores a dialler once missed its challenge (then waited 2 s) and
+# the verifier dropped its frames on that connection for good, so the run hung;
+# now an unadmitted connection ends after the gate's quote timeout and the
+# redial is challenged afresh (tests/runtime/test_admit.py).
+LIVENESS_BOUND_S = 240
+
+
 def test_hub_with_changed_pcr_is_refused(tmp_path: Path) -> None:
     require_tools()
     paths = _cluster.generate(tmp_path, HUBS, free_base(HUBS))
@@ -88,7 +90,7 @@ def test_hub_with_changed_pcr_is_refused(tmp_path: Path) -> None:
                     n.stopped.set()
                 await asyncio.gather(*tasks)
 
-        asyncio.run(asyncio.wait_for(scenario(), 45))
+        asyncio.run(asyncio.wait_for(scenario(), LIVENESS_BOUND_S))
     finally:
         for tpm in tpms.values():
             tpm.stop()

@@ -45,8 +45,14 @@ class SoftProver:
     qn: bytes
     pcrs: dict[tuple[int, int], bytes]
     malformed: bool = False
+    #: seconds the first quote takes (a TPM on a loaded machine)
+    first_delay: float = 0.0
+    calls: int = 0
 
     async def quote(self, nonce: bytes) -> bytes:
+        self.calls += 1
+        if self.calls == 1 and self.first_delay:
+            await asyncio.sleep(self.first_delay)
         if self.malformed:
             return b"\xa1\x61x\x01"
         attest = make_attest(nonce, self.qn, self.pcrs)
@@ -57,7 +63,7 @@ class SoftProver:
 
 
 def _scenario(
-    tmp_path: Path, prover: SoftProver | None
+    tmp_path: Path, prover: SoftProver | None, quote_timeout: float | None = None
 ) -> tuple[Gate, Transport, list[Frame], AuditLog]:
     a_key, b_key = SigningKey.generate(), SigningKey.generate()
     ak = ec.generate_private_key(ec.SECP256R1())
@@ -67,6 +73,8 @@ def _scenario(
     audit = AuditLog(tmp_path / "audit.db", "vigilnet/a", a_key, create=True)
     section = {"pcrs": {str(i): v.hex() for i, v in PCR_VALUES.items()}, "max_age_s": 5,
                "peers": {"b": {"ak": "b-ak.pem", "ak_name": qn.hex()}}}  # fmt: skip
+    if quote_timeout is not None:
+        section["quote_timeout_s"] = quote_timeout
     members = (a_key.verify_key, b_key.verify_key)
     gate_a = Gate("a", section, tmp_path, {"b": b_key.verify_key}, members, audit)
     gate_b = Gate("b", {}, tmp_path, {"a": a_key.verify_key}, members, audit)
@@ -135,6 +143,31 @@ def test_peer_without_tpm_frames_dropped_as_not_admitted(tmp_path: Path) -> None
     assert got == []
     assert a.rejected["not_admitted"] >= 10
     assert gate.registry.nodes() == () and audit.size == 0
+
+
+def test_peer_without_tpm_is_cut_off_after_the_quote_timeout(tmp_path: Path) -> None:
+    """No quote within ``quote_timeout_s``: the connection ends, counted, and
+    the redials are challenged afresh (at most one per timeout), none admitted."""
+    gate, a, got, audit = _scenario(tmp_path, None, quote_timeout=0.4)
+    assert got == []
+    assert 2 <= a.rejected["attestation_timeout"] <= 6  # 2 s of frames, 0.4 s each
+    assert gate.registry.nodes() == () and audit.size == 0
+    assert (
+        gate.admission is not None and len(gate.admission._pending) <= 1
+    )  # timed-out nonces forgotten
+
+
+def test_prover_that_misses_its_challenge_is_admitted_on_redial(tmp_path: Path) -> None:
+    """The first quote comes after the verifier's timeout (a TPM on a loaded
+    machine): that connection ends, the redial is challenged again and the
+    second quote admits the peer, whose later frames then pass."""
+    prover = SoftProver(_key(), b"", PCRS, first_delay=0.6)
+    gate, a, got, audit = _scenario(tmp_path, prover, quote_timeout=0.3)
+    assert a.rejected["attestation_timeout"] == 1
+    assert prover.calls >= 2
+    assert gate.registry.nodes() == ("b",)
+    assert got and all(f.type is FrameType.PING for f in got)
+    assert (True, "") in _attestations(audit)
 
 
 def test_malformed_quote_frame_refused(tmp_path: Path) -> None:

@@ -29,7 +29,12 @@ cannot answer a challenge).
    admitted peer's identity into the node's :class:`KeyRegistry`.  A
    refused quote is counted (``attestation_refused``) and ends the
    connection; a malformed one too (``bad_attestation``).  Admission is per
-   connection: a redial is challenged afresh.
+   connection: a redial is challenged afresh.  A connection with no admitted
+   quote :data:`QUOTE_TIMEOUT_S` after its challenge (``quote_timeout_s`` in
+   the section) is ended and counted (``attestation_timeout``): a prover
+   that missed its challenge on a loaded machine redials and is challenged
+   again, instead of having its frames dropped on that connection forever,
+   and a peer without a TPM redials at most once per timeout.
 2. **Dialling side.**  A prover waits up to :data:`CHALLENGE_WAIT_S` for a
    challenge on the connection it dialled, quotes the nonce with its TPM
    (``tpm2_quote`` through tpm2-tools, one quote at a time per node) and
@@ -70,7 +75,8 @@ from vigilnet.store import AuditLog
 
 log = logging.getLogger("vigilnet.runtime.admit")
 
-CHALLENGE_WAIT_S = 2.0
+CHALLENGE_WAIT_S = 5.0
+QUOTE_TIMEOUT_S = 10.0
 NONCE_BYTES = 32
 _FIELDS = {"attest": 1024, "signature": 256, "ak": 512, "ak_name": 64}
 _TOOLS = ("tpm2_quote", "tpm2_readpublic")
@@ -178,6 +184,9 @@ class Gate:
             self.prover = Prover(str(section["tcti"]), str(section.get("ak_handle", "0x81010001")),
                                  tuple(sorted(pcrs)))  # fmt: skip
         self.admission: Admission | None = None
+        self.quote_timeout = float(section.get("quote_timeout_s", QUOTE_TIMEOUT_S))
+        ensure(self.quote_timeout > 0, f"{name}: quote_timeout_s must be positive",
+               raising=LocalProtocolError)  # fmt: skip
         if "peers" in section:
             ensure(bool(pcrs), f"{name}: attestation peers without expected pcrs",
                    raising=LocalProtocolError)  # fmt: skip
@@ -202,6 +211,11 @@ class Gate:
         assert self.admission is not None
         return self.admission.challenge(peer, os.urandom(NONCE_BYTES), int(time.monotonic()))
 
+    def give_up(self, nonce: bytes) -> None:
+        """Forget the challenge of a connection that timed out."""
+        assert self.admission is not None
+        self.admission.cancel(nonce)
+
     def judge(self, peer: str, nonce: bytes, payload: bytes) -> tuple[bool, str]:
         """Judge one quote frame; ``(admitted, reason)``; malformed frames
         raise :class:`RemoteProtocolError` (after consuming the nonce)."""
@@ -222,4 +236,12 @@ class Gate:
         return verdict.admitted, verdict.reason
 
 
-__all__ = ["CHALLENGE_WAIT_S", "Gate", "Prover", "decode_quote", "encode_quote", "load_ak"]
+__all__ = [
+    "CHALLENGE_WAIT_S",
+    "QUOTE_TIMEOUT_S",
+    "Gate",
+    "Prover",
+    "decode_quote",
+    "encode_quote",
+    "load_ak",
+]

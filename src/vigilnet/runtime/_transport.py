@@ -28,7 +28,8 @@ Theory of operation
    a gate that verifies, the accepting side challenges each inbound
    connection and drops (``not_admitted``) every frame before an admitted
    quote; a refused or malformed quote ends the connection
-   (``attestation_refused``, ``bad_attestation``).  With a gate that
+   (``attestation_refused``, ``bad_attestation``), and so does no admitted
+   quote within the gate's ``quote_timeout`` (``attestation_timeout``).  With a gate that
    proves, the dialling side answers a challenge before its queued frames.
 5. **Bounded queues, jittered reconnect.**  Each peer has one outbound
    connection, dialled by this node, fed from a queue of at most
@@ -403,8 +404,24 @@ class Transport:
         attestation challenge outstanding), only its quote until admitted."""
         decoder = FrameDecoder()
         bucket = _Bucket(self._rate, self._burst, self._burst)
+        deadline = 0.0
+        if nonce is not None:
+            assert self._gate is not None
+            deadline = time.monotonic() + self._gate.quote_timeout
         while True:
-            data = await reader.read(64 * 1024)
+            if nonce is None:
+                data = await reader.read(64 * 1024)
+            else:
+                assert self._gate is not None
+                try:
+                    data = await asyncio.wait_for(
+                        reader.read(64 * 1024), max(0.0, deadline - time.monotonic())
+                    )
+                except TimeoutError:
+                    self._gate.give_up(nonce)
+                    self._reject("attestation_timeout", name,
+                                 f"no admitted quote within {self._gate.quote_timeout} s")  # fmt: skip
+                    return
             if not data:
                 return
             try:
