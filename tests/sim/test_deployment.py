@@ -196,11 +196,19 @@ def test_bad_input_is_refused_clearly(tmp_path: Path) -> None:
         load_scenario(path=bad)
 
 
-def test_cli_list_names_the_six_scenarios() -> None:
+def test_cli_list_names_the_seven_scenarios() -> None:
     out = CliRunner().invoke(main, ["simulate", "--list"])
     assert out.exit_code == 0, out.output
     names = set(embedded_scenarios())
-    assert names == {"baseline", "byzantine", "everything", "key-rotation", "partition", "timing"}
+    assert names == {
+        "availability",
+        "baseline",
+        "byzantine",
+        "everything",
+        "key-rotation",
+        "partition",
+        "timing",
+    }
     listed = {line.split()[0] for line in out.output.splitlines() if line.strip()}
     assert listed == names
 

@@ -10,7 +10,15 @@ import pytest
 
 from vigilnet.sim._scenario import Scenario, ScenarioError, embedded_scenarios, load_scenario
 
-EXPECTED = {"baseline", "byzantine", "partition", "timing", "everything", "key-rotation"}
+EXPECTED = {
+    "availability",
+    "baseline",
+    "byzantine",
+    "partition",
+    "timing",
+    "everything",
+    "key-rotation",
+}
 
 
 def test_the_embedded_scenarios_load() -> None:

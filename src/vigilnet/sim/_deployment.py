@@ -113,7 +113,7 @@ from vigilnet.protocols import sdbc, shap
 from vigilnet.sim._agents import Population
 from vigilnet.sim._engine import Host, Observation, Simulator
 from vigilnet.sim._network import LinkProfile, Network
-from vigilnet.sim._scenario import Partition, Scenario, ScenarioError
+from vigilnet.sim._scenario import HubFault, Partition, Scenario, ScenarioError
 from vigilnet.sim._seeds import SeedTree
 
 if TYPE_CHECKING:
@@ -436,6 +436,10 @@ class Deployment:
     incidents: list[Incident] = field(default_factory=list)
     #: partition name -> the epochs at whose start the cut toggles
     partition_epochs: dict[str, list[int]] = field(default_factory=dict)
+    #: epoch -> the hubs crashed or slowed during part of it (``[[hub_fault]]``)
+    hub_fault_epochs: dict[int, set[int]] = field(default_factory=dict)
+    #: per (epoch, hub): simulated time (us since the run's start) of its decision
+    decided_at: dict[tuple[int, int], int] = field(default_factory=dict)
     #: the key registry and its events (the key-rotation scenario), or None
     keyplan: KeyPlan | None = None
 
@@ -754,6 +758,24 @@ class _Aggregator:
             d = self.d
             self.hub = sdbc.initial_state(d.hub_keys[self.index], self.index, d.hub_config)
 
+    def resume(self, host: Host, epoch: int) -> None:
+        """Restart at the start of ``epoch`` after a crash: what the node
+        held in memory (the SHAP reports of the epoch it crashed in, its
+        timers) is gone; its SDBC state is what it persisted (a hub writes
+        every vote before sending it, ``vigilnet.runtime``), and the
+        catch-up of the other hubs brings it the decisions it missed."""
+        self.setup = self.d.epoch_setup(self.setup, epoch)
+        self.state = shap.initial_state(self.setup, epoch)
+        self._schedule(host, epoch)
+        s = self.hub
+        if s is not None and s.step is not sdbc.Step.DECIDED:
+            # a restarted process re-arms the timeouts of the round it was in
+            steps = ["propose"] if s.step is sdbc.Step.PROPOSE else []
+            steps += [name for r, name in sorted(s.timers) if r == s.round]
+            for name in steps:
+                ms = sdbc.TIMEOUT_BASE[name] + s.round * sdbc.TIMEOUT_DELTA[name]
+                host.set_timer(ms * 1_000, ("sdbc", s.epoch, s.round, name))
+
     def _schedule(self, host: Host, epoch: int) -> None:
         d = self.d
         close = (
@@ -973,6 +995,7 @@ class _Aggregator:
                 host.set_timer(out.duration_ms * 1_000, ("sdbc", out.epoch, out.round, out.step))
             elif isinstance(out, sdbc.Decide):
                 d.decisions[(out.epoch, self.index)] = out
+                d.decided_at[(out.epoch, self.index)] = host.now_us()
                 self.catchup.decided(self.hub, out)
                 if host.now_us() < out.epoch * d.epoch_us:
                     start = d.deadlines.consensus_start_ms * 1_000
@@ -1218,6 +1241,8 @@ def build(
         sim.add(f"hub-{h}", hub, "hub")
     for partition in scenario.partitions:
         _schedule_partition(d, sim, partition)
+    for fault in scenario.hub_faults:
+        _schedule_hub_fault(d, sim, fault)
     return d, sim
 
 
@@ -1352,6 +1377,39 @@ def _schedule_partition(d: Deployment, sim: Simulator, p: Partition) -> None:
     for epoch in sorted(set(toggles)):
         sim.at((epoch - 1) * d.epoch_us, toggle)
         d.partition_epochs.setdefault(p.name, []).append(epoch)
+
+
+def _schedule_hub_fault(d: Deployment, sim: Simulator, f: HubFault) -> None:
+    """Crash (or slow) hubs ``f.hubs`` from ``f.at_ms`` into ``f.start_epoch``
+    until the start of ``f.end_epoch`` (restart, or normal speed)."""
+    begin = (f.start_epoch - 1) * d.epoch_us + f.at_ms * 1_000
+    end = (f.end_epoch - 1) * d.epoch_us
+    names = [f"hub-{h}" for h in f.hubs]
+
+    def fail(sim: Simulator) -> None:
+        for name in names:
+            if f.kind == "crash":
+                sim.crash(name)
+            else:
+                sim.network.slow[name] = f.delay_ms * 1_000
+        _note(sim, f"hub_{f.kind}", hubs=list(f.hubs), epoch=f.start_epoch)
+
+    def mend(sim: Simulator) -> None:
+        for name in names:
+            if f.kind == "crash":
+                sim.recover(name, start=False)
+                driver = sim.drivers[name]
+                assert isinstance(driver, _Aggregator)
+                driver.resume(sim.host(name), f.end_epoch)
+            else:
+                sim.network.slow.pop(name, None)
+        _note(sim, f"hub_{f.kind}_end", hubs=list(f.hubs), epoch=f.end_epoch)
+
+    sim.at(begin, fail)
+    if f.end_epoch <= d.scenario.epochs:
+        sim.at(end, mend)
+    for epoch in range(f.start_epoch, min(f.end_epoch, d.scenario.epochs + 1)):
+        d.hub_fault_epochs.setdefault(epoch, set()).update(f.hubs)
 
 
 def _partitioned(d: Deployment, epoch: int) -> bool:

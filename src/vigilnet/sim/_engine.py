@@ -155,13 +155,15 @@ class Simulator:
         self.down.add(name)
         self._incarnation[name] += 1
 
-    def recover(self, name: str, driver: Driver | None = None) -> None:
+    def recover(self, name: str, driver: Driver | None = None, *, start: bool = True) -> None:
         """The node comes back (with ``driver`` if its state was rebuilt from
-        what it persisted), and is started again."""
+        what it persisted), and is started again (``start=False``: the
+        caller re-arms it from what it persisted)."""
         self.down.discard(name)
         if driver is not None:
             self.drivers[name] = driver
-        self.drivers[name].start(self._hosts[name])
+        if start:
+            self.drivers[name].start(self._hosts[name])
 
     def run(self, until_us: int, max_events: int | None = None) -> int:
         """Process events up to ``until_us`` (inclusive); return how many."""

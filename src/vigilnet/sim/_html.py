@@ -533,7 +533,10 @@ def render_html(
         "<h2>Consensus per epoch</h2>",
         f"<p>Epochs decided by every hub: {_e(c['epochs_decided'])} / {_e(s['epochs'])}; "
         f"by a quorum: {_e(c['epochs_decided_by_quorum'])}; hub-epochs decided: "
-        f"{_e(c['hub_epochs_decided'])}; agreement: {_e(c['agreement'])}; equivocation "
+        f"{_e(c['hub_epochs_decided'])}; decided within the epoch (some hub holds the "
+        f"certificate before its end): {_e(c['epochs_decided_in_time'])}; hub-epochs decided "
+        f"within the epoch: {_e(c['hub_epochs_decided_in_time'])}; agreement: "
+        f"{_e(c['agreement'])}; equivocation "
         f"evidence: {_e(c['equivocation_evidence'])}.</p>",
         _figure(
             lambda: _consensus_figure(report),

@@ -18,6 +18,9 @@ arrive:
    link may therefore arrive in either order (reordering).
 4. With the link's ``duplicate`` probability a second copy arrives after
    its own independent delay (``duplicated``).
+5. Every copy to or from a node in :attr:`Network.slow` takes that node's
+   extra delay longer (both ends' if both are slow; ``slowed``).  The extra
+   delay draws nothing, so slowing one node changes no other link's draws.
 
 At delivery time the simulator asks :meth:`Network.separated` again, so a
 partition that starts while a message is in flight also drops it.
@@ -114,6 +117,8 @@ class Network:
     profiles: dict[frozenset[str], LinkProfile] = field(default_factory=dict)
     default: LinkProfile = field(default_factory=lambda: LinkProfile(base_us=1_000))
     cuts: dict[str, Cut] = field(default_factory=dict)
+    #: node -> extra microseconds on every message to or from it (a slow node)
+    slow: dict[str, int] = field(default_factory=dict)
     counters: Counter[str] = field(default_factory=Counter)
 
     def place(self, node: str, tier: str) -> None:
@@ -164,6 +169,10 @@ class Network:
         ):
             self.counters["duplicated"] += 1
             delays.append(self._delay(profile, stream))
+        extra = self.slow.get(src, 0) + self.slow.get(dst, 0)
+        if extra:
+            self.counters["slowed"] += 1
+            return tuple(delay + extra for delay in delays)
         return tuple(delays)
 
     @staticmethod

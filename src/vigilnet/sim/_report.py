@@ -70,9 +70,13 @@ def _epochs(result: RunResult) -> tuple[list[dict[str, Any]], int, bool, int, in
         hashes = {dec.value.value_hash for dec in decisions.values()}
         agree = len(hashes) <= 1
         agreement &= agree
+        deadline = epoch * d.epoch_us
+        in_time = [h for h in decisions if d.decided_at.get((epoch, h), deadline) < deadline]
         row: dict[str, Any] = {
             "epoch": epoch,
             "hubs_decided": len(decisions),
+            "hubs_decided_in_time": len(in_time),
+            "hubs_faulty": sorted(d.hub_fault_epochs.get(epoch, ())),
             "agreement": agree,
             "hub_roots": {
                 str(h): d.hub_roots[(epoch, h)][0].hex()
@@ -196,6 +200,12 @@ def make_report(result: RunResult) -> dict[str, Any]:
                 1 for row in rows if row["agreement"] and row["hubs_decided"] >= d.hub_config.quorum
             ),
             "hub_epochs_decided": sum(row["hubs_decided"] for row in rows),
+            # availability: a decision certificate (q precommits) held by some
+            # hub before the epoch's end, all decisions agreeing
+            "epochs_decided_in_time": sum(
+                1 for row in rows if row["agreement"] and row["hubs_decided_in_time"] >= 1
+            ),
+            "hub_epochs_decided_in_time": sum(row["hubs_decided_in_time"] for row in rows),
             "agreement": agreement,
             "roots_bound": bound,
             "roots_mismatched": mismatched,

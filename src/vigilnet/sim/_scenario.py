@@ -25,6 +25,13 @@ Sections (all optional but ``[scenario]``):
                 its whole subtree), ``start_epoch``, ``heal_epoch``,
                 ``flap_every`` (0: one cut; n: the cut toggles every n
                 epochs in the window)
+``[[hub_fault]]``  ``kind`` (``crash``: the hubs stop at ``at_ms`` into
+                ``start_epoch``, losing what they held in memory but not
+                what they persisted, and restart at the start of
+                ``end_epoch``; ``slow``: every message to or from them takes
+                ``delay_ms`` longer from ``at_ms`` into ``start_epoch`` to
+                the start of ``end_epoch``), ``hubs``, ``start_epoch``,
+                ``end_epoch``, ``at_ms``, ``delay_ms``
 ``[timing_attack]``  ``enabled``, ``hub`` (whose heartbeats the attacker
                 times), ``start_epoch``, ``epochs``
 ``[key_rotation]``  ``enabled``, ``rotate_epoch`` (every hub's operational
@@ -50,9 +57,11 @@ from vigilnet.sim._agents import AgentMix
 
 __all__ = [
     "HUB_ATTACKS",
+    "HUB_FAULTS",
     "MONITOR_ATTACKS",
     "REGIONAL_ATTACKS",
     "Faults",
+    "HubFault",
     "KeyRotation",
     "Link",
     "Network",
@@ -195,6 +204,19 @@ class Partition:
     flap_every: int = 0
 
 
+HUB_FAULTS = ("crash", "slow")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HubFault:
+    kind: str
+    hubs: tuple[int, ...]
+    start_epoch: int
+    end_epoch: int
+    at_ms: int = 0
+    delay_ms: int = 0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TimingAttack:
     enabled: bool = False
@@ -230,6 +252,7 @@ class Scenario:
     network: Network = field(default_factory=Network)
     faults: Faults = field(default_factory=Faults)
     partitions: tuple[Partition, ...] = ()
+    hub_faults: tuple[HubFault, ...] = ()
     timing_attack: TimingAttack = field(default_factory=TimingAttack)
     key_rotation: KeyRotation = field(default_factory=KeyRotation)
 
@@ -269,6 +292,7 @@ def _build(data: Mapping[str, Any]) -> Scenario:
             "network",
             "faults",
             "partition",
+            "hub_fault",
             "timing_attack",
             "key_rotation",
         },
@@ -348,6 +372,26 @@ def _build(data: Mapping[str, Any]) -> Scenario:
                 flap_every=_int(p.get("flap_every", 0), f"partition[{i}].flap_every"),
             )
         )
+    fault_list = top.get("hub_fault", [])
+    if not isinstance(fault_list, list):
+        raise ScenarioError("[[hub_fault]]: an array of tables")
+    hub_faults = []
+    for i, h in enumerate(fault_list):
+        where = f"hub_fault[{i}]"
+        h = _table(h, where, _names(HubFault))
+        for required in ("kind", "hubs", "start_epoch", "end_epoch"):
+            if required not in h:
+                raise ScenarioError(f"[[hub_fault]] {i}: {required} is required")
+        hub_faults.append(
+            HubFault(
+                kind=_str(h["kind"], f"{where}.kind", HUB_FAULTS),
+                hubs=_ints(h["hubs"], f"{where}.hubs"),
+                start_epoch=_int(h["start_epoch"], f"{where}.start_epoch", low=1),
+                end_epoch=_int(h["end_epoch"], f"{where}.end_epoch", low=1),
+                at_ms=_int(h.get("at_ms", 0), f"{where}.at_ms", low=0),
+                delay_ms=_int(h.get("delay_ms", 0), f"{where}.delay_ms", low=0),
+            )
+        )
     timing_data = _table(top.get("timing_attack", {}), "timing_attack", _names(TimingAttack))
     enabled = timing_data.get("enabled", False)
     if not isinstance(enabled, bool):
@@ -390,6 +434,7 @@ def _build(data: Mapping[str, Any]) -> Scenario:
         network=Network(links=links),
         faults=faults,
         partitions=tuple(partitions),
+        hub_faults=tuple(hub_faults),
         timing_attack=timing,
         key_rotation=rotation,
     )
@@ -425,6 +470,23 @@ def _check(s: Scenario) -> None:
             raise ScenarioError(f"partition {p.name}: hubs must be a non-empty list below {hubs}")
     if len({p.name for p in s.partitions}) != len(s.partitions):
         raise ScenarioError("partition names must be distinct")
+    for i, f in enumerate(s.hub_faults):
+        where = f"hub_fault[{i}]"
+        if not f.start_epoch < f.end_epoch:
+            raise ScenarioError(f"{where}: start_epoch must be before end_epoch")
+        if not f.hubs or any(h >= hubs for h in f.hubs) or len(set(f.hubs)) != len(f.hubs):
+            raise ScenarioError(
+                f"{where}: hubs must be a non-empty list of distinct hubs below {hubs}"
+            )
+        if f.at_ms >= s.epoch_ms:
+            raise ScenarioError(f"{where}: at_ms must be below epoch_ms = {s.epoch_ms}")
+        if (f.kind == "slow") != (f.delay_ms > 0):
+            raise ScenarioError(f'{where}: delay_ms > 0 is for (and required by) kind = "slow"')
+    crashes = [(h, f) for f in s.hub_faults if f.kind == "crash" for h in f.hubs]
+    for j, (h, f) in enumerate(crashes):
+        for h2, g in crashes[j + 1 :]:
+            if h == h2 and f.start_epoch < g.end_epoch and g.start_epoch < f.end_epoch:
+                raise ScenarioError(f"hub_fault: hub {h} has overlapping crash windows")
     if s.timing_attack.enabled and s.timing_attack.hub >= hubs:
         raise ScenarioError(f"timing_attack.hub: {s.timing_attack.hub} >= hubs = {hubs}")
     k = s.key_rotation

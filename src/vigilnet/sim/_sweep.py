@@ -76,6 +76,8 @@ def run_one(scenario: Scenario) -> dict[str, Any]:
         "epochs_decided": c["epochs_decided"],
         "epochs_decided_by_quorum": c["epochs_decided_by_quorum"],
         "hub_epochs_decided": c["hub_epochs_decided"],
+        "epochs_decided_in_time": c["epochs_decided_in_time"],
+        "hub_epochs_decided_in_time": c["hub_epochs_decided_in_time"],
         "hub_epochs": report["scenario"]["epochs"] * report["scenario"]["hubs"],
         "true_positives": k["true_positives"],
         "false_positives": k["false_positives"],
@@ -160,6 +162,12 @@ def run_seeds(
                 total("epochs_decided_by_quorum"), total("epochs")
             ),
             "hub_epochs_decided": interval_json(total("hub_epochs_decided"), total("hub_epochs")),
+            "epochs_decided_in_time": interval_json(
+                total("epochs_decided_in_time"), total("epochs")
+            ),
+            "hub_epochs_decided_in_time": interval_json(
+                total("hub_epochs_decided_in_time"), total("hub_epochs")
+            ),
             "precision": interval_json(tp, tp + fp),
             "recall": interval_json(tp, tp + fn),
             # the key-rotation scenario: stale-key messages delivered and admitted

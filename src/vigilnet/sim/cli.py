@@ -150,6 +150,8 @@ def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
             "epochs_decided",
             "epochs_decided_by_quorum",
             "hub_epochs_decided",
+            "epochs_decided_in_time",
+            "hub_epochs_decided_in_time",
             "precision",
             "recall",
         )
