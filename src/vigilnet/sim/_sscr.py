@@ -53,7 +53,7 @@ from vigilnet.sim._scenario import ScenarioError
 from vigilnet.sim._seeds import SeedTree
 from vigilnet.sim._stats import wilson
 
-__all__ = ["DetectorRun", "TimingConfig", "TimingSummary", "run_detector", "summarise"]
+__all__ = ["DetectorRun", "TimingConfig", "TimingSummary", "arrivals", "run_detector", "summarise"]
 
 #: The draw that makes :func:`staleness_deadline` return exactly ``base``.
 FIXED_DRAW = 1 << (DRAW_BITS - 1)
@@ -74,6 +74,9 @@ class TimingConfig:
     cut_at: int = 5_000
     horizon: int = 40_000
     lead: int = 5
+    #: heartbeats the honest link loses, per thousand (0: none; the
+    #: detection study uses some so that false alarms can happen)
+    loss_permille: int = 0
 
     def __post_init__(self) -> None:
         for name in ("heartbeat", "base", "window", "horizon", "sensitivity", "phi_threshold"):
@@ -86,6 +89,8 @@ class TimingConfig:
             raise ScenarioError("timing.cut_at must lie in [0, horizon)")
         if self.jitter < 0 or self.lead < 0:
             raise ScenarioError("timing.jitter and timing.lead must be >= 0")
+        if not 0 <= self.loss_permille < 1000:
+            raise ScenarioError("timing.loss_permille must lie in [0, 1000)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,10 +104,29 @@ class DetectorRun:
         return None if self.declared_at is None else self.declared_at - cut_at
 
 
-def run_detector(config: TimingConfig, seed: int, *, jittered: bool, attacked: bool) -> DetectorRun:
+def arrivals(config: TimingConfig, seeds: SeedTree, *, attacked: bool) -> list[int]:
+    """The heartbeats that reach the observer (sorted ticks), leaks aside:
+    all of them before ``cut_at`` (less the honest link's losses), none
+    after it on an attacked run."""
+    out: list[int] = []
+    sent = 0
+    while sent < config.horizon:
+        delay = seeds.below(config.jitter + 1, "link")
+        lost = config.loss_permille and seeds.below(1000, "loss") < config.loss_permille
+        if (not attacked or sent < config.cut_at) and not lost:
+            out.append(sent + delay)
+        sent += config.heartbeat
+    out.sort()
+    return out
+
+
+def run_detector(
+    config: TimingConfig, seed: int, *, jittered: bool, attacked: bool, leak: bool = True
+) -> DetectorRun:
     """One observer, one peer, ``horizon`` ticks.  Deterministic in
     ``seed``: the link delays and the deadline draws come from separate
-    streams, so the honest and attacked runs see the same draws."""
+    streams, so the honest and attacked runs see the same draws.
+    ``leak=False``: a plain partition (nothing leaked after the cut)."""
     seeds = SeedTree(seed)
     watch = PeerWatch(
         window=HeartbeatWindow(
@@ -111,13 +135,7 @@ def run_detector(config: TimingConfig, seed: int, *, jittered: bool, attacked: b
             max_interval=2 * config.heartbeat,
         )
     )
-    arrivals: list[int] = []
-    sent = 0
-    while sent < config.horizon:
-        if not attacked or sent < config.cut_at:
-            arrivals.append(sent + seeds.below(config.jitter + 1, "link"))
-        sent += config.heartbeat
-    arrivals.sort()
+    heard = arrivals(config, seeds, attacked=attacked)
     last_check = 0
     checks = suspected = leaked = 0
     index = 0
@@ -132,13 +150,13 @@ def run_detector(config: TimingConfig, seed: int, *, jittered: bool, attacked: b
             return DetectorRun(
                 declared_at=None, checks=checks, suspected_checks=suspected, leaked=leaked
             )
-        if attacked and last_check >= config.cut_at:
+        if attacked and leak and last_check >= config.cut_at:
             # one leaked heartbeat, timed to the check it predicts; if the
             # check comes earlier the leak is heard at a later one
-            insort(arrivals, last_check + config.base - config.lead, lo=index)
+            insort(heard, last_check + config.base - config.lead, lo=index)
             leaked += 1
-        while index < len(arrivals) and arrivals[index] <= now:
-            watch = watch.heard(arrivals[index])
+        while index < len(heard) and heard[index] <= now:
+            watch = watch.heard(heard[index])
             index += 1
         watch = watch.check(now, config.phi_threshold, config.sensitivity)
         checks += 1

@@ -12,6 +12,7 @@ import click
 
 if TYPE_CHECKING:
     from vigilnet.sim._deployment import SecurityCost
+    from vigilnet.sim._scenario import Scenario
 
 __all__ = ["simulate"]
 
@@ -129,6 +130,16 @@ def _rate(value: dict[str, str] | None, k: int, n: int) -> str:
 
 def _pair(bounds: list[str]) -> str:
     return f"[{float(bounds[0]):.4f}, {float(bounds[1]):.4f}]"
+
+
+def _detection(scenario: Scenario) -> list[dict[str, Any]] | None:
+    """The CUSUM-against-phi study for a scenario with ``[timing_attack]``
+    (``sim/_changepoint.py``); its seeds follow the scenario's."""
+    if not scenario.timing_attack.enabled:
+        return None
+    from vigilnet.sim._changepoint import roc
+
+    return [p.as_dict() for p in roc(seeds=range(scenario.seed, scenario.seed + 20))]
 
 
 def _sweep_table(sweep: dict[str, Any], wall_s: float) -> None:
@@ -387,6 +398,7 @@ def simulate(
             f"CPU {cpu_s:.2f} s, peak RSS {peak_mib} MiB.",
             tier_cpu=result.deployment.meter.cpu_seconds(),
             cost=result.deployment.meter.security_cost(),
+            detection=_detection(scenario),
         )
         click.echo(f"HTML report written to {page}", err=True)
     if json_path == "-":
