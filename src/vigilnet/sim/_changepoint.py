@@ -39,6 +39,7 @@ Rates are analysis (floats allowed); the detector itself is integer.
 
 from __future__ import annotations
 
+from bisect import insort
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -112,9 +113,7 @@ def run_cusum(
         if now > config.horizon:
             return None
         if attack == "timing" and last_check >= config.cut_at:
-            leak = last_check + config.base - config.lead
-            heard.insert(next((i for i in range(index, len(heard)) if heard[i] > leak),
-                              len(heard)), leak)  # fmt: skip
+            insort(heard, last_check + config.base - config.lead, lo=index)
         while index < len(heard) and heard[index] <= now:
             if last_heard is not None:
                 detector = detector.observe(heard[index] - last_heard)
