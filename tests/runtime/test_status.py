@@ -6,6 +6,7 @@ page itself is tested in chromium (``tests/browser/test_status_page.py``)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 from collections.abc import Awaitable, Callable, Mapping
@@ -251,3 +252,57 @@ def test_snapshot_json_is_canonical_and_refuses_non_json() -> None:
     for bad in ({"x": math.inf}, {"x": object()}, [1, 2]):
         with pytest.raises(LocalProtocolError):
             snapshot_json(bad)  # type: ignore[arg-type]
+
+
+async def _open_stream(server: StatusServer) -> asyncio.StreamReader:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(b"GET /events HTTP/1.1\r\n\r\n")
+    await _next_event(reader)
+    return reader
+
+
+def test_close_ends_every_stream_even_one_that_swallows_its_cancellation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On 3.11 ``wait_for`` can swallow a cancellation that lands as the
+    inner await completes; a stream loop that lost its cancellation must
+    still end at ``close()``, and so must a connection accepted while the
+    listener was closing."""
+    swallowed: list[asyncio.Task[Any]] = []
+    drain = StatusServer._drain
+
+    async def swallowing_drain(self: StatusServer, writer: asyncio.StreamWriter) -> None:
+        # a drain that takes most of each poll period, so close() finds the
+        # streams here, and loses the first cancellation of each task
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            await drain(self, writer)
+            await asyncio.sleep(0.2)
+        except asyncio.CancelledError:
+            if task in swallowed:
+                raise
+            swallowed.append(task)
+            task.uncancel()
+
+    monkeypatch.setattr(StatusServer, "_drain", swallowing_drain)
+
+    async def main() -> None:
+        server = StatusServer(
+            "127.0.0.1", 0, lambda: SNAPSHOT, NodeMetrics("hub-0", "hub").registry, poll_s=0.01
+        )
+        await server.start()
+        readers = [await _open_stream(server) for _ in range(3)]
+        late = asyncio.create_task(asyncio.open_connection("127.0.0.1", server.port))
+        await asyncio.sleep(0)
+        await asyncio.wait_for(server.close(), 20)
+        assert server._tasks == set()
+        for reader in readers:
+            await asyncio.wait_for(reader.read(), 5)  # EOF, not a hang
+            assert reader.at_eof()
+        with contextlib.suppress(OSError):
+            _, writer = await late
+            writer.close()
+
+    asyncio.run(main())
+    assert swallowed  # the loss the fix is for did happen

@@ -123,6 +123,8 @@ _STATIC = {
     "/status.css": ("status.css", "text/css; charset=utf-8"),
 }
 _HEARTBEAT_S = 15.0
+#: how long close() waits for cancelled connections before cancelling again
+_CLOSE_WAIT_S = 1.0
 
 
 def snapshot_json(snapshot: Mapping[str, Any]) -> bytes:
@@ -203,6 +205,7 @@ class StatusServer:
         self._max_streams = max_streams
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._closing = False
         self._streams = 0
         self._pages = {path: _static(name) for path, (name, _) in _STATIC.items()}
         #: refusals by reason (``bad_request_line``, ``head_too_large``, ...)
@@ -228,15 +231,19 @@ class StatusServer:
         )
 
     async def close(self) -> None:
-        """Stop listening and end every open connection."""
+        """Stop listening and end every open connection.
+
+        A connection accepted just before the listener closed starts its
+        task after this one has looked, so the tasks are cancelled again
+        until none is left; each one also sees ``_closing`` and returns."""
         if self._server is None:
             return
+        self._closing = True
         self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        while self._tasks:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.wait(list(self._tasks), timeout=_CLOSE_WAIT_S)
         await self._server.wait_closed()
         self._server = None
 
@@ -247,7 +254,8 @@ class StatusServer:
         if task is not None:
             self._tasks.add(task)
         try:
-            await self._serve(reader, writer)
+            if not self._closing:
+                await self._serve(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         except asyncio.CancelledError:
@@ -259,11 +267,13 @@ class StatusServer:
                 self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 1.0)
+                async with asyncio.timeout(_CLOSE_WAIT_S):
+                    await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), self._read_timeout_s)
+            async with asyncio.timeout(self._read_timeout_s):
+                head = await reader.readuntil(b"\r\n\r\n")
         except asyncio.LimitOverrunError:
             return await self._refuse(writer, _Refused(431, "head_too_large"))
         except asyncio.IncompleteReadError as exc:
@@ -328,7 +338,14 @@ class StatusServer:
             **(extra or {}),
         }
         writer.write(self._head(status, headers) + (body if send_body else b""))
-        await asyncio.wait_for(writer.drain(), self._read_timeout_s)
+        await self._drain(writer)
+
+    async def _drain(self, writer: asyncio.StreamWriter) -> None:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+        # cancellation that lands as the drain completes, and the stream
+        # loop would then outlive close()
+        async with asyncio.timeout(self._read_timeout_s):
+            await writer.drain()
 
     @staticmethod
     def _common_headers() -> dict[str, str]:
@@ -352,14 +369,14 @@ class StatusServer:
         headers = {"Content-Type": "text/event-stream", **self._common_headers()}
         writer.write(self._head(200, headers))
         if not send_body:
-            await asyncio.wait_for(writer.drain(), self._read_timeout_s)
+            await self._drain(writer)
             return None
         self._streams += 1
         try:
             writer.write(b"retry: 2000\n\n")
             last: bytes | None = None
             quiet_s = 0.0
-            while True:
+            while not self._closing:
                 snapshot = self._snapshot()
                 if snapshot is not None and snapshot != last:
                     writer.write(b"event: status\ndata: " + snapshot + b"\n\n")
@@ -368,7 +385,7 @@ class StatusServer:
                     writer.write(b": heartbeat\n\n")
                     quiet_s = 0.0
                 # rule 4: a client that stops reading is dropped, not buffered for
-                await asyncio.wait_for(writer.drain(), self._read_timeout_s)
+                await self._drain(writer)
                 await asyncio.sleep(self._poll_s)
                 quiet_s += self._poll_s
         finally:
