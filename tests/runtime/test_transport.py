@@ -189,3 +189,26 @@ def test_malformed_frame_is_counted_and_the_node_keeps_serving() -> None:
     assert b'vigilnet_rejected_messages_total{reason="unknown_frame_type"} 1.0' in (
         metrics.exposition()
     )
+
+
+def test_a_stopped_transport_ends_its_inbound_connections() -> None:
+    """``stop()`` ends the connections it accepted, not only its dial loops
+    and listener: a frame the peer sends afterwards never reaches
+    ``on_frame``, and the peer sees the connection drop."""
+    a, b, _, got_b = _pair(SigningKey.generate(), SigningKey.generate())
+
+    async def scenario() -> None:
+        await a.start()
+        await b.start()
+        a.send("b", FrameType.SDBC, b"before")
+        await _until(lambda: bool(got_b))
+        await b.stop()
+        assert b._tasks == set()
+        for _ in range(20):  # a notices only when a write fails
+            a.send("b", FrameType.SDBC, b"after")
+            await asyncio.sleep(0.05)
+        await _until(lambda: "b" not in a.connected)
+        await a.stop()
+
+    _run(scenario)
+    assert got_b == [("a", Frame(FrameType.SDBC, b"before"))]

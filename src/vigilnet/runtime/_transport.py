@@ -191,6 +191,10 @@ class _Bucket:
         return True
 
 
+#: how long stop() waits for cancelled tasks before cancelling again
+_STOP_WAIT_S = 1.0
+
+
 def backoff(attempt: int, base: float, cap: float) -> float:
     """``min(cap, base * 2**attempt)`` scaled by a CSPRNG factor in [0.5, 1)."""
     factor = 0.5 + int.from_bytes(os.urandom(4), "big") / 2**33
@@ -233,6 +237,7 @@ class Transport:
         self._gate = gate
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._server: asyncio.Server | None = None
         #: refusals by reason
         self.rejected: Counter[str] = Counter()
@@ -281,16 +286,22 @@ class Transport:
             self._spawn(self._dial_loop(peer))
 
     async def stop(self) -> None:
+        """Stop listening and end every dial loop and inbound connection.
+
+        The tasks are cancelled in bounded rounds until none is left: on 3.11
+        ``asyncio.wait_for`` can swallow a cancellation, and a connection
+        accepted as the listener closes starts after a first pass."""
+        self._stopping = True
         if self._server is not None:
             self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
+        while self._tasks:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.wait(list(self._tasks), timeout=_STOP_WAIT_S)
         if self._server is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 1.0)
+                async with asyncio.timeout(_STOP_WAIT_S):
+                    await self._server.wait_closed()
 
     def send(self, peer: str, frame_type: FrameType, payload: bytes) -> None:
         """Queue one frame for ``peer`` (oldest dropped when full)."""
@@ -376,7 +387,12 @@ class Transport:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = writer.get_extra_info("peername")
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         try:
+            if self._stopping:
+                return
             try:
                 key = peer_key(writer.get_extra_info("ssl_object"))
             except RemoteProtocolError as error:
@@ -395,6 +411,8 @@ class Transport:
         except (OSError, ssl.SSLError, EOFError) as error:
             log.debug("%s: inbound connection %s ended: %s", self.name, address, error)
         finally:
+            if task is not None:
+                self._tasks.discard(task)
             writer.close()
 
     async def _read_frames(
