@@ -410,6 +410,10 @@ class Transport:
             await self._read_frames(name, reader, nonce)
         except (OSError, ssl.SSLError, EOFError) as error:
             log.debug("%s: inbound connection %s ended: %s", self.name, address, error)
+        except asyncio.CancelledError:
+            # stop() ended it; this is the top of the task, and 3.11's stream
+            # callback logs a cancelled handler task as an error
+            log.debug("%s: inbound connection %s ended by stop()", self.name, address)
         finally:
             if task is not None:
                 self._tasks.discard(task)
